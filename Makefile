@@ -1,0 +1,46 @@
+# Two commands do everything: `make run` and `make test`. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (.venv)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+run: $(STAMP) ## Run the main job end to end on the embedded AWS and DuckDB warehouse
+	$(BIN)/pipeline run --ticks 10 --interval 0
+	$(BIN)/pipeline validate --target local
+
+test: $(STAMP) node_modules/.installed ## Run lint and the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+synth: $(STAMP) node_modules/.installed ## Synthesize the CDK app into cdk.out/ with the CDK CLI
+	PATH="$(CURDIR)/$(BIN):$$PATH" npx --no-install cdk synth --quiet
+
+lab: $(STAMP) ## Open JupyterLab on notebooks/ against the local warehouse
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP) ## Benchmark the local pipeline
+	$(BIN)/pipeline bench
+
+clean: ## Remove derived files (warehouse, reports, cdk.out)
+	rm -rf var reports cdk.out
+
+.PHONY: help install run test synth lab bench clean

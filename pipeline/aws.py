@@ -1,0 +1,23 @@
+"""boto3 clients built from the settings: one place decides the endpoint (emulator or AWS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.config import Config
+
+from pipeline.settings import Settings
+
+# Adaptive retries absorb throttling from SQS/S3; a pooled connection per client keeps
+# the per-object round trips cheap when a warm Lambda or the local runtime reuses it.
+_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, max_pool_connections=20)
+
+
+def client(settings: Settings, service: str, endpoint_url: str | None = None) -> Any:
+    """A boto3 client for `service`, pointed at the emulator when the settings name one."""
+    import boto3
+
+    url = endpoint_url or settings.aws_endpoint_url
+    return boto3.session.Session().client(
+        service, region_name=settings.region, endpoint_url=url, config=_CONFIG
+    )

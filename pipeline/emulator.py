@@ -1,0 +1,117 @@
+"""The embedded AWS: moto's threaded server on 127.0.0.1, provisioned like the deployed stack.
+
+Only the local runtime and the tests start it; production code reaches it
+through the same boto3 clients as AWS, built by `aws.client(settings, ...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipeline import aws
+from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
+
+QUEUE_NAME = "telegram-messages"
+DLQ_NAME = "telegram-messages-dlq"
+# AWS's own values: a DLQ keeps messages 14 days, longer than the source queue's 4.
+SOURCE_RETENTION_S = 4 * 24 * 3600
+DLQ_RETENTION_S = 14 * 24 * 3600
+
+
+@dataclass
+class Emulator:
+    """A running moto server and the settings that point at what it provisioned."""
+
+    server: ThreadedMotoServer
+    endpoint_url: str
+    settings: Settings
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_emulator(settings: Settings) -> Emulator:
+    """Start moto on a free loopback port and provision queue, DLQ and bucket from `settings`."""
+    from moto.server import ThreadedMotoServer
+
+    # moto signs nothing, but botocore insists on credentials; never real ones here.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "embedded")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "embedded")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint_url = f"http://{host}:{port}"
+    provisioned = provision(dataclasses.replace(settings, aws_endpoint_url=endpoint_url))
+    return Emulator(server=server, endpoint_url=endpoint_url, settings=provisioned)
+
+
+def provision(settings: Settings) -> Settings:
+    """Create queue + DLQ + bucket as the CDK stack does; returns settings with their URLs."""
+    sqs = aws.client(settings, "sqs")
+    dlq_url = sqs.create_queue(
+        QueueName=DLQ_NAME,
+        Attributes={
+            "MessageRetentionPeriod": str(DLQ_RETENTION_S),
+            "MaximumMessageSize": str(settings.max_message_bytes),
+        },
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=QUEUE_NAME,
+        Attributes={
+            "VisibilityTimeout": str(settings.visibility_timeout_s),
+            "MessageRetentionPeriod": str(SOURCE_RETENTION_S),
+            "MaximumMessageSize": str(settings.max_message_bytes),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+    s3 = aws.client(settings, "s3")
+    s3.create_bucket(Bucket=settings.bucket)
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=settings.bucket,
+        LifecycleConfiguration={"Rules": lifecycle_rules(settings)},
+    )
+    return dataclasses.replace(settings, queue_url=queue_url, dlq_url=dlq_url)
+
+
+def lifecycle_rules(settings: Settings) -> list[dict[str, object]]:
+    """The staging bucket's lifecycle: processed/ and rejected/ expire; incoming/ never does."""
+    return [
+        {
+            "ID": "expire-processed",
+            "Filter": {"Prefix": "processed/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": settings.processed_expiry_days},
+        },
+        {
+            "ID": "expire-rejected",
+            "Filter": {"Prefix": "rejected/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": settings.rejected_expiry_days},
+        },
+        {
+            "ID": "abort-incomplete-uploads",
+            "Filter": {"Prefix": ""},
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        },
+    ]
