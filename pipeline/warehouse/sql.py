@@ -49,6 +49,7 @@ MESSAGE_COLUMNS: tuple[Column, ...] = (
 LOADED_AT = Column("loaded_at", "TIMESTAMPTZ", nullable=False)
 
 # One ledger row per loaded (batch_id, part); rejected rows are counted, not loaded.
+# published_at (from the envelope) against loaded_at gives publish-to-queryable latency.
 PART_COLUMNS: tuple[Column, ...] = (
     Column("batch_id", "VARCHAR(36)", nullable=False),
     Column("part", "INTEGER", nullable=False),
@@ -56,6 +57,7 @@ PART_COLUMNS: tuple[Column, ...] = (
     Column("object_key", "VARCHAR(1024)", nullable=False),
     Column("row_count", "INTEGER", nullable=False),
     Column("rejected_count", "INTEGER", nullable=False),
+    Column("published_at", "TIMESTAMPTZ"),
 )
 
 _S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/[A-Za-z0-9/_.\-=]{1,900}$")

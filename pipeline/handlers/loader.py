@@ -1,0 +1,48 @@
+"""Loader Lambda: the SQS event source's target, answering with partial batch failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from pipeline import aws, logs
+from pipeline.envelope import Envelope, decode
+from pipeline.loader import load_batch
+from pipeline.objectstore import ObjectStore
+from pipeline.settings import Settings
+from pipeline.warehouse import dataapi
+
+
+@cache
+def dependencies() -> tuple[ObjectStore, dataapi.DataApiWarehouse]:
+    """Built once per container; the schema DDL runs on the cold start (it is idempotent)."""
+    settings = Settings.from_env()
+    logs.configure(settings.log_level)
+    warehouse = dataapi.build(settings)
+    warehouse.ensure_schema()
+    return ObjectStore(aws.client(settings, "s3"), settings.bucket), warehouse
+
+
+def decode_record(record: SQSRecord) -> Envelope:
+    """A body that does not decode raises, so this record alone is reported as failed."""
+    return decode(record.body)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Decode each record, load the good ones in one transaction, report the rest as failures.
+
+    A warehouse or S3 failure raises out of the handler: the whole batch goes back
+    to the queue, and the ledger makes the retry safe.
+    """
+    store, warehouse = dependencies()
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    with processor(records=event["Records"], handler=decode_record):
+        results = processor.process()
+    envelopes = [result for status, result, _ in results if status == "success"]
+    if envelopes:
+        load_batch(envelopes, store, warehouse, datetime.now(UTC))
+    return processor.response()

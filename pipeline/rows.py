@@ -1,0 +1,137 @@
+"""Row validation and the text policy: turn a published row into a staged line or a rejection.
+
+Text policy (Redshift VARCHAR and strings inside SUPER hold at most 65,535
+bytes): `message_content` longer than that is cut at the last whole UTF-8
+character that fits, in both the typed column and `raw`; `raw` then records
+`message_content_bytes` (the original size) and `message_content_truncated`.
+Entities are extracted from the full text first, so tickers and signals in the
+cut tail still count. We cut rather than reject because an analyst is better
+served by 65 KB of a long analysis than by none, and the row's identity and
+metadata stay intact; we do it ourselves rather than with COPY's
+TRUNCATECOLUMNS so the cut is recorded and never splits a character.
+
+A NUL character, a lone surrogate, a wrong type, a missing or unexpected
+field, or a timestamp outside 1970..2100 rejects the row to `rejected/` with
+the reason; nothing is silently coerced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.entities import extract_entities
+from pipeline.envelope import format_time, parse_time
+from pipeline.warehouse.sql import MAX_VARCHAR_BYTES
+
+COLUMNS = (
+    "message_id",
+    "message_timestamp",
+    "message_content",
+    "reply_message_id",
+    "trader_id",
+    "chat_link",
+    "processing_time",
+)
+_INT64 = (-(2**63), 2**63 - 1)
+_EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
+
+
+class RowRejected(ValueError):
+    """The row breaks the contract; the message is the recorded reason."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    batch_id: str
+    part: int
+    row_no: int
+    reason: str
+    row: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "part": self.part, "row_no": self.row_no,
+                "reason": self.reason, "row": self.row}
+
+
+def _int(row: dict[str, Any], name: str, *, nullable: bool) -> int | None:
+    value = row[name]
+    if value is None and nullable:
+        return None
+    if type(value) is not int:
+        raise RowRejected(f"{name} must be an integer{' or null' if nullable else ''}, "
+                          f"got {type(value).__name__}")
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise RowRejected(f"{name}={value} does not fit in BIGINT")
+    return value
+
+
+def _time(row: dict[str, Any], name: str, *, nullable: bool) -> str | None:
+    value = row[name]
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise RowRejected(f"{name} must be an ISO 8601 string, got {type(value).__name__}")
+    try:
+        moment = parse_time(value)
+    except ValueError:
+        raise RowRejected(f"{name}={value[:64]!r} is not an ISO 8601 timestamp") from None
+    if not _EARLIEST_YEAR <= moment.year <= _LATEST_YEAR:
+        raise RowRejected(f"{name}={value!r} is outside {_EARLIEST_YEAR}..{_LATEST_YEAR}")
+    return format_time(moment)
+
+
+def _text(row: dict[str, Any]) -> str:
+    value = row["message_content"]
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RowRejected(f"message_content must be a string, got {type(value).__name__}")
+    if "\x00" in value:
+        raise RowRejected("message_content contains a NUL character, which Redshift cannot store")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RowRejected("message_content contains a lone surrogate (not valid Unicode)") from None
+    return value
+
+
+def truncate_utf8(text: str, limit: int = MAX_VARCHAR_BYTES) -> tuple[str, int]:
+    """`text` cut to at most `limit` UTF-8 bytes on a character boundary, and its full size."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text, len(data)
+    return data[:limit].decode("utf-8", errors="ignore"), len(data)
+
+
+def stage_row(row: Any, *, batch_id: str, part: int, row_no: int) -> dict[str, Any]:
+    """The NDJSON line COPY loads for one valid row; raises RowRejected with the reason."""
+    if not isinstance(row, dict):
+        raise RowRejected(f"row must be a JSON object, got {type(row).__name__}")
+    missing = [c for c in COLUMNS if c not in row]
+    extra = sorted(k for k in row if k not in COLUMNS)
+    if missing or extra:
+        raise RowRejected(f"fields: missing {missing}, unexpected {extra}")
+    text = _text(row)
+    staged: dict[str, Any] = {
+        "message_id": _int(row, "message_id", nullable=False),
+        "message_timestamp": _time(row, "message_timestamp", nullable=False),
+        "reply_message_id": _int(row, "reply_message_id", nullable=True),
+        "trader_id": _int(row, "trader_id", nullable=True),
+        "chat_link": _int(row, "chat_link", nullable=False),
+        "processing_time": _time(row, "processing_time", nullable=True),
+    }
+    entities = extract_entities(text)
+    kept, size = truncate_utf8(text)
+    raw = dict(row)
+    if kept is not text:
+        raw["message_content"] = kept
+        raw["message_content_bytes"] = size
+        raw["message_content_truncated"] = True
+    staged["message_content"] = kept
+    staged["entities"] = entities
+    staged["raw"] = raw
+    staged["batch_id"] = batch_id
+    staged["part"] = part
+    staged["row_no"] = row_no
+    return staged

@@ -1,0 +1,78 @@
+"""Staging-key naming and the bytes of staged objects (NDJSON.gz and COPY manifests). Pure."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.envelope import dumps
+
+INCOMING = "incoming/"
+PROCESSED = "processed/"
+REJECTED = "rejected/"
+
+
+@dataclass(frozen=True)
+class StagedKeys:
+    """Where one loader batch's objects live while waiting to load."""
+
+    rows: str
+    rows_manifest: str
+    parts: str
+    parts_manifest: str
+    rejected: str
+
+    def incoming(self) -> tuple[str, ...]:
+        """The objects moved to processed/ once the load has committed."""
+        return (self.rows, self.rows_manifest, self.parts, self.parts_manifest)
+
+
+def load_id(part_keys: Iterable[tuple[str, int]]) -> str:
+    """A name for one loader batch, derived from its (batch_id, part)s.
+
+    The same SQS batch redelivered stages to the same keys, so a retry
+    overwrites its own objects instead of leaving copies behind.
+    """
+    ordered = sorted(part_keys)
+    digest = hashlib.sha256(json.dumps(ordered).encode()).hexdigest()[:16]
+    return f"{ordered[0][0]}-p{ordered[0][1]}-{digest}" if ordered else f"empty-{digest}"
+
+
+def keys_for(name: str, now: datetime) -> StagedKeys:
+    day = now.astimezone(UTC).strftime("%Y/%m/%d")
+    base = f"{INCOMING}{day}/{name}"
+    return StagedKeys(
+        rows=f"{base}.rows.ndjson.gz",
+        rows_manifest=f"{base}.rows.manifest",
+        parts=f"{base}.parts.ndjson.gz",
+        parts_manifest=f"{base}.parts.manifest",
+        rejected=f"{REJECTED}{day}/{name}.rejected.ndjson.gz",
+    )
+
+
+def processed_key(incoming_key: str) -> str:
+    """incoming/... -> processed/... (same date path and name)."""
+    if not incoming_key.startswith(INCOMING):
+        raise ValueError(f"{incoming_key!r} is not under {INCOMING}")
+    return PROCESSED + incoming_key[len(INCOMING):]
+
+
+def ndjson_gz(lines: Iterable[dict[str, Any]]) -> bytes:
+    """One compact JSON object per line, gzip-compressed (level 5: fast, still small)."""
+    body = "".join(dumps(line) + "\n" for line in lines).encode("utf-8")
+    return gzip.compress(body, compresslevel=5, mtime=0)
+
+
+def read_ndjson_gz(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in gzip.decompress(data).decode("utf-8").splitlines() if line]
+
+
+def manifest(bucket: str, key: str) -> bytes:
+    """A Redshift COPY manifest naming exactly one object (a COPY path alone is a prefix)."""
+    entry = {"url": f"s3://{bucket}/{key}", "mandatory": True}
+    return json.dumps({"entries": [entry]}).encode()

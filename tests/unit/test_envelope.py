@@ -1,0 +1,109 @@
+"""The envelope: lossless round trips, size-bounded parts, and poison detection."""
+
+import json
+import random
+
+import pytest
+
+from pipeline import envelope
+from pipeline.errors import PoisonMessageError
+
+pytestmark = pytest.mark.unit
+
+BATCH = "0b6f2a52-8d0c-4c4e-9d1e-0f7a0f6b9a11"
+
+
+def make_row(i: int, text: str = "gm $BTC") -> dict:
+    return {
+        "message_id": i,
+        "message_timestamp": "2024-03-01T12:34:56Z",
+        "message_content": text,
+        "reply_message_id": None,
+        "trader_id": 7,
+        "chat_link": -1001234567890123,
+        "processing_time": "2024-03-01T12:35:01Z",
+    }
+
+
+def split(rows, max_bytes=1_048_576):
+    return envelope.split(rows, batch_id=BATCH, published_at="2026-11-25T10:00:00Z",
+                          source="test", max_bytes=max_bytes)
+
+
+def test_round_trip_keeps_unicode_nul_control_chars_and_nulls():
+    text = 'привет 🚀 "quoted", a|b\nline\x00nul \x07 \ud800 lone \ufffe'
+    rows = [make_row(1, text), make_row(2, "")]
+    rows[1]["trader_id"] = None
+    (part,) = split(rows)
+    body = envelope.encode(part)
+    body.encode("utf-8")  # SQS needs valid UTF-8: lone surrogates are escaped, not raw
+    assert "\ud800" not in body and "\ufffe" not in body
+    decoded = envelope.decode(body)
+    assert decoded.rows == rows
+    assert (decoded.batch_id, decoded.part, decoded.parts) == (BATCH, 1, 1)
+
+
+def test_every_row_lands_in_exactly_one_part_in_order():
+    rng = random.Random(3)
+    rows = [make_row(i, "x" * rng.randint(0, 9000)) for i in range(400)]
+    parts = split(rows, max_bytes=64 * 1024)
+    assert len(parts) > 1
+    assert [r for p in parts for r in p.rows] == rows
+    assert [p.part for p in parts] == list(range(1, len(parts) + 1))
+    assert all(p.parts == len(parts) for p in parts)
+    assert [p.first_row for p in parts] == [sum(len(q.rows) for q in parts[:i])
+                                            for i in range(len(parts))]
+
+
+@pytest.mark.parametrize("max_bytes", [16 * 1024, 64 * 1024, 256 * 1024, 1_048_576])
+def test_parts_never_exceed_the_limit_even_with_long_multibyte_rows(max_bytes):
+    rows = [make_row(i, ("Длинный анализ 🚀 " * 400)[: 5000 + i]) for i in range(60)]
+    for part in split(rows, max_bytes=max_bytes):
+        assert len(envelope.encode(part).encode("utf-8")) <= max_bytes
+
+
+def test_a_row_that_cannot_fit_alone_raises_instead_of_being_dropped():
+    with pytest.raises(envelope.OversizedRowError, match="row 1"):
+        split([make_row(0), make_row(1, "x" * 5000)], max_bytes=2048)
+
+
+def test_empty_sample_is_one_empty_part():
+    (part,) = split([])
+    assert part.rows == [] and part.parts == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"\xff\xfe not utf-8", "not UTF-8 JSON"),
+        ("{not json", "not UTF-8 JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ("{}", "missing"),
+    ],
+)
+def test_undecodable_bodies_are_poison(body, reason):
+    with pytest.raises(PoisonMessageError, match=reason):
+        envelope.decode(body)
+
+
+def _valid() -> dict:
+    return json.loads(envelope.encode(split([make_row(1)])[0]))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"version": 99}, "unknown schema"),
+        ({"row_count": 5}, "row_count says 5"),
+        ({"batch_id": "not-a-uuid"}, "not a lower-case UUID"),
+        ({"part": 2}, "outside 1..1"),
+        ({"part": "1"}, "non-negative integer"),
+        ({"published_at": "yesterday"}, "not an ISO 8601"),
+        ({"rows": "x"}, "rows must be a list"),
+        ({"surprise": 1}, "unexpected"),
+    ],
+)
+def test_envelopes_breaking_the_contract_are_poison(change, reason):
+    data = _valid() | change
+    with pytest.raises(PoisonMessageError, match=reason):
+        envelope.decode(json.dumps(data))
