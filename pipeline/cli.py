@@ -25,6 +25,12 @@ examples:
 """
 
 
+OPERATE_TARGETS = """
+
+Which pipeline: --stack-outputs FILE (a deployed stack), else the PIPELINE_*
+settings, else the embedded stack of a running `pipeline run --follow`."""
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -101,6 +107,36 @@ def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import ops
+
+    figures = ops.status(ops.resolve(settings, args.stack_outputs))
+    if args.json:
+        print(json.dumps(figures, default=str))
+    else:
+        print(_table(["figure", "value"], [[k, v] for k, v in figures.items()]))
+    return 0
+
+
+def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import ops
+
+    result = ops.redrive(ops.resolve(settings, args.stack_outputs), limit=args.limit,
+                         progress=_stderr)
+    print(json.dumps(dataclasses.asdict(result)) if args.json
+          else f"moved {result.moved} message(s) from the DLQ; {result.remaining} remain")
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import ops
+
+    result = ops.reload(ops.resolve(settings, args.stack_outputs), args.key)
+    print(json.dumps(result) if args.json else _table(
+        ["figure", "value"], [[k, v] for k, v in result.items()]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipeline",
@@ -157,6 +193,31 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--target", choices=("local", "redshift"), default="local")
     warehouse_option(init)
     init.set_defaults(func=cmd_warehouse_init)
+
+    def operate(name: str, help_: str, description: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=description + OPERATE_TARGETS,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--stack-outputs", type=Path, metavar="FILE",
+                       help="a deployed stack: the JSON written by `cdk deploy --outputs-file`")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        warehouse_option(p)
+        return p
+
+    status = operate("status", "queue and DLQ depth, staged and rejected objects, last load",
+                     "Show queue depth, DLQ depth, the oldest message's age, staged objects not "
+                     "yet loaded, rejected counts and the last load time.")
+    status.set_defaults(func=cmd_status)
+    redrive = operate("redrive", "move DLQ messages back to the source queue",
+                      "Move dead-lettered messages back to the source queue unchanged, and "
+                      "report how many moved. Safe to repeat: loads are exactly-once per part.")
+    redrive.add_argument("--limit", type=int, metavar="N", help="move at most N messages")
+    redrive.set_defaults(func=cmd_redrive)
+    reload = operate("reload", "load one staged or processed object again (idempotent)",
+                     "Load a staged object (incoming/...) or an archived one (processed/...) "
+                     "again. Parts already in the ledger are skipped, so this never duplicates.")
+    reload.add_argument("--key", required=True,
+                        help="the object key, e.g. incoming/2026/11/25/<name>.rows.ndjson.gz")
+    reload.set_defaults(func=cmd_reload)
     return parser
 
 

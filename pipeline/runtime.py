@@ -21,6 +21,7 @@ from typing import Any
 
 from pipeline import aws
 from pipeline.emulator import Emulator, start_emulator
+from pipeline.ops import remove_stack_file, write_stack_file
 from pipeline.settings import ENV_FIELDS, Settings
 
 # Lambda's synchronous invocation payload limit bounds an SQS batch's size.
@@ -38,6 +39,7 @@ class LocalStack:
     settings: Settings
 
     def stop(self) -> None:
+        remove_stack_file(self.settings)
         self.data_api.stop()
         self.emulator.stop()
 
@@ -56,6 +58,7 @@ def start_local(settings: Settings) -> LocalStack:
     data_api = EmbeddedDataApi.start(settings.warehouse_path, emulator.settings)
     local = dataclasses.replace(emulator.settings, data_api_endpoint_url=data_api.endpoint_url)
     use_settings(local)
+    write_stack_file(local)
     return LocalStack(emulator=emulator, data_api=data_api, settings=local)
 
 

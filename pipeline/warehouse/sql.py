@@ -114,7 +114,7 @@ def render_ddl(schema: str) -> list[str]:
 
 def _literal(value: str, pattern: re.Pattern[str], what: str) -> str:
     if not pattern.match(value):
-        raise ValueError(f"refusing to render {what} {value!r}: it does not match {pattern.pattern}")
+        raise ValueError(f"refusing to render {what} {value!r}: not of the form {pattern.pattern}")
     return "'" + value + "'"
 
 
