@@ -137,6 +137,24 @@ def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+BENCH_KEYS = ("rows", "rows_per_s", "batches_per_s", "latency_p50_s", "latency_p99_s",
+              "loader_peak_rss_mb", "publisher_cold_load_s", "publisher_tick_ms",
+              "reference_rows_per_s", "ratio", "copies_per_minute")
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.bench import bench
+
+    figures = bench(args.rows, seed=args.seed, scrapers=args.scrapers,
+                    concurrency=args.concurrency, batch_size=args.batch_size,
+                    progress=(lambda _: None) if args.json else _stderr)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(_table(["figure", "value"], [[k, figures[k]] for k in figures]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipeline",
@@ -218,6 +236,24 @@ def build_parser() -> argparse.ArgumentParser:
     reload.add_argument("--key", required=True,
                         help="the object key, e.g. incoming/2026/11/25/<name>.rows.ndjson.gz")
     reload.set_defaults(func=cmd_reload)
+
+    bench = sub.add_parser(
+        "bench", help="benchmark the local pipeline end to end",
+        description="Run the whole local pipeline flat out over a fixed seeded workload and "
+        "print rows/s, latency, loader peak RSS, publisher timings and the ratio to plain "
+        "DuckDB ingesting the same staged files (measured in the same run).",
+    )
+    bench.add_argument("--rows", type=int, default=200_000, metavar="N",
+                       help="rows to publish (default 200,000)")
+    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--scrapers", type=int, default=1, metavar="K",
+                       help="publishers per tick: input grows, COPYs per minute should not")
+    bench.add_argument("--concurrency", type=int, default=1, metavar="N",
+                       help="concurrent loader pollers")
+    bench.add_argument("--batch-size", type=int, default=10, metavar="N",
+                       help="SQS messages per loader invocation (default 10)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

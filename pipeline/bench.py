@@ -1,0 +1,201 @@
+"""`pipeline bench`: the local pipeline at full speed over a fixed seeded workload.
+
+The loader runs in a child process so its peak RSS is its own, not the
+emulator's or the warehouse's. The reference is plain DuckDB ingesting the
+same staged NDJSON files one by one, measured in the same run, so the ratio
+is comparable across noisy machines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline import aws, staging
+from pipeline.envelope import parse_time
+from pipeline.objectstore import ObjectStore
+from pipeline.run import percentile
+from pipeline.settings import ENV_FIELDS, Settings
+
+Progress = Callable[[str], None]
+TICK_SAMPLES = 30
+
+
+def tick_ms(dataset: Any, settings: Settings, seed: int) -> float:
+    """Median wall time of one publisher tick drawing exactly 1,000 rows, send included."""
+    import random
+
+    from pipeline.publisher import publish_tick
+
+    fixed = dataclasses.replace(settings, sample_min=1000, sample_max=1000)
+    sqs = aws.client(fixed, "sqs")
+    rng = random.Random(seed)
+    times = []
+    for _ in range(TICK_SAMPLES):
+        started = time.perf_counter()
+        publish_tick(dataset, sqs, fixed, rng, datetime.now(UTC))
+        times.append(time.perf_counter() - started)
+    assert fixed.queue_url
+    sqs.purge_queue(QueueUrl=fixed.queue_url)
+    return statistics.median(times) * 1000
+
+
+def start_loader_child(settings: Settings, concurrency: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ENV_FIELDS}
+    env.update(settings.to_env())
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.bench", "--loader-child", str(concurrency)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def loader_child(concurrency: int) -> None:
+    """Run loader pollers until stdin closes; print invocations and peak RSS as JSON."""
+    from pipeline.runtime import Pollers, event_source
+
+    settings = Settings.from_env()
+    pollers = Pollers(event_source(settings, batching_window_s=0.0),
+                      concurrency=concurrency).start()
+    sys.stdin.read()
+    pollers.stop()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({
+        "invocations": len(pollers.invocations),
+        "records": sum(i.records for i in pollers.invocations),
+        "failed": sum(i.failed for i in pollers.invocations),
+        "errors": [i.error for i in pollers.invocations if i.error][:5],
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+    }))
+
+
+def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]:
+    """Plain DuckDB ingesting the run's staged NDJSON files one by one (downloads untimed)."""
+    import duckdb
+
+    from pipeline.warehouse.sql import MESSAGE_COLUMNS
+
+    files = []
+    for obj in store.list(staging.PROCESSED):
+        if obj["Key"].endswith(".rows.ndjson.gz"):
+            path = workdir / obj["Key"].replace("/", "_")
+            path.write_bytes(store.get(obj["Key"]))
+            files.append(path)
+    con = duckdb.connect(str(workdir / "reference.duckdb"))
+    types = {c.name: ("JSON" if c.type == "SUPER" else
+                      "VARCHAR" if c.type.startswith("VARCHAR") else c.type)
+             for c in MESSAGE_COLUMNS}
+    cols = ", ".join(f"{n} {('VARIANT' if t == 'JSON' else t)}" for n, t in types.items())
+    con.execute(f"CREATE TABLE t ({cols})")
+    spec = "{" + ", ".join(f"'{n}': '{t}'" for n, t in types.items()) + "}"
+    select = ", ".join(f"{n}::VARIANT" if t == "JSON" else n for n, t in types.items())
+    started = time.perf_counter()
+    for path in files:
+        con.execute(f"INSERT INTO t SELECT {select} FROM read_json('{path}', "
+                    f"format='newline_delimited', columns={spec})")
+    elapsed = time.perf_counter() - started
+    rows = con.execute("SELECT COUNT(*) FROM t").fetchone()[0]
+    con.close()
+    return rows / elapsed, len(files)
+
+
+def bench(
+    rows: int = 200_000,
+    *,
+    seed: int = 42,
+    scrapers: int = 1,
+    concurrency: int = 1,
+    batch_size: int = 10,
+    progress: Progress = lambda _: None,
+) -> dict[str, Any]:
+    """Run the workload and return the figures (see docs/benchmarks.md for their meaning)."""
+    import random
+
+    from pipeline.dataset import load_dataset
+    from pipeline.publisher import publish_tick
+    from pipeline.runtime import start_local
+    from pipeline.warehouse import dataapi, sql
+
+    started = time.perf_counter()
+    dataset = load_dataset(Settings().dataset_path)
+    cold_load_s = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
+        workdir = Path(tmp)
+        settings = Settings(warehouse_path=workdir / "warehouse.duckdb", seed=seed,
+                            batch_size=batch_size, batching_window_s=0, visibility_timeout_s=30)
+        with start_local(settings) as stack:
+            local = stack.settings
+            warehouse = dataapi.build(local)
+            warehouse.ensure_schema()
+            progress("measuring publisher ticks ...")
+            tick = tick_ms(dataset, local, seed)
+            child = start_loader_child(local, concurrency)
+            sqs = aws.client(local, "sqs")
+            rng = random.Random(seed)
+            published = 0
+            progress(f"publishing {rows:,} rows with {scrapers} scraper(s) per tick ...")
+            first_publish = time.perf_counter()
+            while published < rows:
+                for _ in range(scrapers):
+                    result = publish_tick(dataset, sqs, local, rng, datetime.now(UTC))
+                    published += result.rows
+            progress(f"published {published:,} rows; waiting until all are queryable ...")
+            ledger_sql = sql.render_ledger_lookup(local.schema)
+            while True:
+                result = warehouse.query(ledger_sql)
+                done = (result.rows[0][1] + result.rows[0][2]) if result else 0
+                if done >= published:
+                    break
+                if child.poll() is not None:
+                    raise RuntimeError("the loader process exited early")
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - first_publish
+            out, _ = child.communicate("")
+            loader = json.loads(out.strip().splitlines()[-1])
+            ledger = warehouse.query(
+                "SELECT object_key, published_at, loaded_at FROM "
+                f"{sql.qualified(local.schema, sql.LEDGER_TABLE)}"
+            )
+            assert ledger
+            loads = len({r[0] for r in ledger.rows})
+            latencies = sorted((parse_time(r[2]) - parse_time(r[1])).total_seconds()
+                               for r in ledger.rows)
+            progress("measuring the plain-DuckDB reference on the same staged files ...")
+            store = ObjectStore(aws.client(local, "s3"), local.bucket)
+            reference, files = reference_rows_per_s(store, workdir)
+    rows_per_s = published / elapsed
+    return {
+        "rows": published,
+        "rows_per_s": round(rows_per_s, 1),
+        "batches_per_s": round(loads / elapsed, 2),
+        "latency_p50_s": round(percentile(latencies, 0.50) or 0.0, 3),
+        "latency_p99_s": round(percentile(latencies, 0.99) or 0.0, 3),
+        "loader_peak_rss_mb": loader["peak_rss_mb"],
+        "publisher_cold_load_s": round(cold_load_s, 3),
+        "publisher_tick_ms": round(tick, 2),
+        "reference_rows_per_s": round(reference, 1),
+        "ratio": round(rows_per_s / reference, 3),
+        "copies_per_minute": round(loads / elapsed * 60, 1),
+        "loads": loads,
+        "staged_files": files,
+        "loader_invocations": loader["invocations"],
+        "scrapers": scrapers,
+        "batch_size": batch_size,
+        "concurrency": concurrency,
+        "elapsed_s": round(elapsed, 2),
+    }
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--loader-child":
+    loader_child(int(sys.argv[2]))
