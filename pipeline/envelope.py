@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 # SQS accepts only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF in a body.
 # json.dumps already escapes C0 controls; these are the rest to escape as \uXXXX.
 _SQS_UNSAFE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+# One encoder instance: json.dumps with options builds a new one on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 # Headroom for the header's variable fields (part/parts/first_row/row_count digits).
 _HEADER_SLACK = 64
 
@@ -45,6 +47,8 @@ class Envelope:
     source: str
     first_row: int
     rows: list[dict[str, Any]]
+    # The rows already encoded by split(), so a part is serialized once, not twice.
+    row_texts: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,12 +67,21 @@ class Envelope:
 
 def dumps(value: Any) -> str:
     """Compact JSON that any SQS body (and any UTF-8 encoder) accepts, Unicode kept readable."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _ENCODER.encode(value)
     return _SQS_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def encode(envelope: Envelope) -> str:
-    return dumps(envelope.to_dict())
+    """The SQS body: the header fields, then the rows (spliced in as encoded by split())."""
+    texts = envelope.row_texts
+    if texts is None:
+        texts = tuple(dumps(row) for row in envelope.rows)
+    head = dumps({**envelope.to_dict(), "rows": []})
+    return head[:-2] + ",".join(texts) + "]}"
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def format_time(moment: datetime) -> str:
@@ -96,33 +109,36 @@ def split(
     Every row lands in exactly one part; a row that cannot fit even alone raises
     OversizedRowError rather than being dropped or cut.
     """
-    header = len(encode(Envelope(batch_id, 0, 0, published_at, source, 0, [])).encode())
+    header = _utf8_size(encode(Envelope(batch_id, 0, 0, published_at, source, 0, [])))
     budget = max_bytes - header - _HEADER_SLACK
-    groups: list[tuple[int, list[dict[str, Any]]]] = []
+    groups: list[tuple[int, list[dict[str, Any]], list[str]]] = []
     current: list[dict[str, Any]] = []
+    texts: list[str] = []
     used = 0
     start = 0
     for index, row in enumerate(rows):
-        size = len(dumps(row).encode()) + 1  # +1 for the separating comma
+        text = dumps(row)
+        size = _utf8_size(text) + 1  # +1 for the separating comma
         if size > budget:
             raise OversizedRowError(
                 f"row {index} encodes to {size} bytes; a message of {max_bytes} bytes "
                 f"holds at most {budget} bytes of rows"
             )
         if current and used + size > budget:
-            groups.append((start, current))
-            current, used, start = [], 0, index
+            groups.append((start, current, texts))
+            current, texts, used, start = [], [], 0, index
         current.append(row)
+        texts.append(text)
         used += size
     if current or not groups:
-        groups.append((start, current))
+        groups.append((start, current, texts))
     parts = len(groups)
     envelopes = [
-        Envelope(batch_id, number, parts, published_at, source, first, group)
-        for number, (first, group) in enumerate(groups, start=1)
+        Envelope(batch_id, number, parts, published_at, source, first, group, tuple(encoded))
+        for number, (first, group, encoded) in enumerate(groups, start=1)
     ]
     for envelope in envelopes:
-        size = len(encode(envelope).encode())
+        size = _utf8_size(encode(envelope))
         if size > max_bytes:  # the budget arithmetic above makes this unreachable
             raise AssertionError(f"part {envelope.part} is {size} bytes > {max_bytes}")
     return envelopes

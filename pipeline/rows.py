@@ -17,24 +17,18 @@ the reason; nothing is silently coerced.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.dataset import COLUMNS
 from pipeline.entities import extract_entities
 from pipeline.envelope import format_time, parse_time
 from pipeline.warehouse.sql import MAX_VARCHAR_BYTES
 
-COLUMNS = (
-    "message_id",
-    "message_timestamp",
-    "message_content",
-    "reply_message_id",
-    "trader_id",
-    "chat_link",
-    "processing_time",
-)
 _INT64 = (-(2**63), 2**63 - 1)
 _EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 
 
 class RowRejected(ValueError):
@@ -78,7 +72,8 @@ def _time(row: dict[str, Any], name: str, *, nullable: bool) -> str | None:
         raise RowRejected(f"{name}={value[:64]!r} is not an ISO 8601 timestamp") from None
     if not _EARLIEST_YEAR <= moment.year <= _LATEST_YEAR:
         raise RowRejected(f"{name}={value!r} is outside {_EARLIEST_YEAR}..{_LATEST_YEAR}")
-    return format_time(moment)
+    # The publisher's own format is already canonical: skip re-rendering it (hot path).
+    return value if _CANONICAL_TIME.match(value) else format_time(moment)
 
 
 def _text(row: dict[str, Any]) -> str:

@@ -63,9 +63,13 @@ def processed_key(incoming_key: str) -> str:
 
 
 def ndjson_gz(lines: Iterable[dict[str, Any]]) -> bytes:
-    """One compact JSON object per line, gzip-compressed (level 5: fast, still small)."""
-    body = "".join(dumps(line) + "\n" for line in lines).encode("utf-8")
-    return gzip.compress(body, compresslevel=5, mtime=0)
+    """One compact JSON object per line, gzip-compressed.
+
+    Level 1: on the loader's hot path, a third of level 5's CPU for files a few
+    percent larger, and they live one day in processed/.
+    """
+    body = "".join(f"{dumps(line)}\n" for line in lines)
+    return gzip.compress(body.encode("utf-8"), compresslevel=1, mtime=0)
 
 
 def read_ndjson_gz(data: bytes) -> list[dict[str, Any]]:

@@ -123,6 +123,7 @@ def test_super_navigation_works_in_a_redshift_query(local_stack, dataset):
     result = dataapi.build(local_stack.settings).query(
         "SELECT m.entities.tickers[0] AS first_ticker, COUNT(*) AS n "
         "FROM scraped.telegram_messages AS m WHERE m.entities.signal.side = 'long' "
+        "AND m.entities.tickers[0] IS NOT NULL "
         "GROUP BY 1 ORDER BY n DESC LIMIT 3"
     )
     assert result.rows, "signals with tickers exist in 800 sampled rows"
