@@ -1,0 +1,177 @@
+"""Alarms and a dashboard over the queue, the DLQ and the two Lambdas."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_app.config import PipelineConfig
+
+ONE_MINUTE = Duration.minutes(1)
+FIVE_MINUTES = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    """Alarms: a message in the DLQ, any loader or publisher error, the oldest queued message
+    older than `oldestMessageAlarmSeconds`. Dashboard: the pipeline's flow end to end."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        queue: sqs.IQueue,
+        dlq: sqs.IQueue,
+        publisher: lambda_.IFunction,
+        loader: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        dlq_depth = dlq.metric_approximate_number_of_messages_visible(
+            period=ONE_MINUTE, statistic="Maximum"
+        )
+        oldest_age = queue.metric_approximate_age_of_oldest_message(
+            period=ONE_MINUTE, statistic="Maximum"
+        )
+        loader_errors = loader.metric_errors(period=FIVE_MINUTES, statistic="Sum")
+        publisher_errors = publisher.metric_errors(period=FIVE_MINUTES, statistic="Sum")
+
+        self.dlq_alarm = cloudwatch.Alarm(
+            self,
+            "DlqNotEmpty",
+            alarm_description="A message was dead-lettered: it failed maxReceiveCount times",
+            metric=dlq_depth,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.loader_errors_alarm = cloudwatch.Alarm(
+            self,
+            "LoaderErrors",
+            alarm_description="The loader Lambda failed (whole-batch failure or crash)",
+            metric=loader_errors,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.publisher_errors_alarm = cloudwatch.Alarm(
+            self,
+            "PublisherErrors",
+            alarm_description="The publisher Lambda failed a tick",
+            metric=publisher_errors,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.oldest_message_alarm = cloudwatch.Alarm(
+            self,
+            "OldestMessageAge",
+            alarm_description=(
+                f"The loader is falling behind: a message has waited more than "
+                f"{config.oldest_message_alarm_s} s"
+            ),
+            metric=oldest_age,
+            threshold=config.oldest_message_alarm_s,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarms = [
+            self.dlq_alarm,
+            self.loader_errors_alarm,
+            self.publisher_errors_alarm,
+            self.oldest_message_alarm,
+        ]
+
+        def sqs_sum(q: sqs.IQueue, name: str, label: str) -> cloudwatch.IMetric:
+            return q.metric(name, period=ONE_MINUTE, statistic="Sum", label=label)
+
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"{config.stack_name}-pipeline",
+            default_interval=Duration.hours(3),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=3),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Queue: messages sent / received / deleted",
+                left=[
+                    sqs_sum(queue, "NumberOfMessagesSent", "sent"),
+                    sqs_sum(queue, "NumberOfMessagesReceived", "received"),
+                    sqs_sum(queue, "NumberOfMessagesDeleted", "deleted"),
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Queue depth and DLQ depth",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(
+                        period=ONE_MINUTE, statistic="Maximum", label="queue visible"
+                    ),
+                    queue.metric_approximate_number_of_messages_not_visible(
+                        period=ONE_MINUTE, statistic="Maximum", label="queue in flight"
+                    ),
+                    dlq.metric_approximate_number_of_messages_visible(
+                        period=ONE_MINUTE, statistic="Maximum", label="DLQ visible"
+                    ),
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Oldest message age (s)",
+                left=[oldest_age],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=config.oldest_message_alarm_s, label="alarm"
+                    )
+                ],
+                width=8,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Loader duration (ms)",
+                left=[
+                    loader.metric_duration(period=ONE_MINUTE, statistic="Average", label="avg"),
+                    loader.metric_duration(period=ONE_MINUTE, statistic="p99", label="p99"),
+                    loader.metric_duration(period=ONE_MINUTE, statistic="Maximum", label="max"),
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Loader errors / throttles / concurrency",
+                left=[
+                    loader.metric_errors(period=ONE_MINUTE, statistic="Sum", label="errors"),
+                    loader.metric_throttles(period=ONE_MINUTE, statistic="Sum", label="throttles"),
+                ],
+                right=[
+                    loader.metric(
+                        "ConcurrentExecutions",
+                        period=ONE_MINUTE,
+                        statistic="Maximum",
+                        label="concurrency",
+                    )
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Publisher invocations / errors",
+                left=[
+                    publisher.metric_invocations(
+                        period=ONE_MINUTE, statistic="Sum", label="invocations"
+                    ),
+                    publisher.metric_errors(period=ONE_MINUTE, statistic="Sum", label="errors"),
+                ],
+                width=8,
+            ),
+        )

@@ -1,0 +1,74 @@
+"""The warehouse's network: a VPC of private isolated subnets with an S3 gateway endpoint."""
+
+from __future__ import annotations
+
+from aws_cdk import Fn
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_app.config import PipelineConfig
+
+# Redshift Serverless needs subnets in at least three Availability Zones.
+# https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html
+WAREHOUSE_AZ_COUNT = 3
+
+
+class Network(Construct):
+    """Private isolated subnets only (no NAT gateway, no internet gateway: nothing to pay for
+    idle), an S3 gateway endpoint so COPY reaches the staging bucket with enhanced VPC routing,
+    flow logs to the access-log bucket, and the warehouse's security group (no inbound rules:
+    the loader reaches Redshift through the Data API, not through the VPC)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        flow_log_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        # Explicit zones from context, else the region's first three resolved at deploy time;
+        # either way synth does no availability-zone lookup (no credentials needed).
+        zones = list(config.availability_zones) or [
+            Fn.select(index, Fn.get_azs()) for index in range(WAREHOUSE_AZ_COUNT)
+        ]
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
+            availability_zones=zones,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="warehouse",
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                    cidr_mask=24,
+                )
+            ],
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+            },
+            flow_logs={
+                "FlowLogs": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_s3(flow_log_bucket, "vpc-flow-logs/"),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            },
+            # Restricting the default security group costs a custom-resource Lambda; nothing in
+            # this VPC uses the default group (the warehouse has its own, below).
+            restrict_default_security_group=False,
+        )
+        self.subnet_ids = self.vpc.select_subnets(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+        ).subnet_ids
+
+        self.warehouse_security_group = ec2.SecurityGroup(
+            self,
+            "WarehouseSecurityGroup",
+            vpc=self.vpc,
+            description="Redshift warehouse: no inbound rules; reached through the Data API",
+            allow_all_outbound=True,
+        )

@@ -1,0 +1,74 @@
+"""The pipeline stack: composes the constructs, wires the grants between them, emits outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from cdk_app.config import PipelineConfig
+from cdk_app.functions import Loader, Publisher
+from cdk_app.monitoring import Monitoring
+from cdk_app.network import Network
+from cdk_app.queues import Queues
+from cdk_app.staging import Staging
+from cdk_app.warehouse import Warehouse
+
+
+class PipelineStack(Stack):
+    """EventBridge -> publisher -> SQS (+DLQ) -> loader -> S3 staging -> Redshift COPY."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        Tags.of(self).add("project", "telegram-ingest-pipeline")
+
+        self.staging = Staging(self, "Staging", config=config)
+        self.network = Network(
+            self, "Network", config=config, flow_log_bucket=self.staging.log_bucket
+        )
+        self.queues = Queues(self, "Queues", config=config)
+        self.warehouse = Warehouse(self, "Warehouse", config=config, network=self.network)
+        self.publisher = Publisher(self, "Publisher", config=config, queue=self.queues.queue)
+        self.loader = Loader(
+            self,
+            "Loader",
+            config=config,
+            queue=self.queues.queue,
+            bucket_name=self.staging.bucket.bucket_name,
+            warehouse_name=self.warehouse.name,
+            secret_arn=self.warehouse.secret.secret_arn,
+            copy_role_arn=self.warehouse.copy_role.role_arn,
+        )
+
+        # Grants (the loader's SQS consume permissions come with its event source).
+        self.queues.queue.grant_send_messages(self.publisher.function)
+        self.staging.grant_loader(self.loader.function)
+        self.staging.grant_copy(self.warehouse.copy_role)
+        self.warehouse.grant_data_api(self.loader.function)
+
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            queue=self.queues.queue,
+            dlq=self.queues.dlq,
+            publisher=self.publisher.function,
+            loader=self.loader.function,
+        )
+
+        outputs = {
+            "QueueUrl": self.queues.queue.queue_url,
+            "DlqUrl": self.queues.dlq.queue_url,
+            "BucketName": self.staging.bucket.bucket_name,
+            "WorkgroupName" if config.serverless else "ClusterIdentifier": self.warehouse.name,
+            "Database": config.database,
+            "SecretArn": self.warehouse.secret.secret_arn,
+            "Region": self.region,
+            "CopyRoleArn": self.warehouse.copy_role.role_arn,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
