@@ -32,7 +32,7 @@ node_modules/.installed: package.json
 	touch $@
 
 synth: $(STAMP) node_modules/.installed ## Synthesize the CDK app into cdk.out/ with the CDK CLI
-	PATH="$(CURDIR)/$(BIN):$$PATH" npx --no-install cdk synth --quiet
+	PATH="$(CURDIR)/$(BIN):$$PATH" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk synth --quiet
 
 lab: $(STAMP) ## Open JupyterLab on notebooks/ against the local warehouse
 	$(BIN)/jupyter lab --notebook-dir=notebooks
