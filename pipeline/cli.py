@@ -22,6 +22,8 @@ examples:
   pipeline run --follow                     the real schedule: one sample a minute, Ctrl-C stops
   pipeline query "SELECT COUNT(*) FROM scraped.telegram_messages"
   pipeline warehouse init                   create schema, tables and view (idempotent)
+  pipeline validate                         run the notebooks as smoke checks, reports in reports/
+  pipeline validate --stack-outputs outputs.json   the same against a deployed stack
 """
 
 
@@ -100,8 +102,11 @@ def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
         with start_local(settings) as stack:
             dataapi.build(stack.settings).ensure_schema()
     else:
+        from pipeline import ops
         from pipeline.warehouse import dataapi
 
+        if args.stack_outputs:
+            settings = ops.from_stack_outputs(args.stack_outputs, settings)
         dataapi.build(settings).ensure_schema()
     _stderr(f"schema {settings.schema} ready on {args.target}")
     return 0
@@ -153,6 +158,22 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(_table(["figure", "value"], [[k, figures[k]] for k in figures]))
     return 0
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.validate import summary_rows, validate
+
+    target = args.target or ("redshift" if args.stack_outputs else "local")
+    results = validate(settings, target=target, stack_outputs=args.stack_outputs,
+                       reports=args.reports, only=args.notebook or (), progress=_stderr)
+    print(_table(["notebook", "status", "seconds", "message"], summary_rows(results)), flush=True)
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        _stderr(f"pipeline validate: {r.notebook} failed: {r.message}")
+    where = args.reports.absolute()
+    _stderr(f"reports: {where}" + (f" (see {failed[0].report.name})"
+                                   if failed and failed[0].report else ""))
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     wsub = warehouse.add_subparsers(dest="action", required=True, metavar="ACTION")
     init = wsub.add_parser("init", help="create schema, tables and view (idempotent)")
     init.add_argument("--target", choices=("local", "redshift"), default="local")
+    init.add_argument("--stack-outputs", type=Path, metavar="FILE",
+                      help="with --target redshift: the JSON `cdk deploy --outputs-file` wrote")
     warehouse_option(init)
     init.set_defaults(func=cmd_warehouse_init)
 
@@ -254,6 +277,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="SQS messages per loader invocation (default 10)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(func=cmd_bench)
+
+    validate = sub.add_parser(
+        "validate", help="run the notebooks with papermill as smoke checks; write reports",
+        description="Execute every notebook in notebooks/ with papermill against the warehouse "
+        "(the local DuckDB file or a deployed Redshift), write the executed notebooks and HTML "
+        "reports, print a pass/fail table, and exit non-zero if any notebook fails.",
+    )
+    validate.add_argument("--target", choices=("local", "redshift"),
+                          help="warehouse to check (default: redshift with --stack-outputs, "
+                               "else local)")
+    warehouse_option(validate)
+    validate.add_argument("--stack-outputs", type=Path, metavar="FILE",
+                          help="the JSON `cdk deploy --outputs-file` wrote: workgroup or "
+                               "cluster, database, region and DLQ to check")
+    validate.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR",
+                          help="where executed notebooks and HTML reports go (default reports/)")
+    validate.add_argument("--notebook", action="append", metavar="NAME",
+                          help="run only notebooks whose file name contains NAME (repeatable)")
+    validate.set_defaults(func=cmd_validate)
     return parser
 
 

@@ -46,8 +46,12 @@ class Emulator:
 
 def start_emulator(settings: Settings) -> Emulator:
     """Start moto on a free loopback port and provision queue, DLQ and bucket from `settings`."""
+    from moto.moto_api._internal.models import moto_api_backend
     from moto.server import ThreadedMotoServer
 
+    # moto's backends are process-global and outlive a stopped server: start clean, so
+    # an earlier stack's queues (other attributes, leftover messages) never leak in.
+    moto_api_backend.reset()
     # moto signs nothing, but botocore insists on credentials; never real ones here.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "embedded")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "embedded")

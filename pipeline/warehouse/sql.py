@@ -24,11 +24,21 @@ STAGE_PARTS = "stage_parts"
 MAX_VARCHAR_BYTES = 65_535
 
 
+# Redshift reserves these words (RAW is an ENCODE type): such columns are quoted
+# everywhere, and analysts write "raw" / m."raw" too.
+RESERVED = frozenset({"raw"})
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     type: str
     nullable: bool = True
+
+    @property
+    def sql(self) -> str:
+        """The column as it appears in SQL text: quoted when Redshift reserves the word."""
+        return f'"{self.name}"' if self.name in RESERVED else self.name
 
 
 # The seven dataset columns, typed, then the JSON and lineage columns.
@@ -71,12 +81,12 @@ def qualified(schema: str, name: str) -> str:
 
 def _column_defs(columns: tuple[Column, ...]) -> str:
     return ",\n    ".join(
-        f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in columns
+        f"{c.sql} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in columns
     )
 
 
 def _names(columns: tuple[Column, ...], prefix: str = "") -> str:
-    return ", ".join(f"{prefix}{c.name}" for c in columns)
+    return ", ".join(f"{prefix}{c.sql}" for c in columns)
 
 
 def render_ddl(schema: str) -> list[str]:

@@ -1,0 +1,1 @@
+"""papermill on a real kernel: the analyst notebooks and `pipeline validate`."""
