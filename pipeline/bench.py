@@ -51,26 +51,30 @@ def tick_ms(dataset: Any, settings: Settings, seed: int) -> float:
     return statistics.median(times) * 1000
 
 
-def start_loader_child(settings: Settings, concurrency: int) -> subprocess.Popen[str]:
+def start_loader(settings: Settings, report: Path) -> subprocess.Popen[str]:
+    """One loader process: like one concurrent Lambda execution environment.
+
+    Its logs go to our stderr (an unread pipe would fill and stall it); its
+    figures come back in the `report` file.
+    """
     env = {k: v for k, v in os.environ.items() if k not in ENV_FIELDS}
     env.update(settings.to_env())
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.bench", "--loader-child", str(concurrency)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        [sys.executable, "-m", "pipeline.bench", "--loader-child", str(report)],
+        stdin=subprocess.PIPE, stdout=sys.stderr, text=True, env=env,
     )
 
 
-def loader_child(concurrency: int) -> None:
-    """Run loader pollers until stdin closes; print invocations and peak RSS as JSON."""
+def loader_child(report: Path) -> None:
+    """Poll and load until stdin closes; write invocations and peak RSS as JSON."""
     from pipeline.runtime import Pollers, event_source
 
     settings = Settings.from_env()
-    pollers = Pollers(event_source(settings, batching_window_s=0.0),
-                      concurrency=concurrency).start()
+    pollers = Pollers(event_source(settings, batching_window_s=0.0), concurrency=1).start()
     sys.stdin.read()
     pollers.stop()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
+    report.write_text(json.dumps({
         "invocations": len(pollers.invocations),
         "records": sum(i.records for i in pollers.invocations),
         "failed": sum(i.failed for i in pollers.invocations),
@@ -114,8 +118,8 @@ def bench(
     *,
     seed: int = 42,
     scrapers: int = 1,
-    concurrency: int = 1,
-    batch_size: int = 10,
+    concurrency: int = 2,
+    batch_size: int = 100,
     progress: Progress = lambda _: None,
 ) -> dict[str, Any]:
     """Run the workload and return the figures (see docs/benchmarks.md for their meaning)."""
@@ -133,14 +137,16 @@ def bench(
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         workdir = Path(tmp)
         settings = Settings(warehouse_path=workdir / "warehouse.duckdb", seed=seed,
-                            batch_size=batch_size, batching_window_s=0, visibility_timeout_s=30)
+                            batch_size=batch_size, batching_window_s=0, visibility_timeout_s=60,
+                            log_level="WARNING")
         with start_local(settings) as stack:
             local = stack.settings
             warehouse = dataapi.build(local)
             warehouse.ensure_schema()
             progress("measuring publisher ticks ...")
             tick = tick_ms(dataset, local, seed)
-            child = start_loader_child(local, concurrency)
+            reports = [workdir / f"loader-{i}.json" for i in range(concurrency)]
+            children = [start_loader(local, report) for report in reports]
             sqs = aws.client(local, "sqs")
             rng = random.Random(seed)
             published = 0
@@ -157,12 +163,13 @@ def bench(
                 done = (result.rows[0][1] + result.rows[0][2]) if result else 0
                 if done >= published:
                     break
-                if child.poll() is not None:
-                    raise RuntimeError("the loader process exited early")
+                if any(child.poll() is not None for child in children):
+                    raise RuntimeError("a loader process exited early")
                 time.sleep(0.05)
             elapsed = time.perf_counter() - first_publish
-            out, _ = child.communicate("")
-            loader = json.loads(out.strip().splitlines()[-1])
+            for child in children:
+                child.communicate("")
+            loaders = [json.loads(report.read_text()) for report in reports]
             ledger = warehouse.query(
                 "SELECT object_key, published_at, loaded_at FROM "
                 f"{sql.qualified(local.schema, sql.LEDGER_TABLE)}"
@@ -181,7 +188,7 @@ def bench(
         "batches_per_s": round(loads / elapsed, 2),
         "latency_p50_s": round(percentile(latencies, 0.50) or 0.0, 3),
         "latency_p99_s": round(percentile(latencies, 0.99) or 0.0, 3),
-        "loader_peak_rss_mb": loader["peak_rss_mb"],
+        "loader_peak_rss_mb": max(loader["peak_rss_mb"] for loader in loaders),
         "publisher_cold_load_s": round(cold_load_s, 3),
         "publisher_tick_ms": round(tick, 2),
         "reference_rows_per_s": round(reference, 1),
@@ -189,7 +196,7 @@ def bench(
         "copies_per_minute": round(loads / elapsed * 60, 1),
         "loads": loads,
         "staged_files": files,
-        "loader_invocations": loader["invocations"],
+        "loader_invocations": sum(loader["invocations"] for loader in loaders),
         "scrapers": scrapers,
         "batch_size": batch_size,
         "concurrency": concurrency,
@@ -198,4 +205,4 @@ def bench(
 
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--loader-child":
-    loader_child(int(sys.argv[2]))
+    loader_child(Path(sys.argv[2]))

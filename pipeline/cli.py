@@ -271,10 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=42)
     bench.add_argument("--scrapers", type=int, default=1, metavar="K",
                        help="publishers per tick: input grows, COPYs per minute should not")
-    bench.add_argument("--concurrency", type=int, default=1, metavar="N",
-                       help="concurrent loader pollers")
-    bench.add_argument("--batch-size", type=int, default=10, metavar="N",
-                       help="SQS messages per loader invocation (default 10)")
+    bench.add_argument("--concurrency", type=int, default=2, metavar="N",
+                       help="loader processes, like the event source's maximum concurrency "
+                            "(default 2, the deployed default)")
+    bench.add_argument("--batch-size", type=int, default=100, metavar="N",
+                       help="SQS messages per loader invocation, capped by Lambda's 6 MB "
+                            "payload (default 100, the deployed default)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(func=cmd_bench)
 
