@@ -51,8 +51,9 @@ def tick_ms(dataset: Any, settings: Settings, seed: int) -> float:
     return statistics.median(times) * 1000
 
 
-def start_loader(settings: Settings, report: Path) -> subprocess.Popen[str]:
-    """One loader process: like one concurrent Lambda execution environment.
+def start_child(settings: Settings, role: str, report: Path, *args: object
+                ) -> subprocess.Popen[str]:
+    """A publisher or loader in its own process, as each is its own Lambda in AWS.
 
     Its logs go to our stderr (an unread pipe would fill and stall it); its
     figures come back in the `report` file.
@@ -60,7 +61,7 @@ def start_loader(settings: Settings, report: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ENV_FIELDS}
     env.update(settings.to_env())
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.bench", "--loader-child", str(report)],
+        [sys.executable, "-m", "pipeline.bench", role, str(report), *map(str, args)],
         stdin=subprocess.PIPE, stdout=sys.stderr, text=True, env=env,
     )
 
@@ -81,6 +82,28 @@ def loader_child(report: Path) -> None:
         "errors": [i.error for i in pollers.invocations if i.error][:5],
         "peak_rss_mb": round(peak_kb / 1024, 1),
     }))
+
+
+def publisher_child(report: Path, rows: int, scrapers: int, seed: int) -> None:
+    """Publish flat out until `rows` rows, `scrapers` samples per tick; write the figures."""
+    import random
+
+    from pipeline.dataset import load_dataset
+    from pipeline.publisher import publish_tick
+
+    settings = Settings.from_env()
+    dataset = load_dataset(settings.dataset_path)
+    sqs = aws.client(settings, "sqs")
+    rng = random.Random(seed)
+    published = ticks = 0
+    first = time.time()
+    while published < rows:
+        for _ in range(scrapers):
+            published += publish_tick(dataset, sqs, settings, rng, datetime.now(UTC)).rows
+        ticks += 1
+    report.write_text(json.dumps({"published": published, "ticks": ticks,
+                                  "first_publish_epoch": first,
+                                  "publish_s": time.time() - first}))
 
 
 def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]:
@@ -123,10 +146,7 @@ def bench(
     progress: Progress = lambda _: None,
 ) -> dict[str, Any]:
     """Run the workload and return the figures (see docs/benchmarks.md for their meaning)."""
-    import random
-
     from pipeline.dataset import load_dataset
-    from pipeline.publisher import publish_tick
     from pipeline.runtime import start_local
     from pipeline.warehouse import dataapi, sql
 
@@ -146,30 +166,30 @@ def bench(
             progress("measuring publisher ticks ...")
             tick = tick_ms(dataset, local, seed)
             reports = [workdir / f"loader-{i}.json" for i in range(concurrency)]
-            children = [start_loader(local, report) for report in reports]
-            sqs = aws.client(local, "sqs")
-            rng = random.Random(seed)
-            published = 0
+            loaders = [start_child(local, "loader", report) for report in reports]
             progress(f"publishing {rows:,} rows with {scrapers} scraper(s) per tick ...")
-            first_publish = time.perf_counter()
-            while published < rows:
-                for _ in range(scrapers):
-                    result = publish_tick(dataset, sqs, local, rng, datetime.now(UTC))
-                    published += result.rows
-            progress(f"published {published:,} rows; waiting until all are queryable ...")
+            published_report = workdir / "publisher.json"
+            publisher = start_child(local, "publisher", published_report, rows, scrapers, seed)
+            publisher.communicate("")
+            if publisher.returncode:
+                raise RuntimeError(f"the publisher process failed ({publisher.returncode})")
+            publishing = json.loads(published_report.read_text())
+            published = publishing["published"]
+            progress(f"published {published:,} rows in {publishing['publish_s']:.1f} s; "
+                     "waiting until all are queryable ...")
             ledger_sql = sql.render_ledger_lookup(local.schema)
             while True:
                 result = warehouse.query(ledger_sql)
                 done = (result.rows[0][1] + result.rows[0][2]) if result else 0
                 if done >= published:
                     break
-                if any(child.poll() is not None for child in children):
+                if any(child.poll() is not None for child in loaders):
                     raise RuntimeError("a loader process exited early")
                 time.sleep(0.05)
-            elapsed = time.perf_counter() - first_publish
-            for child in children:
+            elapsed = time.time() - publishing["first_publish_epoch"]
+            for child in loaders:
                 child.communicate("")
-            loaders = [json.loads(report.read_text()) for report in reports]
+            figures = [json.loads(report.read_text()) for report in reports]
             ledger = warehouse.query(
                 "SELECT object_key, published_at, loaded_at FROM "
                 f"{sql.qualified(local.schema, sql.LEDGER_TABLE)}"
@@ -188,7 +208,7 @@ def bench(
         "batches_per_s": round(loads / elapsed, 2),
         "latency_p50_s": round(percentile(latencies, 0.50) or 0.0, 3),
         "latency_p99_s": round(percentile(latencies, 0.99) or 0.0, 3),
-        "loader_peak_rss_mb": max(loader["peak_rss_mb"] for loader in loaders),
+        "loader_peak_rss_mb": max(f["peak_rss_mb"] for f in figures),
         "publisher_cold_load_s": round(cold_load_s, 3),
         "publisher_tick_ms": round(tick, 2),
         "reference_rows_per_s": round(reference, 1),
@@ -196,7 +216,7 @@ def bench(
         "copies_per_minute": round(loads / elapsed * 60, 1),
         "loads": loads,
         "staged_files": files,
-        "loader_invocations": sum(loader["invocations"] for loader in loaders),
+        "loader_invocations": sum(f["invocations"] for f in figures),
         "scrapers": scrapers,
         "batch_size": batch_size,
         "concurrency": concurrency,
@@ -204,5 +224,8 @@ def bench(
     }
 
 
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--loader-child":
-    loader_child(Path(sys.argv[2]))
+if __name__ == "__main__":
+    if sys.argv[1] == "loader":
+        loader_child(Path(sys.argv[2]))
+    elif sys.argv[1] == "publisher":
+        publisher_child(Path(sys.argv[2]), *map(int, sys.argv[3:6]))

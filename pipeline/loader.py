@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from pipeline import staging
 from pipeline.envelope import Envelope
+from pipeline.errors import PipelineError
 from pipeline.objectstore import ObjectStore
 from pipeline.rows import Rejection, RowRejected, stage_row
 
@@ -100,11 +101,23 @@ def load_batch(
         store.put(keys.rejected, staging.ndjson_gz(r.as_dict() for r in prepared.rejected))
     for line in prepared.parts:
         line["object_key"] = keys.rows
-    store.put(keys.rows, staging.ndjson_gz(prepared.rows))
-    store.put(keys.parts, staging.ndjson_gz(prepared.parts))
+    store.put(keys.rows, staging.ndjson_gz(prepared.rows, validated=True))
+    store.put(keys.parts, staging.ndjson_gz(prepared.parts, validated=True))
     store.put(keys.rows_manifest, staging.manifest(store.bucket, keys.rows))
     store.put(keys.parts_manifest, staging.manifest(store.bucket, keys.parts))
-    statement_id = warehouse.load(store.url(keys.rows_manifest), store.url(keys.parts_manifest))
+    try:
+        statement_id = warehouse.load(
+            store.url(keys.rows_manifest), store.url(keys.parts_manifest)
+        )
+    except PipelineError:
+        # Only a committed load archives objects: if this batch's rows are in processed/,
+        # another loader of the same parts (SQS delivered twice) committed them, and the
+        # failure is its move pulling our staged objects away mid-COPY. Nothing is left to load.
+        if not store.exists(staging.processed_key(keys.rows)):
+            raise
+        log.warning("already loaded by a concurrent loader", extra={
+            "rows_key": keys.rows, "batch_ids": sorted({p["batch_id"] for p in prepared.parts})})
+        statement_id = ""
     for key in keys.incoming():
         store.move(key, staging.processed_key(key))
     outcome = LoadOutcome(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pipeline.dataset import COLUMNS
@@ -27,6 +28,7 @@ from pipeline.envelope import format_time, parse_time
 from pipeline.warehouse.sql import MAX_VARCHAR_BYTES
 
 _INT64 = (-(2**63), 2**63 - 1)
+_COLUMN_SET = frozenset(COLUMNS)
 _EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 
@@ -66,29 +68,32 @@ def _time(row: dict[str, Any], name: str, *, nullable: bool) -> str | None:
         return None
     if not isinstance(value, str):
         raise RowRejected(f"{name} must be an ISO 8601 string, got {type(value).__name__}")
+    canonical = _CANONICAL_TIME.match(value) is not None
     try:
-        moment = parse_time(value)
+        # The publisher's own format needs no time-zone arithmetic, only validation (hot path).
+        moment = datetime.fromisoformat(value) if canonical else parse_time(value)
     except ValueError:
         raise RowRejected(f"{name}={value[:64]!r} is not an ISO 8601 timestamp") from None
     if not _EARLIEST_YEAR <= moment.year <= _LATEST_YEAR:
         raise RowRejected(f"{name}={value!r} is outside {_EARLIEST_YEAR}..{_LATEST_YEAR}")
-    # The publisher's own format is already canonical: skip re-rendering it (hot path).
-    return value if _CANONICAL_TIME.match(value) else format_time(moment)
+    return value if canonical else format_time(moment)
 
 
-def _text(row: dict[str, Any]) -> str:
+def _text(row: dict[str, Any]) -> tuple[str, int]:
+    """The content and its UTF-8 size (encoding once also finds lone surrogates)."""
     value = row["message_content"]
     if value is None:
-        return ""
+        return "", 0
     if not isinstance(value, str):
         raise RowRejected(f"message_content must be a string, got {type(value).__name__}")
     if "\x00" in value:
         raise RowRejected("message_content contains a NUL character, which Redshift cannot store")
+    if value.isascii():
+        return value, len(value)
     try:
-        value.encode("utf-8")
+        return value, len(value.encode("utf-8"))
     except UnicodeEncodeError:
         raise RowRejected("message_content contains a lone surrogate (not valid Unicode)") from None
-    return value
 
 
 def truncate_utf8(text: str, limit: int = MAX_VARCHAR_BYTES) -> tuple[str, int]:
@@ -103,30 +108,28 @@ def stage_row(row: Any, *, batch_id: str, part: int, row_no: int) -> dict[str, A
     """The NDJSON line COPY loads for one valid row; raises RowRejected with the reason."""
     if not isinstance(row, dict):
         raise RowRejected(f"row must be a JSON object, got {type(row).__name__}")
-    missing = [c for c in COLUMNS if c not in row]
-    extra = sorted(k for k in row if k not in COLUMNS)
-    if missing or extra:
+    if row.keys() != _COLUMN_SET:
+        missing = [c for c in COLUMNS if c not in row]
+        extra = sorted(k for k in row if k not in _COLUMN_SET)
         raise RowRejected(f"fields: missing {missing}, unexpected {extra}")
-    text = _text(row)
-    staged: dict[str, Any] = {
+    text, size = _text(row)
+    staged = {
         "message_id": _int(row, "message_id", nullable=False),
         "message_timestamp": _time(row, "message_timestamp", nullable=False),
+        "message_content": text,
         "reply_message_id": _int(row, "reply_message_id", nullable=True),
         "trader_id": _int(row, "trader_id", nullable=True),
         "chat_link": _int(row, "chat_link", nullable=False),
         "processing_time": _time(row, "processing_time", nullable=True),
+        "entities": extract_entities(text),
+        "raw": row,  # a fresh dict from the decoded body: no copy needed unless cut below
+        "batch_id": batch_id,
+        "part": part,
+        "row_no": row_no,
     }
-    entities = extract_entities(text)
-    kept, size = truncate_utf8(text)
-    raw = dict(row)
-    if kept is not text:
-        raw["message_content"] = kept
-        raw["message_content_bytes"] = size
-        raw["message_content_truncated"] = True
-    staged["message_content"] = kept
-    staged["entities"] = entities
-    staged["raw"] = raw
-    staged["batch_id"] = batch_id
-    staged["part"] = part
-    staged["row_no"] = row_no
+    if size > MAX_VARCHAR_BYTES:
+        kept, _ = truncate_utf8(text)
+        staged["message_content"] = kept
+        staged["raw"] = {**row, "message_content": kept, "message_content_bytes": size,
+                         "message_content_truncated": True}
     return staged

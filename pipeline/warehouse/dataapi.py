@@ -137,7 +137,8 @@ class DataApi:
     client: RedshiftDataAPIServiceClient
     settings: Settings
     attempts: int = 5
-    poll: Backoff = field(default_factory=Backoff)
+    # Factor 1.5, not 2: a statement is noticed at most half its run time late.
+    poll: Backoff = field(default_factory=lambda: Backoff(first=0.05, factor=1.5, cap=2.0))
     retry: Backoff = field(default_factory=lambda: Backoff(first=0.5, factor=2.0, cap=8.0))
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -385,8 +386,14 @@ class DataApiWarehouse:
     copy_role_arn: str
 
     def ensure_schema(self) -> None:
-        """Create schema, tables and view if missing (idempotent)."""
-        self.api.batch(sql.render_ddl(self.schema))
+        """Create schema, tables and view if missing (idempotent).
+
+        Checks first: every loader cold start calls this, and concurrent
+        `CREATE OR REPLACE VIEW`s conflict (1023) for no gain once all exist.
+        """
+        found = self.api.execute(sql.render_catalog_lookup(), {"schema": self.schema})
+        if found is None or found.rows[0][0] < len(sql.CATALOG_OBJECTS):
+            self.api.batch(sql.render_ddl(self.schema))
 
     def load(self, rows_manifest_url: str, parts_manifest_url: str) -> str:
         """Load one staged batch exactly once per (batch_id, part); returns the statement id."""

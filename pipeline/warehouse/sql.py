@@ -170,6 +170,18 @@ def render_load(
     ]
 
 
+CATALOG_OBJECTS = (MESSAGES_TABLE, LEDGER_TABLE, LATEST_VIEW)
+
+
+def render_catalog_lookup() -> str:
+    """How many of the pipeline's tables and view exist in schema `:schema` (a parameter)."""
+    names = ", ".join(f"'{name}'" for name in CATALOG_OBJECTS)
+    return (
+        "SELECT COUNT(*) FROM information_schema.tables "
+        f"WHERE table_schema = :schema AND table_name IN ({names})"
+    )
+
+
 def render_ledger_lookup(schema: str) -> str:
     """Count ledger rows and loaded rows: used by the run summary and smoke checks."""
     return (

@@ -191,7 +191,7 @@ def test_polling_sleeps_grow_from_a_quick_first_poll(stub, api, fake_time):
         status(stub, "q-1", "STARTED")
     status(stub, "q-1", "FINISHED")
     api.execute("SELECT 1")
-    assert fake_time.slept == pytest.approx([0.05, 0.1, 0.2, 0.4])
+    assert fake_time.slept == pytest.approx([0.05, 0.075, 0.1125, 0.16875])
 
 
 # --- failures ---------------------------------------------------------------------------
@@ -535,9 +535,31 @@ def test_load_errors_report_why_when_neither_table_can_be_read(stub, api):
 )
 def test_settings_choose_workgroup_or_cluster_and_secret_or_db_user(client, stub, settings, target):
     warehouse = build(settings, client)  # its own token source: the one place ANY is needed
+    catalog_lookup(stub, target, existing=0)
     submit(stub, "b-1", ANY, sqls=sql.render_ddl(settings.schema), target=target)
     status(stub, "b-1", "FINISHED")
     warehouse.ensure_schema()
+
+
+def catalog_lookup(stub: Stubber, target: dict[str, Any], existing: int) -> None:
+    stub.add_response(
+        "execute_statement",
+        {"Id": "c-1"},
+        {**target, "Sql": sql.render_catalog_lookup(), "ClientToken": ANY,
+         "Parameters": [{"name": "schema", "value": "scraped"}]},
+    )
+    status(stub, "c-1", "FINISHED", HasResultSet=True)
+    stub.add_response(
+        "get_statement_result",
+        {"ColumnMetadata": [{"name": "count", "typeName": "int8"}],
+         "Records": [[{"longValue": existing}]]},
+        {"Id": "c-1"},
+    )
+
+
+def test_ensure_schema_runs_no_ddl_when_every_object_exists(client, stub):
+    catalog_lookup(stub, TARGET, existing=len(sql.CATALOG_OBJECTS))
+    build(SERVERLESS, client).ensure_schema()  # a DDL batch here would find no stubbed response
 
 
 # --- backoff ----------------------------------------------------------------------------
