@@ -182,8 +182,10 @@ class SqsEventSource:
 
     def poll_once(self) -> Invocation | None:
         messages = self.receive_batch()
-        if not messages:
-            return None
+        return self.invoke(messages) if messages else None
+
+    def invoke(self, messages: list[dict[str, Any]]) -> Invocation:
+        """Invoke the handler with one batch; delete what succeeded, leave the rest to retry."""
         event = {"Records": [sqs_record(m, self.queue_arn, self.region) for m in messages]}
         context = LambdaContext(function_name="loader")
         try:
