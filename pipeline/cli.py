@@ -51,7 +51,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.follow and args.ticks is not None:
         raise PipelineError("--follow runs until Ctrl-C; do not combine it with --ticks")
-    overrides: dict[str, Any] = {"visibility_timeout_s": args.visibility_timeout}
+    overrides: dict[str, Any] = {"visibility_timeout_s": args.visibility_timeout,
+                                 "log_level": args.log_level}
     if args.seed is not None:
         overrides["seed"] = args.seed
     settings = dataclasses.replace(settings, **overrides)
@@ -211,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="queue visibility timeout offline (default 2, so retries and redrive "
                           "to the DLQ happen within the run; the deployed queue uses 6x the "
                           "loader's timeout)")
+    run.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                     default="WARNING", help="JSON logs on stderr at this level (default WARNING;"
+                     " INFO traces every batch from publish to load)")
     run.add_argument("--json", action="store_true", help="print one JSON object, no progress")
     warehouse_option(run)
     run.set_defaults(func=cmd_run)

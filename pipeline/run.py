@@ -78,6 +78,10 @@ def percentile(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
 def run(
     settings: Settings,
     *,
@@ -150,8 +154,8 @@ def summarize(
         in_flight_messages=source["visible"] + source["in_flight"],
         warehouse_rows=counted.rows[0][0] if counted else 0,
         ledger_rows=sum(r[1] for r in rows),
-        latency_p50_s=percentile(latencies, 0.50),
-        latency_p99_s=percentile(latencies, 0.99),
+        latency_p50_s=_rounded(percentile(latencies, 0.50)),
+        latency_p99_s=_rounded(percentile(latencies, 0.99)),
         elapsed_s=round(elapsed_s, 3),
         drained=drained,
         warehouse=str(settings.warehouse_path),

@@ -10,6 +10,7 @@ only, and failures left to the visibility timeout.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from pipeline import aws
 from pipeline.emulator import Emulator, start_emulator
 from pipeline.ops import remove_stack_file, write_stack_file
 from pipeline.settings import ENV_FIELDS, Settings
+
+log = logging.getLogger(__name__)
 
 # Lambda's synchronous invocation payload limit bounds an SQS batch's size.
 MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
@@ -195,6 +198,8 @@ class SqsEventSource:
         except Exception as exc:  # a failed invocation: Lambda deletes nothing
             failed_ids = {m["MessageId"] for m in messages}
             error = f"{type(exc).__name__}: {exc}"
+            log.warning("loader invocation failed; its messages will be retried",
+                        extra={"error": error, "records": len(messages)})
         done = [m for m in messages if m["MessageId"] not in failed_ids]
         for start in range(0, len(done), 10):
             chunk = done[start:start + 10]
