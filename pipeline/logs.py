@@ -12,6 +12,16 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 SERVICE = "telegram-pipeline"
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is when a line is written (test capture replaces it, then closes it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "INFO") -> Logger:
     """One JSON formatter (Powertools') for the `pipeline.*` loggers; returns the service logger.
 
@@ -19,7 +29,7 @@ def configure(level: str = "INFO") -> Logger:
     command's stdout stays its result (`pipeline run --json` prints one object).
     """
     in_lambda = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
-    stream = sys.stdout if in_lambda else sys.stderr
+    stream = sys.stdout if in_lambda else _CurrentStderr()
     logger = Logger(service=SERVICE, level=level)
     handler = logger.registered_handler
     if isinstance(handler, logging.StreamHandler):

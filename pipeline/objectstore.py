@@ -34,11 +34,22 @@ class ObjectStore:
             raise TransientError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
 
     def move(self, source: str, target: str) -> None:
-        """Copy then delete: S3 has no rename. A crash between leaves both; rerunning is safe."""
+        """Copy then delete: S3 has no rename. A crash between leaves both; rerunning is safe.
+
+        A source already gone whose target exists was moved by another loader of
+        the same batch (SQS delivered the message twice): done, not an error.
+        """
         try:
             self.client.copy_object(
                 Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
             )
+        except ClientError as exc:
+            if _not_found(exc) and self.exists(target):
+                return
+            raise TransientError(f"cannot move s3://{self.bucket}/{source}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"cannot move s3://{self.bucket}/{source}: {exc}") from exc
+        try:
             self.client.delete_object(Bucket=self.bucket, Key=source)
         except (BotoCoreError, ClientError) as exc:
             raise TransientError(f"cannot move s3://{self.bucket}/{source}: {exc}") from exc
@@ -47,7 +58,7 @@ class ObjectStore:
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _not_found(exc):
                 return False
             raise TransientError(f"cannot check s3://{self.bucket}/{key}: {exc}") from exc
         return True
@@ -57,3 +68,7 @@ class ObjectStore:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             yield from page.get("Contents", [])
+
+
+def _not_found(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import aws, staging
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, PipelineError, WarehouseError
 from pipeline.objectstore import ObjectStore
 from pipeline.settings import ENV_FIELDS, Settings
 from pipeline.warehouse import dataapi, sql
@@ -118,7 +118,12 @@ def status(settings: Settings) -> dict[str, Any]:
     queue, dlq = _depth(sqs, settings.queue_url), _depth(sqs, settings.dlq_url)
     staged = [o for o in store.list(staging.INCOMING) if o["Key"].endswith(".rows.ndjson.gz")]
     now = datetime.now(UTC)
-    ledger = dataapi.build(settings).query(sql.render_ledger_lookup(settings.schema))
+    try:
+        ledger = dataapi.build(settings).query(sql.render_ledger_lookup(settings.schema))
+    except WarehouseError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        ledger = None  # nothing loaded yet: the loader creates the schema on its first start
     parts, rows, rejected, last = ledger.rows[0] if ledger else (0, 0, 0, None)
     return {
         "queue_visible": queue["visible"],

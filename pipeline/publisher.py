@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from pipeline import envelope, sampling
 from pipeline.errors import PipelineError
 from pipeline.settings import SQS_MAX_MESSAGE_BYTES, Settings
@@ -83,27 +85,44 @@ def send(
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Send every body, retrying entries SQS reports as failed; raise if any never goes."""
-    for batch in pack_batches(bodies):
+    """Send every body, retrying entries SQS reports as failed; raise if any never goes.
+
+    Whatever stops the send (a refusal, retries spent, the client itself failing)
+    surfaces as PublishError naming the parts (1-based body positions) not sent;
+    the parts already sent stay sent and load.
+    """
+    batches = pack_batches(bodies)
+    for number, batch in enumerate(batches):
         pending = {str(i): bodies[i] for i in batch}
+        later = [i for b in batches[number + 1:] for i in b]
         for attempt in range(SEND_ATTEMPTS):
-            response = sqs.send_message_batch(
-                QueueUrl=queue_url,
-                Entries=[{"Id": key, "MessageBody": body} for key, body in pending.items()],
-            )
+            try:
+                response = sqs.send_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[{"Id": key, "MessageBody": body} for key, body in pending.items()],
+                )
+            except (BotoCoreError, ClientError) as exc:
+                raise PublishError(f"{exc}; {_not_sent(pending, later, len(bodies))}") from exc
             failed = response.get("Failed", [])
             hard = [f for f in failed if f.get("SenderFault")]
             if hard:
                 raise PublishError(
                     f"SQS refused {len(hard)} message(s): "
                     + "; ".join(f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in hard)
+                    + f"; {_not_sent({f['Id']: '' for f in failed}, later, len(bodies))}"
                 )
             pending = {f["Id"]: pending[f["Id"]] for f in failed}
             if not pending:
                 break
             sleep(min(2.0, 0.05 * 2**attempt))
         if pending:
-            raise PublishError(f"{len(pending)} message(s) not sent after {SEND_ATTEMPTS} tries")
+            raise PublishError(f"{len(pending)} message(s) not sent after {SEND_ATTEMPTS} tries; "
+                               f"{_not_sent(pending, later, len(bodies))}")
+
+
+def _not_sent(pending: dict[str, Any], later: list[int], total: int) -> str:
+    parts = sorted([int(key) + 1 for key in pending] + [i + 1 for i in later])
+    return f"not sent: {len(parts)} of {total} part(s): {', '.join(map(str, parts))}"
 
 
 def publish_tick(

@@ -57,7 +57,8 @@ SQS_MIN_MESSAGE_BYTES = 1_024
 # Lambda's SQS event source accepts batches of at most 10,000 records (standard queues).
 MAX_BATCH_SIZE = 10_000
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]{0,126}$")
+# \Z, not $: "$" also matches before a final newline, which would pass "scraped\n".
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]{0,126}\Z")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 

@@ -70,8 +70,9 @@ PART_COLUMNS: tuple[Column, ...] = (
     Column("published_at", "TIMESTAMPTZ"),
 )
 
-_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/[A-Za-z0-9/_.\-=]{1,900}$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
+# \Z, not $: "$" also matches before a final newline.
+_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/[A-Za-z0-9/_.\-=]{1,900}\Z")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}\Z")
 
 
 def qualified(schema: str, name: str) -> str:

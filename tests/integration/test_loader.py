@@ -3,50 +3,17 @@
 from __future__ import annotations
 
 import json
-import random
-from datetime import UTC, datetime
 
 import pytest
 
 from pipeline import aws, envelope, staging
 from pipeline.handlers import loader as loader_handler
 from pipeline.objectstore import ObjectStore
-from pipeline.publisher import build_sample, send
-from pipeline.runtime import Pollers, event_source, queue_depth, sqs_record, wait_drained
+from pipeline.runtime import queue_depth
 from pipeline.warehouse import dataapi, sql
+from tests.integration.helpers import count, drain, publish, sqs_event
 
 pytestmark = pytest.mark.integration
-
-
-def count(stack, sql: str) -> int:
-    result = dataapi.build(stack.settings).query(sql)
-    return result.rows[0][0]
-
-
-def publish(stack, dataset, seed: int, **changes) -> list[envelope.Envelope]:
-    import dataclasses
-
-    settings = dataclasses.replace(stack.settings, **changes)
-    parts = build_sample(dataset, settings, random.Random(seed), datetime.now(UTC))
-    send(aws.client(settings, "sqs"), settings.queue_url, [envelope.encode(p) for p in parts])
-    return parts
-
-
-def drain(stack, concurrency: int = 1) -> Pollers:
-    pollers = Pollers(event_source(stack.settings), concurrency=concurrency).start()
-    assert wait_drained(stack.settings, timeout_s=60)
-    pollers.stop()
-    return pollers
-
-
-def sqs_event(stack, parts: list[envelope.Envelope]) -> dict:
-    messages = [
-        {"MessageId": f"m-{p.part}", "ReceiptHandle": f"r-{p.part}", "Body": envelope.encode(p),
-         "MD5OfBody": "x"}
-        for p in parts
-    ]
-    return {"Records": [sqs_record(m, "arn:aws:sqs:us-east-1:000000000000:q", "us-east-1")
-                        for m in messages]}
 
 
 def test_published_rows_are_all_loaded_and_objects_archived(local_stack, dataset):
@@ -66,7 +33,7 @@ def test_redelivering_and_reloading_the_same_batch_adds_no_rows(local_stack, dat
     parts = publish(local_stack, dataset, seed=3)
     drain(local_stack)
     before = count(local_stack, "SELECT COUNT(*) FROM scraped.telegram_messages")
-    event = sqs_event(local_stack, parts)
+    event = sqs_event(parts)
     assert loader_handler.handler(event, None) == {"batchItemFailures": []}
     assert loader_handler.handler(event, None) == {"batchItemFailures": []}
     assert count(local_stack, "SELECT COUNT(*) FROM scraped.telegram_messages") == before

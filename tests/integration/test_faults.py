@@ -1,0 +1,256 @@
+"""Fault injection on the local runtime: crashes, outages, races; the guarantee holds after each.
+
+Real emulator over HTTP, real embedded Data API over a DuckDB file, the real
+SQS event source (visibility timeout 1 s, maxReceiveCount 2 unless a test says
+otherwise). Every test ends with `assert_accounted`: each row of each part that
+reached the queue is loaded, rejected, dead-lettered or still in flight, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from pipeline import envelope, ops, staging
+from pipeline.handlers import loader
+from pipeline.publisher import PublishError, publish_tick
+from pipeline.warehouse.embedded.server import INJECTED_CONFLICT
+from tests.integration.helpers import (
+    TERMINAL,
+    FlakyStore,
+    FlakyWarehouse,
+    RecordingHandler,
+    assert_accounted,
+    count,
+    dlq_bodies,
+    drain,
+    keys,
+    local_stack_with,
+    patch_dependencies,
+    publish,
+    sample,
+    send_parts,
+    sqs,
+    sqs_event,
+    warm,
+    with_bad_rows,
+)
+
+pytestmark = pytest.mark.integration
+
+LEDGER_PARTS = "SELECT COUNT(*) FROM scraped.load_ledger"
+
+
+def assert_all_loaded(stack: Any, parts: list[envelope.Envelope], rejected: int = 0) -> None:
+    accounting = assert_accounted(stack, parts)
+    assert accounting.dlq_parts == set() and accounting.in_flight_parts == set()
+    assert accounting.rejected_rows == rejected
+    assert accounting.loaded_rows == accounting.published_rows - rejected
+    assert keys(stack, staging.INCOMING) == [], "staged objects left behind in incoming/"
+
+
+# --------------------------------------------------------------------------- crashes
+
+
+def test_crash_after_the_warehouse_commit_before_the_sqs_delete_loads_once(local_stack, dataset):
+    parts = publish(local_stack, dataset, seed=21, sample_min=50, sample_max=200)
+    bad = with_bad_rows(parts[0].rows)
+    send_parts(local_stack, [bad])
+    committed: list[int] = []
+
+    def crash_after_commit(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = loader.handler(event, context)
+        if not committed:  # the load is committed; die before the event source deletes
+            committed.append(count(local_stack, LEDGER_PARTS))
+            raise RuntimeError("injected: the loader died after the commit")
+        return response
+
+    pollers = drain(local_stack, handler=crash_after_commit)
+    assert committed and committed[0] >= 1, "the first invocation committed before crashing"
+    assert [i.error for i in pollers.invocations if i.error] == [
+        "RuntimeError: injected: the loader died after the commit"]
+    assert sum(i.records for i in pollers.invocations) > len(parts) + 1, "it was redelivered"
+    assert_all_loaded(local_stack, [*parts, bad], rejected=2)
+
+
+def test_crash_after_staging_before_the_load_restages_and_loads_once(local_stack, dataset,
+                                                                     monkeypatch):
+    staged: list[list[str]] = []
+    _, warehouse = patch_dependencies(monkeypatch, wrap_warehouse=lambda w: FlakyWarehouse(
+        w, loads=[1], on_fail=lambda: staged.append(keys(local_stack, staging.INCOMING))))
+    parts = publish(local_stack, dataset, seed=22, sample_min=50, sample_max=200)
+    pollers = drain(local_stack)
+    assert warehouse.load_faults.failed == 1
+    assert len(staged[0]) == 4, "rows, parts and both manifests were staged before the crash"
+    assert len([i for i in pollers.invocations if i.error]) == 1
+    assert_all_loaded(local_stack, parts)
+
+
+def test_crash_after_the_load_before_the_move_finishes_the_move_on_redelivery(
+        local_stack, dataset, monkeypatch):
+    committed: list[int] = []
+    flaky, _ = patch_dependencies(monkeypatch, wrap_store=lambda s: FlakyStore(
+        s, moves=[2], copy_before_failing=True,
+        on_fail=lambda: committed.append(count(local_stack, LEDGER_PARTS))))
+    parts = publish(local_stack, dataset, seed=23, sample_min=50, sample_max=200)
+    drain(local_stack)
+    assert flaky.move_faults.failed == 1 and committed == [len(parts)]
+    assert_all_loaded(local_stack, parts)
+    processed = keys(local_stack, staging.PROCESSED)
+    assert len(processed) == 4, f"one archived copy of each staged object: {processed}"
+
+
+# --------------------------------------------------------------------------- outages
+
+
+def test_warehouse_conflicts_for_a_while_are_retried_in_place_and_load_once(local_stack,
+                                                                            dataset):
+    warm(local_stack)
+    parts = publish(local_stack, dataset, seed=24, sample_min=50, sample_max=200)
+    before = local_stack.data_api.statement_count()
+    local_stack.data_api.inject_failures(3, INJECTED_CONFLICT)
+    pollers = drain(local_stack)
+    assert [i.error for i in pollers.invocations] == [None], "the Data API client retried 1023"
+    assert local_stack.data_api.statement_count() - before >= 4
+    assert_all_loaded(local_stack, parts)
+
+
+def test_warehouse_refusing_loads_dead_letters_then_redrive_loads_once(local_stack, dataset):
+    warm(local_stack)
+    (part,) = publish(local_stack, dataset, seed=25, sample_min=50, sample_max=200)
+    local_stack.data_api.inject_failures(3, TERMINAL)
+    pollers = drain(local_stack)
+    errors = [i.error for i in pollers.invocations]
+    assert len(errors) == 2 and all(TERMINAL in (e or "") for e in errors)
+    assert dlq_bodies(local_stack) == [envelope.encode(part)], "dead-lettered unchanged"
+    # The third refusal is still pending: the redriven message fails once more, then loads.
+    assert ops.redrive(local_stack.settings) == ops.RedriveResult(moved=1, remaining=0)
+    pollers = drain(local_stack)
+    assert [bool(i.error) for i in pollers.invocations] == [True, False]
+    assert_all_loaded(local_stack, [part])
+
+
+def test_object_store_outage_is_retried_by_redelivery_and_loses_nothing(settings, dataset,
+                                                                        monkeypatch):
+    with local_stack_with(settings, max_receive_count=5) as stack:
+        # Fail the 2nd, 5th and 9th put: each attempt gets one object further before dying.
+        flaky, _ = patch_dependencies(monkeypatch,
+                                      wrap_store=lambda s: FlakyStore(s, puts=[2, 5, 9]))
+        parts = publish(stack, dataset, seed=26, sample_min=50, sample_max=200)
+        pollers = drain(stack)
+        assert flaky.put_faults.failed == 3
+        assert all("TransientError" in (i.error or "") for i in pollers.invocations[:3])
+        assert_all_loaded(stack, parts)
+
+
+# --------------------------------------------------------------------------- races
+
+
+def test_two_loaders_handling_the_same_event_at_once_leave_one_copy(local_stack, dataset):
+    warm(local_stack)
+    published: list[envelope.Envelope] = []
+    for round_ in range(3):
+        parts = sample(local_stack, dataset, seed=30 + round_, sample_min=200, sample_max=300,
+                       max_message_bytes=32 * 1024)
+        published += parts
+        event = sqs_event(parts)
+        barrier = threading.Barrier(2)
+        outcomes: list[Any] = []
+
+        def invoke(event: dict[str, Any] = event, barrier: threading.Barrier = barrier,
+                   outcomes: list[Any] = outcomes) -> None:
+            barrier.wait()
+            try:
+                outcomes.append(loader.handler(event, None))
+            except Exception as exc:  # what the event source would see
+                outcomes.append(exc)
+
+        threads = [threading.Thread(target=invoke) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        # Both succeed: the loser finds the parts in the ledger, or its objects already
+        # archived by the winner, and reports success, so SQS would not redeliver it.
+        assert outcomes == [{"batchItemFailures": []}] * 2, f"round {round_}: {outcomes}"
+    assert_all_loaded(local_stack, published)
+
+
+def test_three_concurrent_pollers_leave_one_copy_of_every_row(settings, dataset):
+    # maxReceiveCount 5: on a slow machine a 1 s visibility timeout lets pollers receive a
+    # message again while it loads (the race under test); two such re-receipts must not
+    # also dead-letter it, which only a visibility timeout shorter than a load can cause.
+    with local_stack_with(settings, max_receive_count=5) as stack:
+        published: list[envelope.Envelope] = []
+        for seed in range(40, 46):
+            published += publish(stack, dataset, seed=seed, sample_min=100, sample_max=400,
+                                 max_message_bytes=32 * 1024)
+        pollers = drain(stack, concurrency=3, batch_size=3)
+        assert len(pollers.invocations) >= 3
+        assert [i.error for i in pollers.invocations if i.error] == []
+        assert_all_loaded(stack, published)
+
+
+def test_visibility_timeout_expiring_mid_load_lets_a_second_poller_in_yet_loads_once(
+        local_stack, dataset):
+    warm(local_stack)
+    (part,) = publish(local_stack, dataset, seed=27, sample_min=50, sample_max=200)
+    local_stack.data_api.inject_delay(3.0, count=1)  # visibility timeout is 1 s
+    recorder = RecordingHandler()
+    drain(local_stack, concurrency=2, handler=recorder)
+    first, second, *_ = sorted(recorder.calls, key=lambda c: c.started)
+    assert first.message_ids == second.message_ids
+    assert first.thread != second.thread
+    assert second.started < first.ended, "the second poller received it while the first loaded"
+    assert [c.error for c in recorder.calls] == [None] * len(recorder.calls)
+    assert_all_loaded(local_stack, [part])
+
+
+# --------------------------------------------------------------------------- the publisher
+
+
+class SqsFailingAfterFirstBatch:
+    """The real SQS client, except that every SendMessageBatch after the first fails."""
+
+    def __init__(self, real: Any, how: str) -> None:
+        self.real = real
+        self.how = how
+        self.sent: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+        if self.sent:
+            if self.how == "connection":
+                raise EndpointConnectionError(endpoint_url=self.real.meta.endpoint_url)
+            return {"Successful": [], "Failed": [
+                {"Id": e["Id"], "SenderFault": True, "Code": "AccessDenied",
+                 "Message": "injected refusal"} for e in kwargs["Entries"]]}
+        response = self.real.send_message_batch(**kwargs)
+        self.sent += [e["MessageBody"] for e in kwargs["Entries"]]
+        return response
+
+
+@pytest.mark.parametrize("how", ["connection", "refused"])
+def test_publisher_failing_halfway_loads_the_parts_sent_and_nothing_else(local_stack, dataset,
+                                                                         how):
+    settings = dataclasses.replace(local_stack.settings, sample_min=150, sample_max=150,
+                                   max_message_bytes=4096)
+    client = SqsFailingAfterFirstBatch(sqs(local_stack), how)
+    with pytest.raises(PublishError) as raised:
+        publish_tick(dataset, client, settings, random.Random(60), datetime.now(UTC))
+    sent = [envelope.decode(body) for body in client.sent]
+    assert [p.part for p in sent] == list(range(1, 11)) and sent[0].parts == 13
+    assert "11, 12, 13" in str(raised.value), "the error names the parts not sent"
+    drain(local_stack)
+    assert_all_loaded(local_stack, sent)
+    assert count(local_stack, "SELECT COUNT(DISTINCT batch_id) FROM scraped.load_ledger") == 1
+    assert count(local_stack, "SELECT MAX(part) FROM scraped.load_ledger") == 10
+

@@ -1,0 +1,154 @@
+"""Recovery commands on the embedded stack: `status`, `redrive`, `reload`, and the CLI over them."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from pipeline import ops, staging
+from pipeline.cli import main
+from pipeline.envelope import parse_time
+from pipeline.errors import PipelineError
+from pipeline.loader import load_batch
+from pipeline.settings import ENV_FIELDS, ENV_WAREHOUSE_PATH
+from tests.integration.helpers import (
+    TERMINAL,
+    FlakyWarehouse,
+    assert_accounted,
+    count,
+    dlq_bodies,
+    drain,
+    keys,
+    publish,
+    sample,
+    send_bodies,
+    send_parts,
+    store,
+    warehouse,
+    warm,
+    with_bad_rows,
+)
+
+pytestmark = pytest.mark.integration
+
+STATUS_KEYS = {
+    "queue_visible", "queue_in_flight", "dlq_messages", "oldest_message_age_s",
+    "staged_not_loaded", "oldest_staged_age_s", "rejected_objects", "rejected_rows",
+    "loaded_parts", "loaded_rows", "last_load_at",
+}
+
+
+def crash_before_load(stack, parts) -> str:
+    """Stage `parts` as the loader does and die before the load; returns the rows key left."""
+    with pytest.raises(PipelineError):
+        load_batch(parts, store(stack), FlakyWarehouse(warehouse(stack), loads=[1]),
+                   datetime.now(UTC))
+    (rows_key,) = [k for k in keys(stack, staging.INCOMING) if k.endswith(".rows.ndjson.gz")]
+    return rows_key
+
+
+def test_status_shows_queue_dlq_staged_rejected_and_last_load(local_stack, dataset):
+    warm(local_stack)  # the loader's cold start creates the schema, as `pipeline run` does
+    empty = ops.status(local_stack.settings)
+    assert set(empty) == STATUS_KEYS
+    assert (empty["loaded_parts"], empty["last_load_at"], empty["dlq_messages"]) == (0, None, 0)
+
+    loaded = publish(local_stack, dataset, seed=71, sample_min=50, sample_max=200)
+    send_parts(local_stack, [with_bad_rows(loaded[0].rows)])
+    drain(local_stack)
+    crash_before_load(local_stack, sample(local_stack, dataset, seed=72, sample_max=100))
+    send_bodies(local_stack, ["{not json"], queue_url=local_stack.settings.dlq_url)
+    waiting = publish(local_stack, dataset, seed=73, sample_min=300, sample_max=300,
+                      max_message_bytes=32 * 1024)
+
+    figures = ops.status(local_stack.settings)
+    assert set(figures) == STATUS_KEYS
+    assert figures["queue_visible"] == len(waiting) and figures["queue_in_flight"] == 0
+    assert figures["dlq_messages"] == 1
+    assert figures["staged_not_loaded"] == 1 and figures["oldest_staged_age_s"] >= 0
+    assert figures["rejected_objects"] == 1 and figures["rejected_rows"] == 2
+    assert figures["loaded_parts"] == len(loaded) + 1
+    assert figures["loaded_rows"] == sum(len(p.rows) for p in loaded) + 1
+    last = parse_time(str(figures["last_load_at"]).replace(" ", "T"))
+    assert abs((datetime.now(UTC) - last).total_seconds()) < 120
+    assert figures["oldest_message_age_s"] is None  # a CloudWatch metric: none offline
+
+
+def test_redrive_moves_dlq_messages_back_and_once_fixed_they_load_once(local_stack, dataset):
+    warm(local_stack)
+    parts = []
+    for seed in (74, 75, 76):
+        parts += publish(local_stack, dataset, seed=seed, sample_min=20, sample_max=100)
+    local_stack.data_api.inject_failures(50, TERMINAL)  # the warehouse refuses every load
+    drain(local_stack)
+    dead = dlq_bodies(local_stack)
+    assert len(dead) == len(parts)
+    local_stack.data_api.reset_faults()  # the cause is fixed
+    assert assert_accounted(local_stack, parts).dlq_rows == sum(len(p.rows) for p in parts)
+
+    assert ops.redrive(local_stack.settings, limit=1) == ops.RedriveResult(
+        moved=1, remaining=len(parts) - 1)
+    assert ops.redrive(local_stack.settings) == ops.RedriveResult(
+        moved=len(parts) - 1, remaining=0)
+    assert ops.redrive(local_stack.settings) == ops.RedriveResult(moved=0, remaining=0)
+    drain(local_stack)
+    accounting = assert_accounted(local_stack, parts)
+    assert accounting.loaded_rows == accounting.published_rows and not accounting.dlq_parts
+
+
+def test_reload_loads_what_a_crash_left_in_incoming_and_a_reload_again_adds_nothing(
+        local_stack, dataset):
+    warm(local_stack)
+    parts = sample(local_stack, dataset, seed=77, sample_min=100, sample_max=300,
+                   max_message_bytes=16 * 1024)
+    rows_key = crash_before_load(local_stack, parts)
+    assert count(local_stack, "SELECT COUNT(*) FROM scraped.load_ledger") == 0
+
+    result = ops.reload(local_stack.settings, rows_key)
+    published = sum(len(p.rows) for p in parts)
+    assert result["rows_added"] == result["rows_in_object"] == published
+    assert result["parts_in_object"] == len(parts)
+    assert keys(local_stack, staging.INCOMING) == []
+    processed = staging.processed_key(rows_key)
+    assert processed in keys(local_stack, staging.PROCESSED)
+
+    again = ops.reload(local_stack.settings, processed)
+    assert again["rows_added"] == 0 and again["rows_in_object"] == published
+    assert keys(local_stack, staging.INCOMING) == []
+    with pytest.raises(PipelineError, match="does not exist"):
+        ops.reload(local_stack.settings, rows_key)  # it moved
+    accounting = assert_accounted(local_stack, parts)
+    assert accounting.loaded_rows == published
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    """`pipeline ARGV...`: exit code and stdout. Not capsys: logs.configure() would bind the
+    loggers' handler to capsys' stream, which is closed once the test ends."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(argv))
+    return code, out.getvalue()
+
+
+def test_cli_status_finds_the_running_local_stack_through_its_stack_file(local_stack, dataset,
+                                                                        monkeypatch):
+    parts = publish(local_stack, dataset, seed=78, sample_min=20, sample_max=50)
+    drain(local_stack)
+    send_bodies(local_stack, ["{not json"], queue_url=local_stack.settings.dlq_url)
+    for name in ENV_FIELDS:  # another shell: no queue URLs, only where the warehouse lives
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(ENV_WAREHOUSE_PATH, str(local_stack.settings.warehouse_path))
+    assert ops.stack_file(local_stack.settings).exists()
+
+    code, out = run_cli("status", "--json")
+    assert code == 0
+    figures = json.loads(out)
+    assert set(figures) == STATUS_KEYS
+    assert figures["loaded_rows"] == sum(len(p.rows) for p in parts)
+    assert figures["dlq_messages"] == 1 and figures["queue_visible"] == 0
+
+    assert run_cli("redrive", "--json") == (0, '{"moved": 1, "remaining": 0}\n')
