@@ -39,3 +39,8 @@ def test_manifest_names_exactly_one_mandatory_object():
     body = json.loads(staging.manifest("bucket", "incoming/x.rows.ndjson.gz"))
     assert body == {"entries": [{"url": "s3://bucket/incoming/x.rows.ndjson.gz",
                                  "mandatory": True}]}
+
+
+def test_ndjson_lines_split_only_on_newlines_not_unicode_line_separators():
+    lines = [{"a": "before\u2028after\u2029x\x85y"}, {"a": "second"}]
+    assert staging.read_ndjson_gz(staging.ndjson_gz(lines)) == lines
