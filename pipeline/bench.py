@@ -84,6 +84,32 @@ def loader_child(report: Path) -> None:
     }))
 
 
+def dataapi_child(report: Path) -> None:
+    """Serve the embedded Data API until stdin closes; write its endpoint to `report`.
+
+    In AWS the warehouse is not in the queue's process either: apart, DuckDB and
+    the HTTP handling do not share one interpreter lock with the emulated SQS/S3.
+    """
+    from pipeline.warehouse.embedded import EmbeddedDataApi
+
+    settings = Settings.from_env()
+    with EmbeddedDataApi.start(settings.warehouse_path, settings) as api:
+        report.write_text(json.dumps({"endpoint_url": api.endpoint_url}))
+        sys.stdin.read()
+
+
+def start_dataapi(settings: Settings, workdir: Path) -> tuple[subprocess.Popen[str], Settings]:
+    report = workdir / "dataapi.json"
+    child = start_child(settings, "dataapi", report)
+    deadline = time.monotonic() + 60
+    while not report.exists() or not report.read_text():
+        if child.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the embedded Data API process did not start")
+        time.sleep(0.05)
+    endpoint = json.loads(report.read_text())["endpoint_url"]
+    return child, dataclasses.replace(settings, data_api_endpoint_url=endpoint)
+
+
 def publisher_child(report: Path, rows: int, scrapers: int, seed: int) -> None:
     """Publish flat out until `rows` rows, `scrapers` samples per tick; write the figures."""
     import random
@@ -147,7 +173,7 @@ def bench(
 ) -> dict[str, Any]:
     """Run the workload and return the figures (see docs/benchmarks.md for their meaning)."""
     from pipeline.dataset import load_dataset
-    from pipeline.runtime import start_local
+    from pipeline.emulator import start_emulator
     from pipeline.warehouse import dataapi, sql
 
     started = time.perf_counter()
@@ -159,8 +185,8 @@ def bench(
         settings = Settings(warehouse_path=workdir / "warehouse.duckdb", seed=seed,
                             batch_size=batch_size, batching_window_s=0, visibility_timeout_s=60,
                             log_level="WARNING")
-        with start_local(settings) as stack:
-            local = stack.settings
+        with start_emulator(settings) as emulator:
+            server, local = start_dataapi(emulator.settings, workdir)
             warehouse = dataapi.build(local)
             warehouse.ensure_schema()
             progress("measuring publisher ticks ...")
@@ -198,6 +224,7 @@ def bench(
             loads = len({r[0] for r in ledger.rows})
             latencies = sorted((parse_time(r[2]) - parse_time(r[1])).total_seconds()
                                for r in ledger.rows)
+            server.communicate("")
             progress("measuring the plain-DuckDB reference on the same staged files ...")
             store = ObjectStore(aws.client(local, "s3"), local.bucket)
             reference, files = reference_rows_per_s(store, workdir)
@@ -227,5 +254,7 @@ def bench(
 if __name__ == "__main__":
     if sys.argv[1] == "loader":
         loader_child(Path(sys.argv[2]))
+    elif sys.argv[1] == "dataapi":
+        dataapi_child(Path(sys.argv[2]))
     elif sys.argv[1] == "publisher":
         publisher_child(Path(sys.argv[2]), *map(int, sys.argv[3:6]))
