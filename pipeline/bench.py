@@ -71,7 +71,7 @@ def loader_child(report: Path) -> None:
     from pipeline.runtime import Pollers, event_source
 
     settings = Settings.from_env()
-    pollers = Pollers(event_source(settings, batching_window_s=0.0), concurrency=1).start()
+    pollers = Pollers(event_source(settings), concurrency=1).start()
     sys.stdin.read()
     pollers.stop()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -110,8 +110,9 @@ def start_dataapi(settings: Settings, workdir: Path) -> tuple[subprocess.Popen[s
     return child, dataclasses.replace(settings, data_api_endpoint_url=endpoint)
 
 
-def publisher_child(report: Path, rows: int, scrapers: int, seed: int) -> None:
-    """Publish flat out until `rows` rows, `scrapers` samples per tick; write the figures."""
+def publisher_child(report: Path, rows: int, scrapers: int, seed: int, interval_ms: int) -> None:
+    """Publish until `rows` rows, `scrapers` samples per tick, a tick every `interval_ms`
+    (0: flat out); write the figures."""
     import random
 
     from pipeline.dataset import load_dataset
@@ -127,6 +128,9 @@ def publisher_child(report: Path, rows: int, scrapers: int, seed: int) -> None:
         for _ in range(scrapers):
             published += publish_tick(dataset, sqs, settings, rng, datetime.now(UTC)).rows
         ticks += 1
+        pause = first + ticks * interval_ms / 1000 - time.time()
+        if pause > 0:
+            time.sleep(pause)
     report.write_text(json.dumps({"published": published, "ticks": ticks,
                                   "first_publish_epoch": first,
                                   "publish_s": time.time() - first}))
@@ -167,6 +171,8 @@ def bench(
     *,
     seed: int = 42,
     scrapers: int = 1,
+    interval_s: float = 0.0,
+    batching_window_s: int = 0,
     concurrency: int = 2,
     batch_size: int = 100,
     progress: Progress = lambda _: None,
@@ -183,7 +189,8 @@ def bench(
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         workdir = Path(tmp)
         settings = Settings(warehouse_path=workdir / "warehouse.duckdb", seed=seed,
-                            batch_size=batch_size, batching_window_s=0, visibility_timeout_s=60,
+                            batch_size=batch_size, batching_window_s=batching_window_s,
+                            visibility_timeout_s=60,
                             log_level="WARNING")
         with start_emulator(settings) as emulator:
             server, local = start_dataapi(emulator.settings, workdir)
@@ -195,7 +202,8 @@ def bench(
             loaders = [start_child(local, "loader", report) for report in reports]
             progress(f"publishing {rows:,} rows with {scrapers} scraper(s) per tick ...")
             published_report = workdir / "publisher.json"
-            publisher = start_child(local, "publisher", published_report, rows, scrapers, seed)
+            publisher = start_child(local, "publisher", published_report, rows, scrapers, seed,
+                                    round(interval_s * 1000))
             publisher.communicate("")
             if publisher.returncode:
                 raise RuntimeError(f"the publisher process failed ({publisher.returncode})")
@@ -245,6 +253,9 @@ def bench(
         "staged_files": files,
         "loader_invocations": sum(f["invocations"] for f in figures),
         "scrapers": scrapers,
+        "interval_s": interval_s,
+        "batching_window_s": batching_window_s,
+        "ticks": publishing["ticks"],
         "batch_size": batch_size,
         "concurrency": concurrency,
         "elapsed_s": round(elapsed, 2),
@@ -257,4 +268,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "dataapi":
         dataapi_child(Path(sys.argv[2]))
     elif sys.argv[1] == "publisher":
-        publisher_child(Path(sys.argv[2]), *map(int, sys.argv[3:6]))
+        publisher_child(Path(sys.argv[2]), *map(int, sys.argv[3:7]))

@@ -151,7 +151,8 @@ BENCH_KEYS = ("rows", "rows_per_s", "batches_per_s", "latency_p50_s", "latency_p
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.bench import bench
 
-    figures = bench(args.rows, seed=args.seed, scrapers=args.scrapers,
+    figures = bench(args.rows, seed=args.seed, scrapers=args.scrapers, interval_s=args.interval,
+                    batching_window_s=args.batching_window,
                     concurrency=args.concurrency, batch_size=args.batch_size,
                     progress=(lambda _: None) if args.json else _stderr)
     if args.json:
@@ -275,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=42)
     bench.add_argument("--scrapers", type=int, default=1, metavar="K",
                        help="publishers per tick: input grows, COPYs per minute should not")
+    bench.add_argument("--interval", type=float, default=0.0, metavar="SECONDS",
+                       help="seconds between ticks (default 0: flat out); with --scrapers, "
+                            "shows COPYs per minute staying bounded as input grows")
+    bench.add_argument("--batching-window", type=int, default=0, metavar="SECONDS",
+                       help="the event source's maximum batching window (default 0: load "
+                            "as soon as messages arrive; deployed default 5)")
     bench.add_argument("--concurrency", type=int, default=2, metavar="N",
                        help="loader processes, like the event source's maximum concurrency "
                             "(default 2, the deployed default)")
