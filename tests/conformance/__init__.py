@@ -1,0 +1,1 @@
+"""The Redshift SQL conformance table: fixture rows, cases and the runner shared by its tests."""

@@ -1,0 +1,131 @@
+"""The conformance table on the embedded warehouse: Redshift SQL in, Redshift's rows out.
+
+The fixture is loaded the way the loader loads: the project's DDL through the
+embedded Redshift Data API (`DataApiWarehouse.ensure_schema`), then an INSERT of
+JSON_PARSE'd SUPER literals, into a DuckDB file. Every case then runs, unchanged,
+through both read paths: the Data API client, and `connect("local")` (the
+analysts' DataFrames). tests/integration/test_redshift_live.py runs the same
+table on a real Redshift.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlglot
+
+from pipeline import aws
+from pipeline.errors import TerminalWarehouseError
+from pipeline.settings import Settings
+from pipeline.warehouse import connect, dataapi
+from pipeline.warehouse.embedded import UnsupportedSqlError
+from pipeline.warehouse.embedded.translate import translate
+from tests.conformance.runner import DataApiBackend, FrameBackend, load_fixture, mismatches
+from tests.conformance.table import CASES, SCHEMA, Case, fixture_sql
+
+pytestmark = pytest.mark.integration
+
+# The constructs issue 4 asks the embedded warehouse to run as Redshift does; each
+# must be exercised by at least one case (`Case.constructs`).
+REQUIRED_CONSTRUCTS = frozenset({
+    "dot navigation", "[i] subscript", "nested [i] subscript", "PartiQL unnest",
+    "PartiQL unnest AT", "JSON_PARSE", "JSON_SERIALIZE", "IS_ARRAY", "IS_OBJECT", "IS_VARCHAR",
+    "IS_INTEGER", "IS_DECIMAL", "IS_BOOLEAN", "IS_SCALAR", "GET_ARRAY_LENGTH", "JSON_TYPEOF",
+    "JSON_EXTRACT_PATH_TEXT", "CAN_JSON_PARSE", "DATEDIFF", "DATEADD", "DATE_TRUNC", "GETDATE",
+    "CONVERT_TIMEZONE", "NVL", "NVL2", "DECODE", "LISTAGG", "APPROXIMATE COUNT(DISTINCT)",
+    "MEDIAN", "ROW_NUMBER", "RANK", "LAG", "LEAD", "SUM OVER frame", "CTE", "LEN",
+    "OCTET_LENGTH", "::VARCHAR on SUPER", "::INT on SUPER", "::FLOAT on SUPER",
+    "::BIGINT on SUPER", "SUPER arithmetic", "SUM(INTEGER)", "NULL ordering", "Unicode",
+})
+
+
+def _embedded_warehouse(api: Any, path: Path) -> dataapi.DataApiWarehouse:
+    settings = Settings(warehouse_path=path, data_api_endpoint_url=api.endpoint_url)
+    client = aws.client(settings, "redshift-data", endpoint_url=api.endpoint_url)
+    return dataapi.build(settings, client)
+
+
+@pytest.fixture(scope="module")
+def aws_credentials() -> Iterator[None]:
+    """Dummy credentials: botocore signs requests even to the loopback endpoint."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "embedded")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "embedded")
+        yield
+
+
+@pytest.fixture(scope="module")
+def warehouse_file(tmp_path_factory: pytest.TempPathFactory, aws_credentials: None) -> Path:
+    """A DuckDB warehouse holding the fixture, built through the embedded Data API."""
+    from pipeline.warehouse.embedded import EmbeddedDataApi
+
+    path = tmp_path_factory.mktemp("conformance") / "warehouse.duckdb"
+    with EmbeddedDataApi.start(path, Settings(warehouse_path=path)) as api:
+        load_fixture(_embedded_warehouse(api, path))
+    return path
+
+
+@pytest.fixture(scope="module", params=["data-api", "dataframe"])
+def backend(request: pytest.FixtureRequest, warehouse_file: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Each read path on its own copy of the fixture file."""
+    from pipeline.warehouse.embedded import EmbeddedDataApi
+
+    path = tmp_path_factory.mktemp(request.param) / "warehouse.duckdb"
+    shutil.copy(warehouse_file, path)
+    if request.param == "dataframe":
+        with connect("local", Settings(warehouse_path=path), warehouse_path=path) as conn:
+            yield FrameBackend(conn, SCHEMA)
+    else:
+        with EmbeddedDataApi.start(path, Settings(warehouse_path=path)) as api:
+            yield DataApiBackend(_embedded_warehouse(api, path))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_embedded_warehouse_returns_redshifts_rows(backend: Any, case: Case) -> None:
+    problems = mismatches(case, backend.rows(case))
+    assert not problems, f"{case.name}:\n{case.sql()}\n" + "\n".join(problems)
+
+
+def test_the_table_covers_every_construct_of_the_issue() -> None:
+    covered = {construct for case in CASES for construct in case.constructs}
+    assert covered >= REQUIRED_CONSTRUCTS, sorted(REQUIRED_CONSTRUCTS - covered)
+
+
+def test_cases_and_fixture_are_redshift_sql() -> None:
+    """Each text parses as Redshift (sqlglot) and translates without a refusal."""
+    for statement in [*fixture_sql(), *(case.sql() for case in CASES)]:
+        sqlglot.parse_one(statement, read="redshift")
+        translate(statement)
+
+
+def test_case_names_are_unique() -> None:
+    names = [case.name for case in CASES]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(("redshift_sql", "construct"), [
+    ("SELECT SUBARRAY(m.entities.tickers, 0, 1) FROM scraped.telegram_messages AS m",
+     "SUPER function SUBARRAY()"),
+    ("SELECT k FROM scraped.telegram_messages AS m, UNPIVOT m.entities AS v AT k",
+     "UNPIVOT (PartiQL)"),
+    ("SELECT SUM(m.entities.signal.leverage) FROM scraped.telegram_messages AS m",
+     "SUM() of a SUPER value (cast it first, e.g. SUM(x::FLOAT))"),
+    ("SELECT m.entities.tickers[m.message_id] FROM scraped.telegram_messages AS m",
+     "SUPER subscript with a computed index"),
+])
+def test_constructs_the_translation_cannot_carry_fail_by_name(
+    backend: Any, redshift_sql: str, construct: str
+) -> None:
+    # The DataFrame path raises the translator's error; the Data API reports it as a
+    # FAILED statement, which the client raises as a terminal warehouse error.
+    with pytest.raises((UnsupportedSqlError, TerminalWarehouseError),
+                       match=re.escape(construct)) as err:
+        backend.rows(Case("refused", redshift_sql, []))
+    if isinstance(err.value, UnsupportedSqlError):
+        assert err.value.construct == construct
