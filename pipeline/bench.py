@@ -51,6 +51,12 @@ def tick_ms(dataset: Any, settings: Settings, seed: int) -> float:
     return statistics.median(times) * 1000
 
 
+def cpu_s() -> float:
+    """User + system CPU seconds this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 2)
+
+
 def start_child(settings: Settings, role: str, report: Path, *args: object
                 ) -> subprocess.Popen[str]:
     """A publisher or loader in its own process, as each is its own Lambda in AWS.
@@ -81,6 +87,7 @@ def loader_child(report: Path) -> None:
         "failed": sum(i.failed for i in pollers.invocations),
         "errors": [i.error for i in pollers.invocations if i.error][:5],
         "peak_rss_mb": round(peak_kb / 1024, 1),
+        "cpu_s": cpu_s(),
     }))
 
 
@@ -96,6 +103,7 @@ def dataapi_child(report: Path) -> None:
     with EmbeddedDataApi.start(settings.warehouse_path, settings) as api:
         report.write_text(json.dumps({"endpoint_url": api.endpoint_url}))
         sys.stdin.read()
+    report.with_suffix(".cpu").write_text(str(cpu_s()))
 
 
 def start_dataapi(settings: Settings, workdir: Path) -> tuple[subprocess.Popen[str], Settings]:
@@ -133,7 +141,7 @@ def publisher_child(report: Path, rows: int, scrapers: int, seed: int, interval_
             time.sleep(pause)
     report.write_text(json.dumps({"published": published, "ticks": ticks,
                                   "first_publish_epoch": first,
-                                  "publish_s": time.time() - first}))
+                                  "publish_s": time.time() - first, "cpu_s": cpu_s()}))
 
 
 def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]:
@@ -233,6 +241,12 @@ def bench(
             latencies = sorted((parse_time(r[2]) - parse_time(r[1])).total_seconds()
                                for r in ledger.rows)
             server.communicate("")
+            cpu = {
+                "emulator_and_bench": cpu_s(),
+                "publisher": publishing["cpu_s"],
+                "loaders": round(sum(f["cpu_s"] for f in figures), 2),
+                "data_api": float((workdir / "dataapi.cpu").read_text()),
+            }
             progress("measuring the plain-DuckDB reference on the same staged files ...")
             store = ObjectStore(aws.client(local, "s3"), local.bucket)
             reference, files = reference_rows_per_s(store, workdir)
@@ -259,6 +273,7 @@ def bench(
         "batch_size": batch_size,
         "concurrency": concurrency,
         "elapsed_s": round(elapsed, 2),
+        "cpu_s": cpu,
     }
 
 
