@@ -28,15 +28,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-COLUMNS = (
-    "message_id",
-    "message_timestamp",
-    "message_content",
-    "reply_message_id",
-    "trader_id",
-    "chat_link",
-    "processing_time",
-)
+from pipeline.dataset import COLUMNS  # the one definition of the file's columns
+
 DEFAULT_ROWS = 50_000
 DEFAULT_SEED = 20240601
 DEFAULT_OUT = Path(__file__).resolve().parent / "data-engineering-bezant-assignement-dataset.zip"
