@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
@@ -33,6 +36,10 @@ Which pipeline: --stack-outputs FILE (a deployed stack), else the PIPELINE_*
 settings, else the embedded stack of a running `pipeline run --follow`."""
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -51,6 +58,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.follow and args.ticks is not None:
         raise PipelineError("--follow runs until Ctrl-C; do not combine it with --ticks")
+    if args.follow:
+        # Ctrl-C or a plain `kill` ends the schedule; the run then drains and summarises.
+        # (SIGINT is set explicitly: a shell starts background jobs with it ignored.)
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
     overrides: dict[str, Any] = {"visibility_timeout_s": args.visibility_timeout,
                                  "log_level": args.log_level}
     if args.seed is not None:
@@ -321,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args, settings))
     except PipelineError as exc:
         _stderr(f"pipeline {args.command}: error: {exc}")
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        _stderr(f"pipeline {args.command}: AWS error: {exc}")
         return 2
 
 
