@@ -115,3 +115,22 @@ def test_two_loaders_consuming_concurrently_leave_one_copy(local_stack, dataset)
     assert dupes == 0
     assert queue_depth(aws.client(local_stack.settings, "sqs"),
                        local_stack.settings.dlq_url)["visible"] == 0
+
+
+def test_a_refused_copy_raises_with_the_statement_and_the_load_error_rows(local_stack):
+    from pipeline.errors import TerminalWarehouseError
+
+    warehouse = dataapi.build(local_stack.settings)
+    warehouse.ensure_schema()
+    store = ObjectStore(aws.client(local_stack.settings, "s3"), local_stack.settings.bucket)
+    rows_key = "incoming/2026/11/25/broken.rows.ndjson.gz"
+    store.put(rows_key, staging.ndjson_gz([{"message_id": "not a number", "chat_link": 1}]))
+    store.put("incoming/2026/11/25/broken.rows.manifest", staging.manifest(store.bucket, rows_key))
+    manifest_url = store.url("incoming/2026/11/25/broken.rows.manifest")
+    with pytest.raises(TerminalWarehouseError) as failure:
+        warehouse.load(manifest_url, manifest_url)
+    error = failure.value
+    assert error.statement_id
+    assert error.sub_statement and "COPY" in error.sub_statement
+    assert error.details, "the sys_load_error_detail rows explain the failure"
+    assert any(rows_key in str(row.get("file_name")) for row in error.details)
