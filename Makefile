@@ -27,6 +27,9 @@ test: $(STAMP) node_modules/.installed ## Run lint and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minutes uncached)
+	$(BIN)/mypy
+
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
@@ -43,4 +46,4 @@ bench: $(STAMP) ## Benchmark the local pipeline
 clean: ## Remove derived files (warehouse, reports, cdk.out)
 	rm -rf var reports cdk.out
 
-.PHONY: help install run test synth lab bench clean
+.PHONY: help install run test typecheck synth lab bench clean

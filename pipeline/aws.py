@@ -24,6 +24,7 @@ def client(settings: Settings, service: str, endpoint_url: str | None = None) ->
 
     url = endpoint_url or settings.aws_endpoint_url
     credentials = _EMBEDDED_CREDENTIALS if url and url.startswith(_LOOPBACK) else {}
-    return boto3.session.Session().client(
+    session: Any = boto3.session.Session()  # Any: the stubs overload client() per service name
+    return session.client(
         service, region_name=settings.region, endpoint_url=url, config=_CONFIG, **credentials
     )

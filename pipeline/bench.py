@@ -169,7 +169,7 @@ def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]
         con.execute(f"INSERT INTO t SELECT {select} FROM read_json('{path}', "
                     f"format='newline_delimited', columns={spec})")
     elapsed = time.perf_counter() - started
-    rows = con.execute("SELECT COUNT(*) FROM t").fetchone()[0]
+    (rows,) = con.execute("SELECT COUNT(*) FROM t").fetchone() or (0,)
     con.close()
     return rows / elapsed, len(files)
 

@@ -45,4 +45,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     envelopes = [result for status, result, _ in results if status == "success"]
     if envelopes:
         load_batch(envelopes, store, warehouse, datetime.now(UTC))
-    return processor.response()
+    return dict(processor.response())
