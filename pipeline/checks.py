@@ -9,12 +9,12 @@ and a warehouse connection.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline import settings
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.settings import REPO_ROOT, Settings
 
@@ -55,40 +55,12 @@ def repo_path(path: str | Path) -> Path:
 
 
 def read_stack_outputs(path: str | Path, stack: str | None = None) -> dict[str, str]:
-    """The outputs of one stack from a `cdk deploy --outputs-file` JSON, as parameter names.
-
-    The file maps stack names to their outputs. With several stacks, the one
-    holding a `DlqUrl` is used, or `stack` when given. Raises ConfigError when
-    the file is missing, malformed or ambiguous.
-    """
-    file = Path(path)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"stack outputs file {file} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"stack outputs file {file} is not readable JSON: {exc}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ConfigError(
-            f"stack outputs file {file} should map stack names to outputs, as "
-            "`cdk deploy --outputs-file` writes it"
-        )
-    if stack is not None:
-        if stack not in data:
-            raise ConfigError(f"stack {stack!r} is not in {file}; it has {sorted(data)}")
-        chosen = data[stack]
-    else:
-        candidates = [name for name, outputs in data.items() if "DlqUrl" in outputs] or list(data)
-        if len(candidates) != 1:
-            raise ConfigError(
-                f"stack outputs file {file} has {len(candidates)} candidate stacks "
-                f"({', '.join(sorted(candidates)) or 'none'}); name one"
-            )
-        chosen = data[candidates[0]]
+    """The outputs of one stack from a `cdk deploy --outputs-file` JSON, as parameter names."""
+    outputs = settings.read_stack_outputs(path, stack)
     return {
-        STACK_OUTPUT_PARAMETERS[key]: str(value)
-        for key, value in chosen.items()
-        if key in STACK_OUTPUT_PARAMETERS and value not in (None, "")
+        STACK_OUTPUT_PARAMETERS[key]: value
+        for key, value in outputs.items()
+        if key in STACK_OUTPUT_PARAMETERS
     }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from pipeline import aws, staging
 from pipeline.errors import ConfigError, PipelineError, WarehouseError
 from pipeline.objectstore import ObjectStore
-from pipeline.settings import ENV_FIELDS, Settings
+from pipeline.settings import ENV_FIELDS, Settings, read_stack_outputs
 from pipeline.warehouse import dataapi, sql
 
 STACK_FILE = "embedded-stack.json"
@@ -56,15 +56,10 @@ def remove_stack_file(settings: Settings) -> None:
 
 def from_stack_outputs(path: Path, base: Settings) -> Settings:
     """Settings for a deployed stack, from the JSON `cdk deploy --outputs-file` writes."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read stack outputs {path}: {exc}") from None
-    # The file maps stack name -> outputs; accept a bare outputs object too.
-    outputs = data
-    if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), dict):
-        outputs = next(iter(data.values()))
-    overrides = {field: outputs[key] for key, field in STACK_OUTPUTS.items() if key in outputs}
+    outputs = read_stack_outputs(path)
+    overrides: dict[str, Any] = {
+        field: outputs[key] for key, field in STACK_OUTPUTS.items() if key in outputs
+    }
     if "queue_url" not in overrides:
         raise ConfigError(f"{path} has no QueueUrl output: is it `cdk deploy --outputs-file`?")
     return dataclasses.replace(base, **overrides)
@@ -86,8 +81,9 @@ def resolve(settings: Settings, stack_outputs: Path | None) -> Settings:
     return Settings.from_env({k: v for k, v in env.items() if k in ENV_FIELDS})
 
 
-def _depth(sqs: Any, url: str) -> dict[str, int]:
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+def queue_depth(sqs: Any, queue_url: str) -> dict[str, int]:
+    """Messages waiting (visible) and received but not yet deleted (in flight)."""
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
     return {"visible": int(attrs["ApproximateNumberOfMessages"]),
             "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"])}
@@ -115,7 +111,7 @@ def status(settings: Settings) -> dict[str, Any]:
         raise ConfigError("status needs the queue and DLQ URLs (stack outputs QueueUrl, DlqUrl)")
     sqs = aws.client(settings, "sqs")
     store = ObjectStore(aws.client(settings, "s3"), settings.bucket)
-    queue, dlq = _depth(sqs, settings.queue_url), _depth(sqs, settings.dlq_url)
+    queue, dlq = queue_depth(sqs, settings.queue_url), queue_depth(sqs, settings.dlq_url)
     staged = [o for o in store.list(staging.INCOMING) if o["Key"].endswith(".rows.ndjson.gz")]
     now = datetime.now(UTC)
     try:
@@ -177,7 +173,7 @@ def redrive(settings: Settings, limit: int | None = None,
         if sent.get("Failed"):
             raise PipelineError(f"the source queue refused {len(sent['Failed'])} message(s): "
                                 f"{sent['Failed'][0].get('Message')}")
-    return RedriveResult(moved=moved, remaining=_depth(sqs, settings.dlq_url)["visible"])
+    return RedriveResult(moved=moved, remaining=queue_depth(sqs, settings.dlq_url)["visible"])
 
 
 def rows_key(key: str) -> str:

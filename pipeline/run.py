@@ -15,11 +15,11 @@ from typing import Any
 
 from pipeline import aws
 from pipeline.envelope import parse_time
+from pipeline.ops import queue_depth
 from pipeline.runtime import (
     LambdaContext,
     Pollers,
     event_source,
-    queue_depth,
     scheduled_event,
     start_local,
     wait_drained,

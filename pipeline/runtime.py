@@ -22,7 +22,7 @@ from typing import Any
 
 from pipeline import aws
 from pipeline.emulator import Emulator, start_emulator
-from pipeline.ops import remove_stack_file, write_stack_file
+from pipeline.ops import queue_depth, remove_stack_file, write_stack_file
 from pipeline.settings import ENV_FIELDS, Settings
 
 log = logging.getLogger(__name__)
@@ -209,17 +209,6 @@ class SqsEventSource:
                          for i, m in enumerate(chunk)],
             )
         return Invocation(records=len(messages), failed=len(failed_ids), error=error)
-
-
-def queue_depth(sqs: Any, queue_url: str) -> dict[str, int]:
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return {
-        "visible": int(attrs["ApproximateNumberOfMessages"]),
-        "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
-    }
 
 
 def queue_arn(sqs: Any, queue_url: str) -> str:

@@ -8,6 +8,7 @@ drift apart. Precedence: explicit argument > environment > default.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -218,3 +219,40 @@ def _parse(env_name: str, raw: str, type_name: str) -> Any:
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(f"{name}={value!r} must be an integer between {low} and {high}")
+
+
+def read_stack_outputs(path: str | Path, stack: str | None = None) -> dict[str, str]:
+    """One stack's outputs (`QueueUrl`, `DlqUrl`, ...) from a `cdk deploy --outputs-file` JSON.
+
+    The file maps stack names to their outputs; a bare outputs object is taken as
+    the one stack. With several stacks, the one holding a `DlqUrl` is used, or
+    `stack` when given. Empty values are dropped. Raises ConfigError when the
+    file is missing, malformed or ambiguous.
+    """
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"stack outputs file {file} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"stack outputs file {file} is not readable JSON: {exc}") from None
+    if isinstance(data, dict) and data and all(isinstance(v, str) for v in data.values()):
+        data = {"stack": data}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError(
+            f"stack outputs file {file} should map stack names to outputs, as "
+            "`cdk deploy --outputs-file` writes it"
+        )
+    if stack is not None:
+        if stack not in data:
+            raise ConfigError(f"stack {stack!r} is not in {file}; it has {sorted(data)}")
+        chosen = data[stack]
+    else:
+        candidates = [name for name, outputs in data.items() if "DlqUrl" in outputs] or list(data)
+        if len(candidates) != 1:
+            raise ConfigError(
+                f"stack outputs file {file} has {len(candidates)} candidate stacks "
+                f"({', '.join(sorted(candidates)) or 'none'}); name one"
+            )
+        chosen = data[candidates[0]]
+    return {key: str(value) for key, value in chosen.items() if value not in (None, "")}

@@ -23,8 +23,9 @@ from typing import Any
 from pipeline import aws, envelope, staging
 from pipeline.errors import PoisonMessageError, TransientError
 from pipeline.objectstore import ObjectStore
+from pipeline.ops import queue_depth
 from pipeline.publisher import build_sample, send
-from pipeline.runtime import Pollers, event_source, queue_depth, sqs_record, wait_drained
+from pipeline.runtime import Pollers, event_source, sqs_record, wait_drained
 from pipeline.settings import Settings
 from pipeline.warehouse import dataapi, sql
 

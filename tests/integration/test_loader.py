@@ -9,7 +9,7 @@ import pytest
 from pipeline import aws, envelope, staging
 from pipeline.handlers import loader as loader_handler
 from pipeline.objectstore import ObjectStore
-from pipeline.runtime import queue_depth
+from pipeline.ops import queue_depth
 from pipeline.warehouse import dataapi, sql
 from tests.integration.helpers import count, drain, publish, sqs_event
 
