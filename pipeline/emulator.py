@@ -7,6 +7,7 @@ through the same boto3 clients as AWS, built by `aws.client(settings, ...)`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -52,6 +53,7 @@ def start_emulator(settings: Settings) -> Emulator:
     # moto's backends are process-global and outlive a stopped server: start clean, so
     # an earlier stack's queues (other attributes, leftover messages) never leak in.
     moto_api_backend.reset()
+    speed_up_moto()
     # moto signs nothing, but botocore insists on credentials; never real ones here.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "embedded")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "embedded")
@@ -62,6 +64,38 @@ def start_emulator(settings: Settings) -> Emulator:
     endpoint_url = f"http://{host}:{port}"
     provisioned = provision(dataclasses.replace(settings, aws_endpoint_url=endpoint_url))
     return Emulator(server=server, endpoint_url=endpoint_url, settings=provisioned)
+
+
+def speed_up_moto() -> None:
+    """Remove two of moto's per-request costs that grow with the workload, not with AWS.
+
+    moto 5 answers each received message's retention check by rebuilding every queue
+    attribute, three times, and the approximate counts among them each scan the whole
+    queue: receiving from a queue with a backlog costs O(depth) per message, which real
+    SQS does not (it made the emulator the largest CPU consumer in `pipeline bench`). And
+    it lists its own package directory on disk for every request to route it. Both
+    replacements return what the originals return; tests pin that and that they are in
+    place, so a moto upgrade that moves them is noticed rather than silently slow.
+    """
+    from moto import backends
+    from moto.core.utils import unix_time
+    from moto.sqs.models import Message, SQSBackend
+
+    def is_message_valid_based_on_retention_period(
+        self: SQSBackend, queue_name: str, message: Message
+    ) -> bool:
+        retention_s = self.get_queue(queue_name).message_retention_period
+        return retention_s + message.sent_timestamp / 1000 > unix_time()
+
+    if not getattr(SQSBackend.is_message_valid_based_on_retention_period, "sped_up", False):
+        is_message_valid_based_on_retention_period.sped_up = True  # type: ignore[attr-defined]
+        SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+            is_message_valid_based_on_retention_period
+        )
+    if not hasattr(backends.list_of_moto_modules, "cache_info"):
+        # The installed package's directories do not change while the server runs.
+        listed = tuple(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = functools.cache(lambda: listed)  # type: ignore[assignment]
 
 
 def provision(settings: Settings) -> Settings:
