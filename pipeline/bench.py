@@ -30,6 +30,7 @@ from pipeline.settings import ENV_FIELDS, Settings
 
 Progress = Callable[[str], None]
 TICK_SAMPLES = 30
+REFERENCE_REPEATS = 3
 
 
 def tick_ms(dataset: Any, settings: Settings, seed: int) -> float:
@@ -145,7 +146,11 @@ def publisher_child(report: Path, rows: int, scrapers: int, seed: int, interval_
 
 
 def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]:
-    """Plain DuckDB ingesting the run's staged NDJSON files one by one (downloads untimed)."""
+    """Plain DuckDB ingesting the run's staged NDJSON files one by one (downloads untimed).
+
+    The median of REFERENCE_REPEATS ingests, each into a fresh table: one ingest
+    lasts a few seconds, and on a shared machine a single one swung by half.
+    """
     import duckdb
 
     from pipeline.warehouse.sql import MESSAGE_COLUMNS
@@ -161,17 +166,20 @@ def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]
                       "VARCHAR" if c.type.startswith("VARCHAR") else c.type)
              for c in MESSAGE_COLUMNS}
     cols = ", ".join(f"{n} {('VARIANT' if t == 'JSON' else t)}" for n, t in types.items())
-    con.execute(f"CREATE TABLE t ({cols})")
     spec = "{" + ", ".join(f"'{n}': '{t}'" for n, t in types.items()) + "}"
     select = ", ".join(f"{n}::VARIANT" if t == "JSON" else n for n, t in types.items())
-    started = time.perf_counter()
-    for path in files:
-        con.execute(f"INSERT INTO t SELECT {select} FROM read_json('{path}', "
-                    f"format='newline_delimited', columns={spec})")
-    elapsed = time.perf_counter() - started
-    (rows,) = con.execute("SELECT COUNT(*) FROM t").fetchone() or (0,)
+    rates = []
+    for _ in range(REFERENCE_REPEATS):
+        con.execute(f"CREATE OR REPLACE TABLE t ({cols})")
+        started = time.perf_counter()
+        for path in files:
+            con.execute(f"INSERT INTO t SELECT {select} FROM read_json('{path}', "
+                        f"format='newline_delimited', columns={spec})")
+        elapsed = time.perf_counter() - started
+        (rows,) = con.execute("SELECT COUNT(*) FROM t").fetchone() or (0,)
+        rates.append(rows / elapsed)
     con.close()
-    return rows / elapsed, len(files)
+    return statistics.median(rates), len(files)
 
 
 def bench(

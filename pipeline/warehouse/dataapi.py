@@ -39,6 +39,7 @@ RETRIABLE_CODES = frozenset(
         "TooManyRequestsException",
         "ActiveStatementsExceededException",
         "ActiveSessionsExceededException",
+        "ActiveWaitingRequestsExceededException",
         "InternalServerException",
         "ServiceUnavailable",
         "ServiceUnavailableException",
@@ -144,6 +145,9 @@ class DataApi:
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
     new_token: Callable[[], str] = _new_token
+    # DescribeStatement's WaitTimeSeconds (0: plain polling): the service answers when the
+    # statement ends, so a load is seen done at once rather than up to a poll delay late.
+    long_poll_s: int = 0
 
     def _target(self) -> dict[str, str]:
         """Serverless (WorkgroupName) or provisioned (ClusterIdentifier), and how to log in.
@@ -240,9 +244,13 @@ class DataApi:
             raise TransientWarehouseError(f"{operation}: cannot reach the Data API: {exc}") from exc
         return str(response["Id"])
 
-    def describe(self, statement_id: str) -> dict[str, Any]:
-        """DescribeStatement; a throttled or dropped call reads as 'still running'."""
+    def describe(self, statement_id: str, wait_s: int = 0) -> dict[str, Any]:
+        """DescribeStatement, waiting up to `wait_s` for the end; a throttled or dropped
+        call reads as 'still running'."""
         try:
+            if wait_s:
+                return dict(self.client.describe_statement(Id=statement_id,
+                                                           WaitTimeSeconds=wait_s))
             return dict(self.client.describe_statement(Id=statement_id))
         except ClientError as exc:
             error = _client_error("describe_statement", exc, statement_id)
@@ -258,13 +266,16 @@ class DataApi:
         """Poll until the statement ends; cancel it at the deadline and raise StatementTimeoutError.
 
         The first poll goes out at once, then after capped exponentially growing
-        sleeps; no sleep runs past the deadline.
+        sleeps; no sleep runs past the deadline. With `long_poll_s`, each poll also
+        waits on the service's side (never past the deadline), so the sleeps only
+        pace polls that came back early (throttled, or the wait ran out).
         """
         started = self.clock()
         if deadline is None:
             deadline = started + self.settings.statement_timeout_s
         for delay in self.poll.delays():
-            desc = self.describe(statement_id)
+            wait_s = min(self.long_poll_s, int(deadline - self.clock()))
+            desc = self.describe(statement_id, max(wait_s, 0))
             status = desc["Status"]
             if status == "FINISHED":
                 return desc
@@ -406,11 +417,22 @@ class DataApiWarehouse:
         return self.api.execute(statement)
 
 
+def long_poll_s(client: Any) -> int:
+    """DescribeStatement's longest wait when this botocore knows WaitTimeSeconds, else 0.
+
+    The parameter is newer than some boto3 releases a Lambda runtime bundles; an
+    unknown parameter would fail every load, so its absence means plain polling.
+    """
+    operation = client.meta.service_model.operation_model("DescribeStatement")
+    member = operation.input_shape.members.get("WaitTimeSeconds")
+    return int(member.metadata.get("max", 30)) if member is not None else 0
+
+
 def build(settings: Settings, client: Any = None) -> DataApiWarehouse:
     """The warehouse the settings name: Redshift, or the embedded endpoint when offline."""
     if client is None:
         from pipeline import aws
 
         client = aws.client(settings, "redshift-data", endpoint_url=settings.data_api_endpoint_url)
-    api = DataApi(client=client, settings=settings)
+    api = DataApi(client=client, settings=settings, long_poll_s=long_poll_s(client))
     return DataApiWarehouse(api=api, schema=settings.schema, copy_role_arn=settings.copy_role_arn)

@@ -116,8 +116,10 @@ def submit(
         )
 
 
-def status(stub: Stubber, sid: str, state: str, **extra: Any) -> None:
-    stub.add_response("describe_statement", {"Id": sid, "Status": state, **extra}, {"Id": sid})
+def status(stub: Stubber, sid: str, state: str, *, wait_s: int = 0, **extra: Any) -> None:
+    """Queue a DescribeStatement answer; `wait_s` is the WaitTimeSeconds it must ask for."""
+    expected = {"Id": sid, **({"WaitTimeSeconds": wait_s} if wait_s else {})}
+    stub.add_response("describe_statement", {"Id": sid, "Status": state, **extra}, expected)
 
 
 # --- results ---------------------------------------------------------------------------
@@ -537,7 +539,7 @@ def test_settings_choose_workgroup_or_cluster_and_secret_or_db_user(client, stub
     warehouse = build(settings, client)  # its own token source: the one place ANY is needed
     catalog_lookup(stub, target, existing=0)
     submit(stub, "b-1", ANY, sqls=sql.render_ddl(settings.schema), target=target)
-    status(stub, "b-1", "FINISHED")
+    status(stub, "b-1", "FINISHED", wait_s=30)
     warehouse.ensure_schema()
 
 
@@ -548,7 +550,7 @@ def catalog_lookup(stub: Stubber, target: dict[str, Any], existing: int) -> None
         {**target, "Sql": sql.render_catalog_lookup(), "ClientToken": ANY,
          "Parameters": [{"name": "schema", "value": "scraped"}]},
     )
-    status(stub, "c-1", "FINISHED", HasResultSet=True)
+    status(stub, "c-1", "FINISHED", wait_s=30, HasResultSet=True)
     stub.add_response(
         "get_statement_result",
         {"ColumnMetadata": [{"name": "count", "typeName": "int8"}],
@@ -560,6 +562,56 @@ def catalog_lookup(stub: Stubber, target: dict[str, Any], existing: int) -> None
 def test_ensure_schema_runs_no_ddl_when_every_object_exists(client, stub):
     catalog_lookup(stub, TARGET, existing=len(sql.CATALOG_OBJECTS))
     build(SERVERLESS, client).ensure_schema()  # a DDL batch here would find no stubbed response
+
+
+# --- long polling -----------------------------------------------------------------------
+
+
+def test_build_long_polls_when_this_botocore_knows_wait_time_seconds(client):
+    assert build(SERVERLESS, client).api.long_poll_s == 30  # the service's maximum
+
+
+def test_without_wait_time_seconds_in_the_model_polling_stays_plain():
+    from pipeline.warehouse.dataapi import long_poll_s
+
+    old_botocore = boto3.client(
+        "redshift-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    shape = old_botocore.meta.service_model.operation_model("DescribeStatement").input_shape
+    del shape.members["WaitTimeSeconds"]  # as in a boto3 release from before the parameter
+    assert long_poll_s(old_botocore) == 0
+
+
+def test_a_long_poll_waits_on_the_service_side_and_sleeps_not_at_all(stub, client, fake_time):
+    api = make_api(client, fake_time, long_poll_s=20)
+    submit(stub, "q-1", "token-1", sql_text="SELECT 1")
+    status(stub, "q-1", "FINISHED", wait_s=20)
+    assert api.execute("SELECT 1") is None
+    assert fake_time.slept == []
+
+
+def test_a_long_poll_never_waits_past_the_deadline(stub, client, fake_time):
+    settings = Settings(redshift_workgroup="ingest", redshift_secret_arn=SECRET,
+                        statement_timeout_s=2.5)
+    api = make_api(client, fake_time, settings=settings, long_poll_s=20,
+                   poll=Backoff(first=1.0, factor=1.0, cap=1.0))
+    submit(stub, "q-1", "token-1", sql_text="SELECT 1")
+    status(stub, "q-1", "STARTED", wait_s=2)  # 2.5 s left: whole seconds only
+    status(stub, "q-1", "STARTED", wait_s=1)  # 1.5 s left after a 1 s sleep
+    status(stub, "q-1", "FINISHED")  # 0.5 s left: too little to wait for, a plain poll
+    assert api.execute("SELECT 1") is None
+    assert fake_time.slept == [1.0, 1.0]
+
+
+def test_too_many_waiting_requests_reads_as_still_running(stub, client, fake_time):
+    api = make_api(client, fake_time, long_poll_s=20)
+    submit(stub, "q-1", "token-1", sql_text="SELECT 1")
+    stub.add_client_error("describe_statement", "ActiveWaitingRequestsExceededException",
+                          "Active waiting requests exceeded",
+                          expected_params={"Id": "q-1", "WaitTimeSeconds": 20})
+    status(stub, "q-1", "FINISHED", wait_s=20)
+    assert api.execute("SELECT 1") is None
+    assert fake_time.slept == [0.05]  # one poll delay, then waiting again
 
 
 # --- backoff ----------------------------------------------------------------------------
