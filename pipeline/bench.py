@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from pipeline.settings import ENV_FIELDS, Settings
 Progress = Callable[[str], None]
 TICK_SAMPLES = 30
 REFERENCE_REPEATS = 3
+LEDGER_POLL_MAX_S = 1.0  # a backstop: an invocation's notice normally comes first
 
 
 def tick_ms(dataset: Any, settings: Settings, seed: int) -> float:
@@ -58,27 +60,37 @@ def cpu_s() -> float:
     return round(usage.ru_utime + usage.ru_stime, 2)
 
 
-def start_child(settings: Settings, role: str, report: Path, *args: object
-                ) -> subprocess.Popen[str]:
+def start_child(settings: Settings, role: str, report: Path, *args: object,
+                notices: threading.Event | None = None) -> subprocess.Popen[str]:
     """A publisher or loader in its own process, as each is its own Lambda in AWS.
 
     Its logs go to our stderr (an unread pipe would fill and stall it); its
-    figures come back in the `report` file.
+    figures come back in the `report` file. With `notices`, every line the child
+    prints sets that event (a loader prints one per finished invocation).
     """
     env = {k: v for k, v in os.environ.items() if k not in ENV_FIELDS}
     env.update(settings.to_env())
-    return subprocess.Popen(
+    child = subprocess.Popen(
         [sys.executable, "-m", "pipeline.bench", role, str(report), *map(str, args)],
-        stdin=subprocess.PIPE, stdout=sys.stderr, text=True, env=env,
+        stdin=subprocess.PIPE, stdout=sys.stderr if notices is None else subprocess.PIPE,
+        text=True, env=env,
     )
+    if notices is not None:
+        def relay(stream: Any = child.stdout, event: threading.Event = notices) -> None:
+            for _ in stream:
+                event.set()
+
+        threading.Thread(target=relay, name=f"{role}-notices", daemon=True).start()
+    return child
 
 
 def loader_child(report: Path) -> None:
-    """Poll and load until stdin closes; write invocations and peak RSS as JSON."""
+    """Poll and load until stdin closes; print a line per invocation; write the figures."""
     from pipeline.runtime import Pollers, event_source
 
     settings = Settings.from_env()
-    pollers = Pollers(event_source(settings), concurrency=1).start()
+    pollers = Pollers(event_source(settings), concurrency=1,
+                      on_invocation=lambda _: print("invoked", flush=True)).start()
     sys.stdin.read()
     pollers.stop()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -145,11 +157,12 @@ def publisher_child(report: Path, rows: int, scrapers: int, seed: int, interval_
                                   "publish_s": time.time() - first, "cpu_s": cpu_s()}))
 
 
-def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]:
+def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[list[float], int]:
     """Plain DuckDB ingesting the run's staged NDJSON files one by one (downloads untimed).
 
-    The median of REFERENCE_REPEATS ingests, each into a fresh table: one ingest
-    lasts a few seconds, and on a shared machine a single one swung by half.
+    Returns the rate of each of REFERENCE_REPEATS ingests (the figure is their
+    median: one ingest lasts a few seconds, and on a shared machine a single one
+    swung by half) and the number of files.
     """
     import duckdb
 
@@ -161,7 +174,6 @@ def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]
             path = workdir / obj["Key"].replace("/", "_")
             path.write_bytes(store.get(obj["Key"]))
             files.append(path)
-    con = duckdb.connect(str(workdir / "reference.duckdb"))
     types = {c.name: ("JSON" if c.type == "SUPER" else
                       "VARCHAR" if c.type.startswith("VARCHAR") else c.type)
              for c in MESSAGE_COLUMNS}
@@ -169,17 +181,20 @@ def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[float, int]
     spec = "{" + ", ".join(f"'{n}': '{t}'" for n, t in types.items()) + "}"
     select = ", ".join(f"{n}::VARIANT" if t == "JSON" else n for n, t in types.items())
     rates = []
-    for _ in range(REFERENCE_REPEATS):
-        con.execute(f"CREATE OR REPLACE TABLE t ({cols})")
+    for repeat in range(REFERENCE_REPEATS):
+        # A fresh database file each time, as the run's warehouse was: replacing a table
+        # in the same file measured 10-20% slower on every repeat.
+        con = duckdb.connect(str(workdir / f"reference-{repeat}.duckdb"))
+        con.execute(f"CREATE TABLE t ({cols})")
         started = time.perf_counter()
         for path in files:
             con.execute(f"INSERT INTO t SELECT {select} FROM read_json('{path}', "
                         f"format='newline_delimited', columns={spec})")
         elapsed = time.perf_counter() - started
         (rows,) = con.execute("SELECT COUNT(*) FROM t").fetchone() or (0,)
+        con.close()
         rates.append(rows / elapsed)
-    con.close()
-    return statistics.median(rates), len(files)
+    return rates, len(files)
 
 
 def bench(
@@ -215,7 +230,9 @@ def bench(
             progress("measuring publisher ticks ...")
             tick = tick_ms(dataset, local, seed)
             reports = [workdir / f"loader-{i}.json" for i in range(concurrency)]
-            loaders = [start_child(local, "loader", report) for report in reports]
+            invoked = threading.Event()
+            loaders = [start_child(local, "loader", report, notices=invoked)
+                       for report in reports]
             progress(f"publishing {rows:,} rows with {scrapers} scraper(s) per tick ...")
             published_report = workdir / "publisher.json"
             publisher = start_child(local, "publisher", published_report, rows, scrapers, seed,
@@ -228,14 +245,17 @@ def bench(
             progress(f"published {published:,} rows in {publishing['publish_s']:.1f} s; "
                      "waiting until all are queryable ...")
             ledger_sql = sql.render_ledger_lookup(local.schema)
+            # The ledger is asked once per finished invocation, not on a timer: each
+            # question costs CPU that the loaders and the Data API would otherwise use.
             while True:
+                invoked.clear()
                 result = warehouse.query(ledger_sql)
                 done = (result.rows[0][1] + result.rows[0][2]) if result else 0
                 if done >= published:
                     break
                 if any(child.poll() is not None for child in loaders):
                     raise RuntimeError("a loader process exited early")
-                time.sleep(0.2)  # each poll costs both processes CPU; 0.2 s is ~2% of a run
+                invoked.wait(LEDGER_POLL_MAX_S)
             elapsed = time.time() - publishing["first_publish_epoch"]
             for child in loaders:
                 child.communicate("")
@@ -257,7 +277,8 @@ def bench(
             }
             progress("measuring the plain-DuckDB reference on the same staged files ...")
             store = ObjectStore(aws.client(local, "s3"), local.bucket)
-            reference, files = reference_rows_per_s(store, workdir)
+            references, files = reference_rows_per_s(store, workdir)
+    reference = statistics.median(references)
     rows_per_s = published / elapsed
     return {
         "rows": published,
@@ -269,6 +290,7 @@ def bench(
         "publisher_cold_load_s": round(cold_load_s, 3),
         "publisher_tick_ms": round(tick, 2),
         "reference_rows_per_s": round(reference, 1),
+        "reference_runs_rows_per_s": [round(r, 1) for r in references],
         "ratio": round(rows_per_s / reference, 3),
         "copies_per_minute": round(loads / elapsed * 60, 1),
         "loads": loads,

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline import aws
 from pipeline.settings import Settings
@@ -67,17 +67,20 @@ def start_emulator(settings: Settings) -> Emulator:
 
 
 def speed_up_moto() -> None:
-    """Remove two of moto's per-request costs that grow with the workload, not with AWS.
+    """Remove three of moto's per-request costs that grow with the workload, not with AWS.
 
     moto 5 answers each received message's retention check by rebuilding every queue
     attribute, three times, and the approximate counts among them each scan the whole
     queue: receiving from a queue with a backlog costs O(depth) per message, which real
-    SQS does not (it made the emulator the largest CPU consumer in `pipeline bench`). And
-    it lists its own package directory on disk for every request to route it. Both
-    replacements return what the originals return; tests pin that and that they are in
-    place, so a moto upgrade that moves them is noticed rather than silently slow.
+    SQS does not (it made the emulator the largest CPU consumer in `pipeline bench`). It
+    also runs a regex over every response body (megabytes per ReceiveMessage) to stamp an
+    XML RequestId that SQS's JSON protocol never has, and lists its own package directory
+    on disk to route every request. The replacements return what the originals return;
+    tests pin that and that they are in place, so a moto upgrade that moves them is
+    noticed rather than silently slow.
     """
     from moto import backends
+    from moto.core.responses import BaseResponse
     from moto.core.utils import unix_time
     from moto.sqs.models import Message, SQSBackend
 
@@ -92,6 +95,18 @@ def speed_up_moto() -> None:
         SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
             is_message_valid_based_on_retention_period
         )
+    enrich = BaseResponse._enrich_response
+    if not getattr(enrich, "sped_up", False):
+
+        def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+            # moto rewrites <RequestId> in XML with a regex scan of every response body,
+            # megabytes for a ReceiveMessage in SQS's JSON protocol where it never occurs.
+            if isinstance(body, str) and "<RequestId>" in body:
+                return enrich(headers, body)
+            return enrich(headers, "")[0], body
+
+        _enrich_response.sped_up = True  # type: ignore[attr-defined]
+        BaseResponse._enrich_response = staticmethod(_enrich_response)  # type: ignore[method-assign]
     if not hasattr(backends.list_of_moto_modules, "cache_info"):
         # The installed package's directories do not change while the server runs.
         listed = tuple(backends.list_of_moto_modules())

@@ -156,7 +156,13 @@ def extract_entities(text: str) -> dict[str, Any]:
     if not isinstance(text, str) or not text:
         return _empty()
 
-    urls, text = _extract_urls(text)  # URLs blanked out: their paths yield nothing else
+    low = _lower_same_length(text)
+    if "://" in text or ".me/" in low:
+        urls, text = _extract_urls(text)  # URLs blanked out: their paths yield nothing else
+        if urls:
+            low = _lower_same_length(text)
+    else:
+        urls = []
 
     # (position, value) hits, so that lists follow the text and a signal finds its symbol.
     ticker_hits: list[tuple[int, str]] = []
@@ -187,12 +193,12 @@ def extract_entities(text: str) -> dict[str, Any]:
     pair_hits.sort(key=_position)
 
     return {
-        "tickers": _unique(symbol for _, symbol in ticker_hits),
-        "pairs": _unique(pair for _, pair in pair_hits),
+        "tickers": _unique_values(ticker_hits),
+        "pairs": _unique_values(pair_hits),
         "urls": urls,
         "mentions": _unique(_MENTION.findall(text)) if "@" in text else [],
-        "hashtags": _unique(tag for _, tag in hashtag_hits),
-        "signal": _extract_signal(text, (pair_hits, cashtag_hits, hashtag_hits)),
+        "hashtags": _unique_values(hashtag_hits),
+        "signal": _extract_signal(text, low, (pair_hits, cashtag_hits, hashtag_hits)),
     }
 
 
@@ -208,14 +214,16 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))  # a dict keeps insertion order: first seen wins
 
 
+def _unique_values(hits: list[tuple[int, str]]) -> list[str]:
+    return list(dict.fromkeys([value for _, value in hits])) if hits else []
+
+
 def _has_letter(m: re.Match[str]) -> bool:
     return any(ch.isalpha() for ch in m.group(1))
 
 
 def _extract_urls(text: str) -> tuple[list[str], str]:
     """The URLs in order, and the text with each URL replaced by spaces (positions kept)."""
-    if "://" not in text and ".me/" not in text.lower():
-        return [], text
     urls: list[str] = []
     pieces: list[str] = []
     last = 0
@@ -308,9 +316,9 @@ def _add_pair(
 
 
 def _extract_signal(
-    text: str, symbol_hits: tuple[list[tuple[int, str]], ...]
+    text: str, low: str, symbol_hits: tuple[list[tuple[int, str]], ...]
 ) -> dict[str, Any] | None:
-    low = _lower_same_length(text)
+    """The trading call in `text` (`low` is its same-length lower-cased copy), if any."""
     side_match = _SIDE.search(low)
     if side_match is None:
         return None

@@ -224,6 +224,8 @@ class Pollers:
     source: SqsEventSource
     concurrency: int = 1
     invocations: list[Invocation] = field(default_factory=list)
+    # Called from the poller's thread after each invocation (the bench's progress signal).
+    on_invocation: Callable[[Invocation], None] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -241,6 +243,8 @@ class Pollers:
             if invocation is not None:
                 with self._lock:
                     self.invocations.append(invocation)
+                if self.on_invocation is not None:
+                    self.on_invocation(invocation)
 
     def stop(self) -> None:
         self._stop.set()

@@ -73,3 +73,19 @@ def test_request_routing_lists_moto_modules_once_and_the_same(emulator):
     assert list(listed) == on_disk
     assert backends.list_of_moto_modules() is listed  # cached, not read from disk again
     aws.client(emulator.settings, "s3").list_objects_v2(Bucket=emulator.settings.bucket)
+
+
+def test_response_request_ids_are_stamped_in_xml_and_other_bodies_pass_untouched(emulator):
+    from moto.core.responses import BaseResponse
+
+    assert getattr(BaseResponse._enrich_response, "sped_up", False)
+    headers, xml = BaseResponse._enrich_response(
+        {"status": 200}, "<R><RequestId>placeholder</RequestId></R>")
+    assert headers["status"] == "200"
+    assert "placeholder" not in xml and xml.startswith("<R><RequestId>")
+    assert headers["x-amzn-requestid"] in xml
+    body = '{"Messages": [{"Body": "a JSON body has no RequestId element"}]}'
+    headers, same = BaseResponse._enrich_response({}, body)
+    assert same is body and len(headers["x-amzn-requestid"]) == 52
+    assert BaseResponse._enrich_response({}, b"<RequestId>x</RequestId>")[1] == (
+        b"<RequestId>x</RequestId>")  # moto's regex never applied to bytes either
