@@ -11,7 +11,9 @@ import functools
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pipeline import aws
@@ -67,28 +69,34 @@ def start_emulator(settings: Settings) -> Emulator:
 
 
 def speed_up_moto() -> None:
-    """Remove three of moto's per-request costs that grow with the workload, not with AWS.
+    """Remove four of moto's per-request costs that grow with the workload, not with AWS.
 
-    moto 5 answers each received message's retention check by rebuilding every queue
-    attribute, three times, and the approximate counts among them each scan the whole
-    queue: receiving from a queue with a backlog costs O(depth) per message, which real
-    SQS does not (it made the emulator the largest CPU consumer in `pipeline bench`). It
-    also runs a regex over every response body (megabytes per ReceiveMessage) to stamp an
-    XML RequestId that SQS's JSON protocol never has, and lists its own package directory
-    on disk to route every request. The replacements return what the originals return;
-    tests pin that and that they are in place, so a moto upgrade that moves them is
-    noticed rather than silently slow.
+    moto 5 reads the clock through datetime arithmetic, several microseconds a read, for
+    every message it scans (is it visible? delayed?). It answers each received message's
+    retention check by rebuilding every queue attribute, three times, and the approximate
+    counts among them each scan the whole queue: a backlog makes every receive and send
+    O(depth), which real SQS is not (it made the emulator the largest CPU consumer in
+    `pipeline bench`). It runs a regex over every response body (megabytes per
+    ReceiveMessage) to stamp an XML RequestId that SQS's JSON protocol never has. And it
+    lists its own package directory on disk to route every request. The replacements
+    return what the originals return; tests pin that and that they are in place, so a
+    moto upgrade that moves them is noticed rather than silently slow.
     """
     from moto import backends
+    from moto.core import utils
     from moto.core.responses import BaseResponse
-    from moto.core.utils import unix_time
+    from moto.sqs import models
     from moto.sqs.models import Message, SQSBackend
+
+    if models.unix_time is utils.unix_time:
+        models.unix_time = _unix_time
+        models.unix_time_millis = _unix_time_millis
 
     def is_message_valid_based_on_retention_period(
         self: SQSBackend, queue_name: str, message: Message
     ) -> bool:
         retention_s = self.get_queue(queue_name).message_retention_period
-        return retention_s + message.sent_timestamp / 1000 > unix_time()
+        return retention_s + message.sent_timestamp / 1000 > models.unix_time()
 
     if not getattr(SQSBackend.is_message_valid_based_on_retention_period, "sped_up", False):
         is_message_valid_based_on_retention_period.sped_up = True  # type: ignore[attr-defined]
@@ -111,6 +119,21 @@ def speed_up_moto() -> None:
         # The installed package's directories do not change while the server runs.
         listed = tuple(backends.list_of_moto_modules())
         backends.list_of_moto_modules = functools.cache(lambda: listed)  # type: ignore[assignment]
+
+
+def _unix_time(moment: datetime | None = None) -> float:
+    """moto's `unix_time` for its SQS models without datetime arithmetic on every call.
+
+    moto reads the clock this way for each message of each queue scan (is it visible,
+    is it delayed), at several microseconds a read; `time.time()` is the same clock.
+    """
+    from moto.core import utils
+
+    return time.time() if moment is None else utils.unix_time(moment)
+
+
+def _unix_time_millis(moment: datetime | None = None) -> float:
+    return _unix_time(moment) * 1000.0
 
 
 def provision(settings: Settings) -> Settings:

@@ -7,6 +7,8 @@ server over HTTP, so a moto upgrade that moves the patched functions fails here.
 from __future__ import annotations
 
 import inspect
+import time
+from datetime import datetime
 from pathlib import Path
 
 import moto
@@ -89,3 +91,24 @@ def test_response_request_ids_are_stamped_in_xml_and_other_bodies_pass_untouched
     assert same is body and len(headers["x-amzn-requestid"]) == 52
     assert BaseResponse._enrich_response({}, b"<RequestId>x</RequestId>")[1] == (
         b"<RequestId>x</RequestId>")  # moto's regex never applied to bytes either
+
+
+def test_moto_sqs_reads_the_same_clock_without_datetime_arithmetic(emulator):
+    from moto.core import utils
+    from moto.sqs import models
+
+    assert models.unix_time is not utils.unix_time
+    assert abs(models.unix_time() - utils.unix_time()) < 0.05
+    assert abs(models.unix_time_millis() - utils.unix_time_millis()) < 50
+    moment = datetime(2026, 1, 2, 3, 4, 5, 600000)
+    assert models.unix_time(moment) == utils.unix_time(moment)
+
+
+def test_a_message_is_invisible_for_its_visibility_timeout_then_visible_again(emulator):
+    sqs = aws.client(emulator.settings, "sqs")
+    url = emulator.settings.queue_url
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+    assert len(sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"]) == 1
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)  # in flight
+    time.sleep(1.2)
+    assert len(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]) == 1
