@@ -47,8 +47,8 @@ class Envelope:
     source: str
     first_row: int
     rows: list[dict[str, Any]]
-    # The rows already encoded by split(), so a part is serialized once, not twice.
-    row_texts: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    # The rows as the JSON array split() encoded, so a part is serialized once, not twice.
+    rows_json: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,11 +73,9 @@ def dumps(value: Any) -> str:
 
 def encode(envelope: Envelope) -> str:
     """The SQS body: the header fields, then the rows (spliced in as encoded by split())."""
-    texts = envelope.row_texts
-    if texts is None:
-        texts = tuple(dumps(row) for row in envelope.rows)
+    rows_json = envelope.rows_json if envelope.rows_json is not None else dumps(envelope.rows)
     head = dumps({**envelope.to_dict(), "rows": []})
-    return head[:-2] + ",".join(texts) + "]}"
+    return head[:-3] + rows_json + "}"  # head ends with "rows":[]}
 
 
 def _utf8_size(text: str) -> int:
@@ -111,6 +109,13 @@ def split(
     """
     header = _utf8_size(encode(Envelope(batch_id, 0, 0, published_at, source, 0, [])))
     budget = max_bytes - header - _HEADER_SLACK
+    # Most samples fit one message: encode them in one call, which is what the packing
+    # below would produce ("[" + the rows joined by "," + "]"), at half the cost per row.
+    whole = dumps(list(rows))
+    if _utf8_size(whole) - 1 <= budget:  # the packing counts a comma per row, not "[]"
+        single = Envelope(batch_id, 1, 1, published_at, source, 0, list(rows), whole)
+        _check_size(single, max_bytes)
+        return [single]
     groups: list[tuple[int, list[dict[str, Any]], list[str]]] = []
     current: list[dict[str, Any]] = []
     texts: list[str] = []
@@ -134,14 +139,19 @@ def split(
         groups.append((start, current, texts))
     parts = len(groups)
     envelopes = [
-        Envelope(batch_id, number, parts, published_at, source, first, group, tuple(encoded))
+        Envelope(batch_id, number, parts, published_at, source, first, group,
+                 "[" + ",".join(encoded) + "]")
         for number, (first, group, encoded) in enumerate(groups, start=1)
     ]
     for envelope in envelopes:
-        size = _utf8_size(encode(envelope))
-        if size > max_bytes:  # the budget arithmetic above makes this unreachable
-            raise AssertionError(f"part {envelope.part} is {size} bytes > {max_bytes}")
+        _check_size(envelope, max_bytes)
     return envelopes
+
+
+def _check_size(envelope: Envelope, max_bytes: int) -> None:
+    size = _utf8_size(encode(envelope))
+    if size > max_bytes:  # the budget arithmetic in split() makes this unreachable
+        raise AssertionError(f"part {envelope.part} is {size} bytes > {max_bytes}")
 
 
 def decode(body: str | bytes) -> Envelope:

@@ -67,6 +67,22 @@ def test_a_row_that_cannot_fit_alone_raises_instead_of_being_dropped():
         split([make_row(0), make_row(1, "x" * 5000)], max_bytes=2048)
 
 
+def test_a_sample_exactly_at_the_limit_is_one_part_and_one_byte_more_is_two():
+    rows = [make_row(i, "x" * 300) for i in range(20)]
+    exact = len(envelope.encode(split(rows)[0]).encode()) + envelope._HEADER_SLACK
+    assert len(split(rows, max_bytes=exact)) == 1
+    more = [*rows[:-1], make_row(19, "x" * 301)]
+    parts = split(more, max_bytes=exact)
+    assert len(parts) == 2 and [r for p in parts for r in p.rows] == more
+
+
+@pytest.mark.parametrize("max_bytes", [4 * 1024, 1_048_576])  # many parts, and one
+def test_each_body_is_the_plain_encoding_of_its_envelope(max_bytes):
+    rows = [make_row(i, "$ETH 🚀 \u2028 \u00e9 \"q\" " * (i % 7)) for i in range(50)]
+    for part in split(rows, max_bytes=max_bytes):
+        assert envelope.encode(part) == envelope.dumps(part.to_dict())
+
+
 def test_empty_sample_is_one_empty_part():
     (part,) = split([])
     assert part.rows == [] and part.parts == 1
