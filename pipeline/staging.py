@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ def processed_key(incoming_key: str) -> str:
 
 # Validated rows hold no lone surrogates (rows.py rejects them), so they need none of
 # dumps()'s escaping; rejected rows may, and go through dumps().
+_NDJSON_CHUNK = 1000  # lines per write into the gzip stream
 _VALIDATED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -74,8 +76,17 @@ def ndjson_gz(lines: Iterable[dict[str, Any]], *, validated: bool = False) -> by
     percent larger, and they live one day in processed/.
     """
     encode = _VALIDATED if validated else dumps
-    body = "".join(f"{encode(line)}\n" for line in lines)
-    return gzip.compress(body.encode("utf-8"), compresslevel=1, mtime=0)
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1, mtime=0) as gz:
+        # In chunks: a loader batch renders ~10 MB of text, which need not exist at once.
+        chunk: list[str] = []
+        for line in lines:
+            chunk.append(f"{encode(line)}\n")
+            if len(chunk) == _NDJSON_CHUNK:
+                gz.write("".join(chunk).encode("utf-8"))
+                chunk.clear()
+        gz.write("".join(chunk).encode("utf-8"))
+    return out.getvalue()
 
 
 def read_ndjson_gz(data: bytes) -> list[dict[str, Any]]:
