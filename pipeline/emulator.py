@@ -95,8 +95,9 @@ def speed_up_moto() -> None:
     def is_message_valid_based_on_retention_period(
         self: SQSBackend, queue_name: str, message: Message
     ) -> bool:
-        retention_s = self.get_queue(queue_name).message_retention_period
-        return retention_s + message.sent_timestamp / 1000 > models.unix_time()
+        # Both set by moto at runtime (queue attributes; a sent message's timestamp).
+        retention_s = self.get_queue(queue_name).message_retention_period  # type: ignore[attr-defined]
+        return retention_s + message.sent_timestamp / 1000 > models.unix_time()  # type: ignore[operator]
 
     if not getattr(SQSBackend.is_message_valid_based_on_retention_period, "sped_up", False):
         is_message_valid_based_on_retention_period.sped_up = True  # type: ignore[attr-defined]
@@ -121,7 +122,7 @@ def speed_up_moto() -> None:
         backends.list_of_moto_modules = functools.cache(lambda: listed)  # type: ignore[assignment]
 
 
-def _unix_time(moment: datetime | None = None) -> float:
+def _unix_time(dt: datetime | None = None) -> float:
     """moto's `unix_time` for its SQS models without datetime arithmetic on every call.
 
     moto reads the clock this way for each message of each queue scan (is it visible,
@@ -129,11 +130,11 @@ def _unix_time(moment: datetime | None = None) -> float:
     """
     from moto.core import utils
 
-    return time.time() if moment is None else utils.unix_time(moment)
+    return time.time() if dt is None else utils.unix_time(dt)
 
 
-def _unix_time_millis(moment: datetime | None = None) -> float:
-    return _unix_time(moment) * 1000.0
+def _unix_time_millis(dt: datetime | None = None) -> float:
+    return _unix_time(dt) * 1000.0
 
 
 def provision(settings: Settings) -> Settings:
