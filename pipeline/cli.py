@@ -281,11 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="benchmark the local pipeline end to end",
         description="Run the whole local pipeline flat out over a fixed seeded workload and "
         "print rows/s, latency, loader peak RSS, publisher timings and the ratio to plain "
-        "DuckDB ingesting the same staged files (measured in the same run).",
+        "DuckDB ingesting the same staged files (measured in the same run: the median of "
+        "three ingests). The machine's noise moves single runs: compare medians of several. "
+        "docs/benchmarks.md explains every figure and the targets.",
+        epilog="example: pipeline bench --rows 100000 --json",
     )
     bench.add_argument("--rows", type=int, default=200_000, metavar="N",
                        help="rows to publish (default 200,000)")
-    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--seed", type=int, default=42,
+                       help="seed for sample sizes, rows and batch ids (default 42)")
     bench.add_argument("--scrapers", type=int, default=1, metavar="K",
                        help="publishers per tick: input grows, COPYs per minute should not")
     bench.add_argument("--interval", type=float, default=0.0, metavar="SECONDS",
