@@ -40,48 +40,37 @@ class Monitoring(Construct):
         loader_errors = loader.metric_errors(period=FIVE_MINUTES, statistic="Sum")
         publisher_errors = publisher.metric_errors(period=FIVE_MINUTES, statistic="Sum")
 
-        self.dlq_alarm = cloudwatch.Alarm(
-            self,
+        def alarm(alarm_id: str, description: str, metric: cloudwatch.IMetric,
+                  threshold: float = 0) -> cloudwatch.Alarm:
+            """Alarm as soon as one period's value goes above `threshold`; no data is fine."""
+            return cloudwatch.Alarm(
+                self,
+                alarm_id,
+                alarm_description=description,
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+
+        self.dlq_alarm = alarm(
             "DlqNotEmpty",
-            alarm_description="A message was dead-lettered: it failed maxReceiveCount times",
-            metric=dlq_depth,
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "A message was dead-lettered: it failed maxReceiveCount times",
+            dlq_depth,
         )
-        self.loader_errors_alarm = cloudwatch.Alarm(
-            self,
-            "LoaderErrors",
-            alarm_description="The loader Lambda failed (whole-batch failure or crash)",
-            metric=loader_errors,
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        self.loader_errors_alarm = alarm(
+            "LoaderErrors", "The loader Lambda failed (whole-batch failure or crash)", loader_errors
         )
-        self.publisher_errors_alarm = cloudwatch.Alarm(
-            self,
-            "PublisherErrors",
-            alarm_description="The publisher Lambda failed a tick",
-            metric=publisher_errors,
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        self.publisher_errors_alarm = alarm(
+            "PublisherErrors", "The publisher Lambda failed a tick", publisher_errors
         )
-        self.oldest_message_alarm = cloudwatch.Alarm(
-            self,
+        self.oldest_message_alarm = alarm(
             "OldestMessageAge",
-            alarm_description=(
-                f"The loader is falling behind: a message has waited more than "
-                f"{config.oldest_message_alarm_s} s"
-            ),
-            metric=oldest_age,
+            f"The loader is falling behind: a message has waited more than "
+            f"{config.oldest_message_alarm_s} s",
+            oldest_age,
             threshold=config.oldest_message_alarm_s,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.alarms = [
             self.dlq_alarm,

@@ -68,6 +68,7 @@ def start_emulator(settings: Settings) -> Emulator:
     return Emulator(server=server, endpoint_url=endpoint_url, settings=provisioned)
 
 
+@functools.cache  # once per process: the patched classes and modules outlive a server
 def speed_up_moto() -> None:
     """Remove four of moto's per-request costs that grow with the workload, not with AWS.
 
@@ -83,14 +84,12 @@ def speed_up_moto() -> None:
     moto upgrade that moves them is noticed rather than silently slow.
     """
     from moto import backends
-    from moto.core import utils
     from moto.core.responses import BaseResponse
     from moto.sqs import models
     from moto.sqs.models import Message, SQSBackend
 
-    if models.unix_time is utils.unix_time:
-        models.unix_time = _unix_time
-        models.unix_time_millis = _unix_time_millis
+    models.unix_time = _unix_time
+    models.unix_time_millis = _unix_time_millis
 
     def is_message_valid_based_on_retention_period(
         self: SQSBackend, queue_name: str, message: Message
@@ -99,27 +98,25 @@ def speed_up_moto() -> None:
         retention_s = self.get_queue(queue_name).message_retention_period  # type: ignore[attr-defined]
         return retention_s + message.sent_timestamp / 1000 > models.unix_time()  # type: ignore[operator]
 
-    if not getattr(SQSBackend.is_message_valid_based_on_retention_period, "sped_up", False):
-        is_message_valid_based_on_retention_period.sped_up = True  # type: ignore[attr-defined]
-        SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
-            is_message_valid_based_on_retention_period
-        )
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+
     enrich = BaseResponse._enrich_response
-    if not getattr(enrich, "sped_up", False):
 
-        def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
-            # moto rewrites <RequestId> in XML with a regex scan of every response body,
-            # megabytes for a ReceiveMessage in SQS's JSON protocol where it never occurs.
-            if isinstance(body, str) and "<RequestId>" in body:
-                return enrich(headers, body)
-            return enrich(headers, "")[0], body
+    def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        # moto rewrites <RequestId> in XML with a regex scan of every response body,
+        # megabytes for a ReceiveMessage in SQS's JSON protocol where it never occurs.
+        if isinstance(body, str) and "<RequestId>" in body:
+            return enrich(headers, body)
+        return enrich(headers, "")[0], body
 
-        _enrich_response.sped_up = True  # type: ignore[attr-defined]
-        BaseResponse._enrich_response = staticmethod(_enrich_response)  # type: ignore[method-assign]
-    if not hasattr(backends.list_of_moto_modules, "cache_info"):
-        # The installed package's directories do not change while the server runs.
-        listed = tuple(backends.list_of_moto_modules())
-        backends.list_of_moto_modules = functools.cache(lambda: listed)  # type: ignore[assignment]
+    _enrich_response.sped_up = True  # type: ignore[attr-defined]
+    BaseResponse._enrich_response = staticmethod(_enrich_response)  # type: ignore[method-assign]
+
+    # The installed package's directories do not change while the server runs.
+    listed = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: listed  # type: ignore[assignment]
 
 
 def _unix_time(dt: datetime | None = None) -> float:

@@ -215,7 +215,7 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 def _unique_values(hits: list[tuple[int, str]]) -> list[str]:
-    return list(dict.fromkeys([value for _, value in hits])) if hits else []
+    return _unique([value for _, value in hits]) if hits else []
 
 
 def _has_letter(m: re.Match[str]) -> bool:

@@ -111,9 +111,10 @@ def split(
     budget = max_bytes - header - _HEADER_SLACK
     # Most samples fit one message: encode them in one call, which is what the packing
     # below would produce ("[" + the rows joined by "," + "]"), at half the cost per row.
-    whole = dumps(list(rows))
+    rows = list(rows)
+    whole = dumps(rows)
     if _utf8_size(whole) - 1 <= budget:  # the packing counts a comma per row, not "[]"
-        single = Envelope(batch_id, 1, 1, published_at, source, 0, list(rows), whole)
+        single = Envelope(batch_id, 1, 1, published_at, source, 0, rows, whole)
         _check_size(single, max_bytes)
         return [single]
     groups: list[tuple[int, list[dict[str, Any]], list[str]]] = []

@@ -247,11 +247,9 @@ class DataApi:
     def describe(self, statement_id: str, wait_s: int = 0) -> dict[str, Any]:
         """DescribeStatement, waiting up to `wait_s` for the end; a throttled or dropped
         call reads as 'still running'."""
+        wait = {"WaitTimeSeconds": wait_s} if wait_s else {}
         try:
-            if wait_s:
-                return dict(self.client.describe_statement(Id=statement_id,
-                                                           WaitTimeSeconds=wait_s))
-            return dict(self.client.describe_statement(Id=statement_id))
+            return dict(self.client.describe_statement(Id=statement_id, **wait))
         except ClientError as exc:
             error = _client_error("describe_statement", exc, statement_id)
             if isinstance(error, TransientWarehouseError):
