@@ -15,7 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from cdk_app.config import PipelineConfig
 from cdk_app.stack import PipelineStack
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 
 
 def build_app(

@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import ConfigError
-from pipeline.settings import (
+from pipeline.aws.settings import (
     ENV_BATCH_SIZE,
     ENV_BATCHING_WINDOW_S,
     ENV_LOG_LEVEL,
@@ -32,6 +31,7 @@ from pipeline.settings import (
     Settings,
     validate_identifier,
 )
+from pipeline.core.errors import ConfigError
 
 PREFIX = "pipeline:"
 
@@ -387,6 +387,6 @@ def _check_against_settings(config: PipelineConfig) -> None:
         Settings.from_env(env)
     except ConfigError as err:
         raise ConfigError(
-            f"cdk.json context would give the Lambdas an environment pipeline.settings "
+            f"cdk.json context would give the Lambdas an environment pipeline.aws.settings "
             f"rejects: {err}"
         ) from err

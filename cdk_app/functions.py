@@ -2,7 +2,7 @@
 
 The asset is the repository root filtered down to `pipeline/**` and `data/*.zip`; the heavy
 libraries (pandas, pyarrow, Powertools) come from AWS-managed layers pinned in `cdk.json`.
-Environment variable names are imported from `pipeline.settings`, never retyped.
+Environment variable names are imported from `pipeline.aws.settings`, never retyped.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from constructs import Construct
 
 from cdk_app.config import PipelineConfig
 from cdk_app.nag import acknowledge
-from pipeline import settings
-from pipeline.settings import (
+from pipeline.aws import settings
+from pipeline.aws.settings import (
     ENV_BUCKET,
     ENV_COPY_ROLE_ARN,
     ENV_DATASET_PATH,
@@ -43,21 +43,23 @@ from pipeline.settings import (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_TASK_ROOT = PurePosixPath("/var/task")
-PUBLISHER_HANDLER = "pipeline.handlers.publisher.handler"
-LOADER_HANDLER = "pipeline.handlers.loader.handler"
+PUBLISHER_HANDLER = "pipeline.lambdas.publisher.handler"
+LOADER_HANDLER = "pipeline.lambdas.loader.handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 # Where the dataset lands inside the function: the same relative path as in the repository.
 DATASET_PATH = str(LAMBDA_TASK_ROOT / settings.DEFAULT_DATASET.relative_to(settings.REPO_ROOT))
 
 # Glob rules applied in order (a later `!` re-includes): drop everything (`*` does not match
-# dot-files, hence `.*`), then take back only the
-# pipeline package and the dataset zip, then drop byte code again. Everything else in the
-# repository (.venv, node_modules, cdk.out, tests, notebooks, var, reports, .git, ...) stays out.
+# dot-files, hence `.*`), then take back only the layers that run in Lambda and the dataset
+# zip, then drop byte code again. The offline twin and the analyst tools never ship, nor does
+# anything else in the repository (.venv, node_modules, cdk.out, tests, notebooks, var, ...).
+SHIPPED_LAYERS = ("core", "app", "aws", "lambdas")
 ASSET_EXCLUDE = [
     "*",
     ".*",
     "!pipeline",
-    "!pipeline/**",
+    "!pipeline/__init__.py",
+    *(rule for layer in SHIPPED_LAYERS for rule in (f"!pipeline/{layer}", f"!pipeline/{layer}/**")),
     "!data",
     "!data/*.zip",
     "__pycache__",

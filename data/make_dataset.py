@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipeline.dataset import COLUMNS  # the one definition of the file's columns
+from pipeline.core.dataset import COLUMNS  # the one definition of the file's columns
 
 DEFAULT_ROWS = 50_000
 DEFAULT_SEED = 20240601

@@ -13,8 +13,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
-from pipeline.settings import ENV_WAREHOUSE_PATH, Settings
+from pipeline.aws.settings import ENV_WAREHOUSE_PATH, Settings
+from pipeline.core.errors import PipelineError
 
 EPILOG = """\
 Settings come from PIPELINE_* environment variables (see README, "Configuration");
@@ -54,7 +54,7 @@ def _table(columns: list[str], rows: list[list[Any]]) -> str:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.run import run
+    from pipeline.offline.run import run
 
     if args.follow and args.ticks is not None:
         raise PipelineError("--follow runs until Ctrl-C; do not combine it with --ticks")
@@ -92,7 +92,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.warehouse import connect
+    from pipeline.analysis.warehouse import connect
 
     with connect(target=args.target, settings=settings) as conn:
         frame = conn.query(args.sql)
@@ -109,14 +109,14 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
     if args.target == "local":
-        from pipeline.runtime import start_local
-        from pipeline.warehouse import dataapi
+        from pipeline.aws import dataapi
+        from pipeline.offline.runtime import start_local
 
         with start_local(settings) as stack:
             dataapi.build(stack.settings).ensure_schema()
     else:
-        from pipeline import ops
-        from pipeline.warehouse import dataapi
+        from pipeline.app import ops
+        from pipeline.aws import dataapi
 
         if args.stack_outputs:
             settings = ops.from_stack_outputs(args.stack_outputs, settings)
@@ -126,7 +126,7 @@ def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline import ops
+    from pipeline.app import ops
 
     figures = ops.status(ops.resolve(settings, args.stack_outputs))
     if args.json:
@@ -137,7 +137,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline import ops
+    from pipeline.app import ops
 
     result = ops.redrive(ops.resolve(settings, args.stack_outputs), limit=args.limit,
                          progress=_stderr)
@@ -147,7 +147,7 @@ def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline import ops
+    from pipeline.app import ops
 
     result = ops.reload(ops.resolve(settings, args.stack_outputs), args.key)
     print(json.dumps(result) if args.json else _table(
@@ -161,7 +161,7 @@ BENCH_KEYS = ("rows", "rows_per_s", "batches_per_s", "latency_p50_s", "latency_p
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.bench import bench
+    from pipeline.offline.bench import bench
 
     figures = bench(args.rows, seed=args.seed, scrapers=args.scrapers, interval_s=args.interval,
                     batching_window_s=args.batching_window,
@@ -175,7 +175,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.validate import summary_rows, validate
+    from pipeline.analysis.validate import summary_rows, validate
 
     target = args.target or ("redshift" if args.stack_outputs else "local")
     results = validate(settings, target=target, stack_outputs=args.stack_outputs,
@@ -234,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     query = sub.add_parser(
         "query", help="run Redshift SQL on the warehouse and print the result",
-        description="Run one Redshift SQL statement through pipeline.warehouse.connect: on the "
+        description="Run one Redshift SQL statement through pipeline.analysis.warehouse.connect: "
+        "on the "
         "embedded DuckDB file (translated) or on Redshift.",
     )
     query.add_argument("sql", help="the Redshift SQL to run")

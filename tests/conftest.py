@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import Settings
+from pipeline.aws.settings import Settings
 
 DATASET = Path(__file__).resolve().parent.parent / "data" / (
     "data-engineering-bezant-assignement-dataset.zip"
@@ -30,7 +30,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def emulator(settings: Settings) -> Iterator:
-    from pipeline.emulator import start_emulator
+    from pipeline.offline.emulator import start_emulator
 
     with start_emulator(settings) as em:
         yield em
@@ -39,7 +39,7 @@ def emulator(settings: Settings) -> Iterator:
 @pytest.fixture
 def local_stack(settings: Settings) -> Iterator:
     """Emulator + embedded Data API over a DuckDB file; handlers' environment points at both."""
-    from pipeline.runtime import start_local, use_settings
+    from pipeline.offline.runtime import start_local, use_settings
 
     with start_local(settings) as stack:
         yield stack
@@ -48,6 +48,6 @@ def local_stack(settings: Settings) -> Iterator:
 
 @pytest.fixture(scope="session")
 def dataset():
-    from pipeline.dataset import load_dataset
+    from pipeline.core.dataset import load_dataset
 
     return load_dataset(DATASET)

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from cdk_app.config import CONTEXT_KEYS, PREFIX, PipelineConfig
-from pipeline.errors import ConfigError
-from pipeline.settings import SQS_MAX_MESSAGE_BYTES
+from pipeline.aws.settings import SQS_MAX_MESSAGE_BYTES
+from pipeline.core.errors import ConfigError
 
 pytestmark = pytest.mark.cdk
 

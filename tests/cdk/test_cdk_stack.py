@@ -13,7 +13,7 @@ from aws_cdk.assertions import Capture, Match
 from cdk_app.config import VISIBILITY_TIMEOUT_FACTOR
 from cdk_app.functions import DATASET_PATH, LOADER_HANDLER, PUBLISHER_HANDLER
 from cdk_app.warehouse import STATEMENT_ACTIONS
-from pipeline.settings import (
+from pipeline.aws.settings import (
     DEFAULT_DATASET,
     ENV_BUCKET,
     ENV_COPY_ROLE_ARN,
@@ -413,22 +413,25 @@ def test_functions_run_python_312_with_the_pinned_layers(serverless: Synth) -> N
     assert f":{serverless.config.region}:" in layers.pandas
 
 
-def test_function_asset_holds_only_the_pipeline_package_and_the_dataset(serverless: Synth) -> None:
+def test_function_asset_holds_only_the_layers_that_run_in_lambda_and_the_dataset(
+    serverless: Synth,
+) -> None:
     assets = [p for p in serverless.outdir.iterdir() if p.name.startswith("asset.")]
     assert len(assets) == 1, "both functions share one asset"
     asset = assets[0]
-    top = {p.name for p in asset.iterdir()}
-    assert "pipeline" in top
-    assert top <= {"pipeline", "data"}, top
-    files = [p for p in asset.rglob("*") if p.is_file()]
-    assert (asset / "pipeline" / "settings.py").is_file()
-    for path in files:
-        relative = path.relative_to(asset)
+    assert {p.name for p in asset.iterdir()} == {"pipeline", "data"}
+    files = [p.relative_to(asset) for p in asset.rglob("*") if p.is_file()]
+    shipped = {p.parts[1] for p in files if p.parts[0] == "pipeline" and len(p.parts) > 2}
+    assert shipped == {"core", "app", "aws", "lambdas"}, shipped
+    for relative in files:
         assert relative.parts[0] == "pipeline" or (
-            relative.parent.as_posix() == "data" and path.suffix == ".zip"
+            relative.parent.as_posix() == "data" and relative.suffix == ".zip"
         ), relative
-        assert "__pycache__" not in relative.parts and path.suffix != ".pyc", relative
-    assert sum(p.stat().st_size for p in files) < 50 * 1024 * 1024
+        assert relative.suffix in (".py", ".zip"), relative
+        assert "__pycache__" not in relative.parts, relative
+    top_level = {p.name for p in files if p.parts[0] == "pipeline" and len(p.parts) == 2}
+    assert top_level == {"__init__.py"}, "cli.py and friends are not for Lambda"
+    assert sum((asset / p).stat().st_size for p in files) < 50 * 1024 * 1024
 
 
 def test_environment_names_come_from_pipeline_settings(any_mode: Synth) -> None:
@@ -439,7 +442,7 @@ def test_environment_names_come_from_pipeline_settings(any_mode: Synth) -> None:
     ):
         names = set(function["Properties"]["Environment"]["Variables"])
         unknown = {n for n in names - set(ENV_FIELDS) if not n.startswith("POWERTOOLS_")}
-        assert not unknown, f"not a pipeline.settings name: {unknown}"
+        assert not unknown, f"not a pipeline.aws.settings name: {unknown}"
         assert required <= names, f"missing: {required - names}"
     loader_env = set(any_mode.loader[1]["Properties"]["Environment"]["Variables"])
     assert not {ENV_REDSHIFT_WORKGROUP, ENV_REDSHIFT_CLUSTER} - mode_env & loader_env

@@ -2,7 +2,7 @@
 
 Two ways to query, matching the two ways the project reads a warehouse:
 `DataApiBackend` (the loader's Data API client: the embedded endpoint or a real
-Redshift) and `FrameBackend` (`pipeline.warehouse.connect`, the analysts'
+Redshift) and `FrameBackend` (`pipeline.analysis.warehouse.connect`, the analysts'
 DataFrames). Values are normalised to plain Python before comparing (see
 `normalise`); an `int` expectation also requires an integer result, so a SUM
 that comes back as a float fails.
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pipeline.warehouse import Connection
-from pipeline.warehouse.dataapi import DataApiWarehouse
+from pipeline.analysis.warehouse import Connection
+from pipeline.aws.dataapi import DataApiWarehouse
 from tests.conformance.table import Case, Json, fixture_sql
 
 
@@ -50,7 +50,7 @@ class DataApiBackend:
 
 @dataclass
 class FrameBackend:
-    """Queries through `pipeline.warehouse.connect(...)`: the DataFrames analysts get."""
+    """Queries through `pipeline.analysis.warehouse.connect(...)`: the DataFrames analysts get."""
 
     connection: Connection
     schema: str

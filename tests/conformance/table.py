@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.warehouse import sql
+from pipeline.aws import sql
 
 SCHEMA = "scraped"
 LOADED_AT = "2024-04-02 00:00:00+00"

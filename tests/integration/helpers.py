@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline import aws, envelope, staging
-from pipeline.errors import PoisonMessageError, TransientError
-from pipeline.objectstore import ObjectStore
-from pipeline.ops import queue_depth
-from pipeline.publisher import build_sample, send
-from pipeline.runtime import Pollers, event_source, sqs_record, wait_drained
-from pipeline.settings import Settings
-from pipeline.warehouse import dataapi, sql
+from pipeline.app.ops import queue_depth
+from pipeline.app.publisher import build_sample, send
+from pipeline.aws import boto, dataapi, sql
+from pipeline.aws.s3 import ObjectStore
+from pipeline.aws.settings import Settings
+from pipeline.core import envelope, staging
+from pipeline.core.errors import PoisonMessageError, TransientError
+from pipeline.offline.runtime import Pollers, event_source, sqs_record, wait_drained
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:telegram-messages"
 # A warehouse refusal retrying cannot fix (the Data API client does not resubmit it).
@@ -41,7 +41,7 @@ Key = tuple[str, int]
 @contextlib.contextmanager
 def local_stack_with(settings: Settings, **changes: Any) -> Iterator[Any]:
     """The `local_stack` fixture with some settings changed (e.g. a larger maxReceiveCount)."""
-    from pipeline.runtime import start_local, use_settings
+    from pipeline.offline.runtime import start_local, use_settings
 
     with start_local(dataclasses.replace(settings, **changes)) as stack:
         yield stack
@@ -53,7 +53,7 @@ def _client(settings: Settings, service: str) -> Any:
     # Building a boto3 client costs ~0.1 s; tests ask for one per check.
     if service == "redshift-data":
         return dataapi.build(settings)
-    return aws.client(settings, service)
+    return boto.client(settings, service)
 
 
 def sqs(stack: Any) -> Any:
@@ -174,7 +174,7 @@ def dlq_bodies(stack: Any) -> list[str]:
 
 def warm(stack: Any) -> None:
     """Build the loader's cached dependencies now (schema DDL), so injected faults hit loads."""
-    from pipeline.handlers import loader
+    from pipeline.lambdas import loader
 
     loader.dependencies()
 
@@ -185,7 +185,7 @@ def warm(stack: Any) -> None:
 def patch_dependencies(monkeypatch: Any, wrap_store: Callable[[ObjectStore], Any] | None = None,
                        wrap_warehouse: Callable[[Any], Any] | None = None) -> tuple[Any, Any]:
     """Replace the loader handler's cached dependencies with wrapped ones; returns them."""
-    from pipeline.handlers import loader
+    from pipeline.lambdas import loader
 
     real_store, real_warehouse = loader.dependencies()
     wrapped = (wrap_store(real_store) if wrap_store else real_store,
@@ -284,7 +284,7 @@ class RecordingHandler:
     calls: list[Call] = field(default_factory=list)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        from pipeline.handlers import loader
+        from pipeline.lambdas import loader
 
         call = Call(threading.current_thread().name,
                     [r["messageId"] for r in event["Records"]], time.monotonic())

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import sqlglot
 
-from pipeline import aws
-from pipeline.errors import TerminalWarehouseError
-from pipeline.settings import Settings
-from pipeline.warehouse import connect, dataapi
-from pipeline.warehouse.embedded import UnsupportedSqlError
-from pipeline.warehouse.embedded.translate import translate
+from pipeline.analysis.warehouse import connect
+from pipeline.aws import boto, dataapi
+from pipeline.aws.settings import Settings
+from pipeline.core.errors import TerminalWarehouseError
+from pipeline.offline.warehouse import UnsupportedSqlError
+from pipeline.offline.warehouse.translate import translate
 from tests.conformance.runner import DataApiBackend, FrameBackend, load_fixture, mismatches
 from tests.conformance.table import CASES, SCHEMA, Case, fixture_sql
 
@@ -46,7 +46,7 @@ REQUIRED_CONSTRUCTS = frozenset({
 
 def _embedded_warehouse(api: Any, path: Path) -> dataapi.DataApiWarehouse:
     settings = Settings(warehouse_path=path, data_api_endpoint_url=api.endpoint_url)
-    client = aws.client(settings, "redshift-data", endpoint_url=api.endpoint_url)
+    client = boto.client(settings, "redshift-data", endpoint_url=api.endpoint_url)
     return dataapi.build(settings, client)
 
 
@@ -62,7 +62,7 @@ def aws_credentials() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def warehouse_file(tmp_path_factory: pytest.TempPathFactory, aws_credentials: None) -> Path:
     """A DuckDB warehouse holding the fixture, built through the embedded Data API."""
-    from pipeline.warehouse.embedded import EmbeddedDataApi
+    from pipeline.offline.warehouse import EmbeddedDataApi
 
     path = tmp_path_factory.mktemp("conformance") / "warehouse.duckdb"
     with EmbeddedDataApi.start(path, Settings(warehouse_path=path)) as api:
@@ -74,7 +74,7 @@ def warehouse_file(tmp_path_factory: pytest.TempPathFactory, aws_credentials: No
 def backend(request: pytest.FixtureRequest, warehouse_file: Path,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Each read path on its own copy of the fixture file."""
-    from pipeline.warehouse.embedded import EmbeddedDataApi
+    from pipeline.offline.warehouse import EmbeddedDataApi
 
     path = tmp_path_factory.mktemp(request.param) / "warehouse.duckdb"
     shutil.copy(warehouse_file, path)

@@ -13,9 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline import aws
-from pipeline.settings import Settings
-from pipeline.warehouse import sql
+from pipeline.aws import boto, sql
+from pipeline.aws.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +33,7 @@ class Stack:
         self.client = boto3.client(
             "redshift-data", endpoint_url=api.endpoint_url, region_name="us-east-1"
         )
-        self.s3 = aws.client(self.settings, "s3")
+        self.s3 = boto.client(self.settings, "s3")
         self.bucket = self.settings.bucket
 
     def wait(self, statement_id: str, timeout_s: float = 15.0) -> dict[str, Any]:
@@ -129,8 +128,8 @@ def _reset_moto() -> None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    from pipeline.emulator import start_emulator
-    from pipeline.warehouse.embedded import EmbeddedDataApi
+    from pipeline.offline.emulator import start_emulator
+    from pipeline.offline.warehouse import EmbeddedDataApi
 
     _reset_moto()
     try:

@@ -17,12 +17,12 @@ from moto import backends
 from moto.core.utils import unix_time_millis
 from moto.sqs.models import SQSBackend, sqs_backends
 
-from pipeline import aws
-from pipeline.emulator import SOURCE_RETENTION_S
+from pipeline.aws import boto
+from pipeline.offline.emulator import SOURCE_RETENTION_S
 
 
 def _backend_queue(emulator):
-    sqs = aws.client(emulator.settings, "sqs")
+    sqs = boto.client(emulator.settings, "sqs")
     account = sqs.get_queue_attributes(
         QueueUrl=emulator.settings.queue_url, AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"].split(":")[4]
@@ -74,7 +74,7 @@ def test_request_routing_lists_moto_modules_once_and_the_same(emulator):
     listed = backends.list_of_moto_modules()
     assert list(listed) == on_disk
     assert backends.list_of_moto_modules() is listed  # cached, not read from disk again
-    aws.client(emulator.settings, "s3").list_objects_v2(Bucket=emulator.settings.bucket)
+    boto.client(emulator.settings, "s3").list_objects_v2(Bucket=emulator.settings.bucket)
 
 
 def test_response_request_ids_are_stamped_in_xml_and_other_bodies_pass_untouched(emulator):
@@ -105,7 +105,7 @@ def test_moto_sqs_reads_the_same_clock_without_datetime_arithmetic(emulator):
 
 
 def test_a_message_is_invisible_for_its_visibility_timeout_then_visible_again(emulator):
-    sqs = aws.client(emulator.settings, "sqs")
+    sqs = boto.client(emulator.settings, "sqs")
     url = emulator.settings.queue_url
     sqs.send_message(QueueUrl=url, MessageBody="m")
     assert len(sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"]) == 1

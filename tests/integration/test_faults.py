@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from pipeline import envelope, ops, staging
-from pipeline.handlers import loader
-from pipeline.publisher import PublishError, publish_tick
-from pipeline.warehouse.embedded.server import INJECTED_CONFLICT
+from pipeline.app import ops
+from pipeline.app.publisher import PublishError, publish_tick
+from pipeline.core import envelope, staging
+from pipeline.lambdas import loader
+from pipeline.offline.warehouse.server import INJECTED_CONFLICT
 from tests.integration.helpers import (
     TERMINAL,
     FlakyStore,

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from pipeline import aws, envelope, staging
-from pipeline.handlers import loader as loader_handler
-from pipeline.objectstore import ObjectStore
-from pipeline.ops import queue_depth
-from pipeline.warehouse import dataapi, sql
+from pipeline.app.ops import queue_depth
+from pipeline.aws import boto, dataapi, sql
+from pipeline.aws.s3 import ObjectStore
+from pipeline.core import envelope, staging
+from pipeline.lambdas import loader as loader_handler
 from tests.integration.helpers import count, drain, publish, sqs_event
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ def test_published_rows_are_all_loaded_and_objects_archived(local_stack, dataset
     assert count(local_stack, "SELECT COUNT(*) FROM scraped.telegram_messages") == published
     assert count(local_stack, "SELECT SUM(row_count) FROM scraped.load_ledger") == published
     assert count(local_stack, "SELECT COUNT(*) FROM scraped.load_ledger") == len(parts)
-    store = ObjectStore(aws.client(local_stack.settings, "s3"), local_stack.settings.bucket)
+    store = ObjectStore(boto.client(local_stack.settings, "s3"), local_stack.settings.bucket)
     assert list(store.list(staging.INCOMING)) == []
     assert len(list(store.list(staging.PROCESSED))) >= 4
 
@@ -49,7 +49,7 @@ def test_exactly_once_does_not_rest_on_key_constraints():
 
 
 def test_a_poison_message_reaches_the_dlq_while_its_batch_mates_load(local_stack, dataset):
-    sqs = aws.client(local_stack.settings, "sqs")
+    sqs = boto.client(local_stack.settings, "sqs")
     parts = publish(local_stack, dataset, seed=4)
     sqs.send_message(QueueUrl=local_stack.settings.queue_url, MessageBody="{not json")
     drain(local_stack)
@@ -70,11 +70,11 @@ def test_bad_rows_go_to_rejected_with_a_reason_and_the_rest_load(local_stack, da
             parts[0].rows[2],
         ],
     )
-    sqs = aws.client(local_stack.settings, "sqs")
+    sqs = boto.client(local_stack.settings, "sqs")
     sqs.send_message(QueueUrl=local_stack.settings.queue_url, MessageBody=envelope.encode(bad))
     drain(local_stack)
     assert count(local_stack, "SELECT SUM(rejected_count) FROM scraped.load_ledger") == 2
-    store = ObjectStore(aws.client(local_stack.settings, "s3"), local_stack.settings.bucket)
+    store = ObjectStore(boto.client(local_stack.settings, "s3"), local_stack.settings.bucket)
     (rejected,) = [o["Key"] for o in store.list(staging.REJECTED)]
     lines = staging.read_ndjson_gz(store.get(rejected))
     assert [line["row_no"] for line in lines] == [0, 1]
@@ -113,16 +113,16 @@ def test_two_loaders_consuming_concurrently_leave_one_copy(local_stack, dataset)
                                "FROM scraped.telegram_messages GROUP BY 1, 2, 3 "
                                "HAVING COUNT(*) > 1) AS d")
     assert dupes == 0
-    assert queue_depth(aws.client(local_stack.settings, "sqs"),
+    assert queue_depth(boto.client(local_stack.settings, "sqs"),
                        local_stack.settings.dlq_url)["visible"] == 0
 
 
 def test_a_refused_copy_raises_with_the_statement_and_the_load_error_rows(local_stack):
-    from pipeline.errors import TerminalWarehouseError
+    from pipeline.core.errors import TerminalWarehouseError
 
     warehouse = dataapi.build(local_stack.settings)
     warehouse.ensure_schema()
-    store = ObjectStore(aws.client(local_stack.settings, "s3"), local_stack.settings.bucket)
+    store = ObjectStore(boto.client(local_stack.settings, "s3"), local_stack.settings.bucket)
     rows_key = "incoming/2026/11/25/broken.rows.ndjson.gz"
     store.put(rows_key, staging.ndjson_gz([{"message_id": "not a number", "chat_link": 1}]))
     store.put("incoming/2026/11/25/broken.rows.manifest", staging.manifest(store.bucket, rows_key))

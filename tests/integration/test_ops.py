@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline import ops, staging
+from pipeline.app import ops
+from pipeline.app.loader import load_batch
+from pipeline.aws.settings import ENV_FIELDS, ENV_WAREHOUSE_PATH
 from pipeline.cli import main
-from pipeline.envelope import parse_time
-from pipeline.errors import PipelineError
-from pipeline.loader import load_batch
-from pipeline.settings import ENV_FIELDS, ENV_WAREHOUSE_PATH
+from pipeline.core import staging
+from pipeline.core.envelope import parse_time
+from pipeline.core.errors import PipelineError
 from tests.integration.helpers import (
     TERMINAL,
     FlakyWarehouse,

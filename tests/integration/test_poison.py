@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from pipeline import envelope, staging
-from pipeline.handlers import loader
-from pipeline.rows import truncate_utf8
-from pipeline.warehouse.sql import MAX_VARCHAR_BYTES
+from pipeline.aws.sql import MAX_VARCHAR_BYTES
+from pipeline.core import envelope, staging
+from pipeline.core.rows import truncate_utf8
+from pipeline.lambdas import loader
 from tests.integration.helpers import (
     assert_accounted,
     dlq_bodies,

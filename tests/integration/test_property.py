@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline import envelope
-from pipeline.dataset import COLUMNS
-from pipeline.handlers import loader
-from pipeline.rows import truncate_utf8
+from pipeline.core import envelope
+from pipeline.core.dataset import COLUMNS
+from pipeline.core.rows import truncate_utf8
+from pipeline.lambdas import loader
 from tests.integration.helpers import assert_accounted, query, sqs_event, warm
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ PIPELINE_REDSHIFT_CLUSTER, with PIPELINE_REDSHIFT_DATABASE and
 PIPELINE_REDSHIFT_SECRET_ARN, or PIPELINE_REDSHIFT_DB_USER for IAM on a cluster,
 and AWS credentials for PIPELINE_REGION); otherwise every test is collected and
 skipped with that reason. Everything goes through the loader's own client,
-`pipeline.warehouse.dataapi.build(Settings.from_env())`, into a throwaway schema
+`pipeline.aws.dataapi.build(Settings.from_env())`, into a throwaway schema
 `conformance_<random>` that is dropped at the end, so a production schema is
 never touched.
 
@@ -26,7 +26,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.settings import (
+from pipeline.aws import dataapi
+from pipeline.aws.settings import (
     ENV_REDSHIFT_CLUSTER,
     ENV_REDSHIFT_DATABASE,
     ENV_REDSHIFT_DB_USER,
@@ -35,7 +36,6 @@ from pipeline.settings import (
     ENV_REGION,
     Settings,
 )
-from pipeline.warehouse import dataapi
 from tests.conformance.runner import DataApiBackend, load_fixture, mismatches
 from tests.conformance.table import CASES, Case
 

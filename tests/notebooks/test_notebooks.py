@@ -18,10 +18,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pipeline import checks, validate
+from pipeline.analysis import checks, validate
+from pipeline.aws.settings import REPO_ROOT, Settings
 from pipeline.cli import main
-from pipeline.errors import ConfigError
-from pipeline.settings import REPO_ROOT, Settings
+from pipeline.core.errors import ConfigError
 
 pytestmark = pytest.mark.notebooks
 
@@ -44,7 +44,7 @@ def hermetic_environment() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse loaded by `pipeline run`'s own function: 3 ticks, seeded."""
-    from pipeline.run import run
+    from pipeline.offline.run import run
 
     path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
     saved = dict(os.environ)
@@ -274,9 +274,9 @@ def test_dlq_check_fails_when_the_dlq_holds_messages_and_passes_when_empty(emula
     target = checks.NotebookTarget(target="redshift", dlq_url=settings.dlq_url,
                                    region=settings.region, aws_endpoint_url=emulator.endpoint_url)
     assert checks.check_dlq(target) == f"DLQ {settings.dlq_url} is empty"
-    from pipeline import aws
+    from pipeline.aws import boto
 
-    aws.client(settings, "sqs").send_message(QueueUrl=settings.dlq_url, MessageBody="{broken")
+    boto.client(settings, "sqs").send_message(QueueUrl=settings.dlq_url, MessageBody="{broken")
     with pytest.raises(checks.SmokeCheckError, match="DLQ not empty: 1 message"):
         checks.check_dlq(target)
 

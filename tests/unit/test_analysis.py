@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from pipeline import analysis, envelope
-from pipeline.dataset import Dataset
-from pipeline.settings import Settings
+from pipeline.analysis import notebook as analysis
+from pipeline.aws.settings import Settings
+from pipeline.core import envelope
+from pipeline.core.dataset import Dataset
 
 pytestmark = pytest.mark.unit
 

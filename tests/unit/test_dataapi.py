@@ -17,10 +17,8 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 from botocore.stub import ANY, Stubber
 
-from pipeline.errors import TerminalWarehouseError, TransientError, TransientWarehouseError
-from pipeline.settings import Settings
-from pipeline.warehouse import sql
-from pipeline.warehouse.dataapi import (
+from pipeline.aws import sql
+from pipeline.aws.dataapi import (
     EMBEDDED_WORKGROUP,
     LOAD_ERROR_QUERIES,
     Backoff,
@@ -30,6 +28,8 @@ from pipeline.warehouse.dataapi import (
     StatementTimeoutError,
     build,
 )
+from pipeline.aws.settings import Settings
+from pipeline.core.errors import TerminalWarehouseError, TransientError, TransientWarehouseError
 
 pytestmark = pytest.mark.unit
 
@@ -572,7 +572,7 @@ def test_build_long_polls_when_this_botocore_knows_wait_time_seconds(client):
 
 
 def test_without_wait_time_seconds_in_the_model_polling_stays_plain():
-    from pipeline.warehouse.dataapi import long_poll_s
+    from pipeline.aws.dataapi import long_poll_s
 
     old_botocore = boto3.client(
         "redshift-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"

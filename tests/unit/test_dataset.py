@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.dataset import COLUMNS, Dataset, load_dataset, load_frame
+from pipeline.core.dataset import COLUMNS, Dataset, load_dataset, load_frame
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.entities import ENTITY_KEYS, extract_entities
+from pipeline.core.entities import ENTITY_KEYS, extract_entities
 
 pytestmark = pytest.mark.unit
 

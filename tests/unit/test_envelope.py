@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from pipeline import envelope
-from pipeline.errors import PoisonMessageError
+from pipeline.core import envelope
+from pipeline.core.errors import PoisonMessageError
 
 pytestmark = pytest.mark.unit
 

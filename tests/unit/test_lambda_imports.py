@@ -17,7 +17,7 @@ def test_handlers_import_without_the_offline_and_heavy_libraries():
     code = (
         "import sys\n"
         f"for name in {ABSENT_IN_LAMBDA!r}: sys.modules[name] = None\n"
-        "import pipeline.handlers.loader, pipeline.handlers.publisher\n"
+        "import pipeline.lambdas.loader, pipeline.lambdas.publisher\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.rows import RowRejected, stage_row, truncate_utf8
-from pipeline.warehouse.sql import MAX_VARCHAR_BYTES
+from pipeline.aws.sql import MAX_VARCHAR_BYTES
+from pipeline.core.rows import RowRejected, stage_row, truncate_utf8
 
 pytestmark = pytest.mark.unit
 

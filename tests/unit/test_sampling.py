@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from pipeline import sampling
+from pipeline.core import sampling
 
 pytestmark = pytest.mark.unit
 

@@ -26,13 +26,14 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from sqlglot import exp
 
-from pipeline import envelope, logs
-from pipeline.errors import ConfigError
-from pipeline.loader import load_batch, prepare
-from pipeline.objectstore import ObjectStore
-from pipeline.publisher import publish_tick
-from pipeline.settings import ENV_SCHEMA, REPO_ROOT, Settings
-from pipeline.warehouse import dataapi, sql
+from pipeline.app import logs
+from pipeline.app.loader import load_batch, prepare
+from pipeline.app.publisher import publish_tick
+from pipeline.aws import dataapi, sql
+from pipeline.aws.s3 import ObjectStore
+from pipeline.aws.settings import ENV_SCHEMA, REPO_ROOT, Settings
+from pipeline.core import envelope
+from pipeline.core.errors import ConfigError
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline import staging
+from pipeline.core import staging
 
 pytestmark = pytest.mark.unit
 

@@ -6,10 +6,10 @@ import duckdb
 import pytest
 import sqlglot
 
-from pipeline.errors import TerminalError
-from pipeline.warehouse import sql
-from pipeline.warehouse.embedded import translate as t
-from pipeline.warehouse.embedded.translate import (
+from pipeline.aws import sql
+from pipeline.core.errors import TerminalError
+from pipeline.offline.warehouse import translate as t
+from pipeline.offline.warehouse.translate import (
     Copy,
     Lock,
     NoOp,
@@ -596,7 +596,7 @@ def test_to_duckdb_refuses_statements_the_server_runs_itself():
     ("SELECT CAST('abc' AS INTEGER)", 'ERROR: invalid input syntax for integer: "abc"'),
 ])
 def test_duckdb_errors_read_like_redshift(duckdb_sql, error):
-    from pipeline.warehouse.embedded.engine import redshift_error
+    from pipeline.offline.warehouse.engine import redshift_error
 
     con = duckdb.connect()
     with pytest.raises(duckdb.Error) as err:
@@ -605,7 +605,7 @@ def test_duckdb_errors_read_like_redshift(duckdb_sql, error):
 
 
 def test_duckdb_conflicts_read_as_serializable_isolation_violations():
-    from pipeline.warehouse.embedded.engine import redshift_error
+    from pipeline.offline.warehouse.engine import redshift_error
 
     con = duckdb.connect()
     con.execute("CREATE TABLE t (a INT)")

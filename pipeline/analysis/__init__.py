@@ -1,0 +1,1 @@
+"""For analysts and validation runs: connect(), notebook helpers, smoke checks, validate."""

@@ -1,0 +1,199 @@
+"""`pipeline validate`: execute the notebooks with papermill as smoke checks and write reports.
+
+Every notebook in notebooks/ runs on a real kernel with parameters naming the
+warehouse (and, after a deploy, the stack's outputs). The executed notebooks
+and an HTML rendering of each go to the reports folder; a notebook fails when
+a cell raises, and the result names the cell's error (the notebooks' checks
+raise `SmokeCheckError` with a message saying what is wrong).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.analysis.checks import read_stack_outputs
+from pipeline.aws.settings import REPO_ROOT, Settings
+from pipeline.core.errors import ConfigError
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+DEFAULT_REPORTS = Path("reports")
+KERNEL_NAME = "pipeline"  # installed by `make install` into the venv
+FALLBACK_KERNEL = "python3"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class NotebookResult:
+    """How one notebook run ended; `message` is the failing cell's error, if any."""
+
+    notebook: str
+    status: str  # "passed" or "failed"
+    seconds: float
+    message: str = ""
+    executed: Path | None = None
+    report: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+def discover(directory: Path = NOTEBOOKS_DIR, only: Sequence[str] = ()) -> list[Path]:
+    """The notebooks to run, in name order; `only` keeps those whose name contains one of them."""
+    found = sorted(p for p in directory.glob("*.ipynb") if not p.name.startswith("."))
+    if only:
+        found = [p for p in found if any(o in p.name for o in only)]
+        if not found:
+            raise ConfigError(f"no notebook in {directory} matches {', '.join(only)}")
+    if not found:
+        raise ConfigError(f"no notebooks in {directory}")
+    return found
+
+
+def parameters(
+    settings: Settings, *, target: str, stack_outputs: Path | None = None
+) -> dict[str, Any]:
+    """Parameters for every notebook, from the settings; stack outputs win where they say.
+
+    Paths are made absolute here: the notebooks run with the notebooks folder
+    as working directory.
+    """
+    values: dict[str, Any] = {
+        "target": target,
+        "warehouse_path": str(Path(settings.warehouse_path).expanduser().absolute()),
+        "dataset_path": str(Path(settings.dataset_path).expanduser().absolute()),
+        "schema": settings.schema,
+        "workgroup": settings.redshift_workgroup or "",
+        "cluster": settings.redshift_cluster or "",
+        "database": settings.redshift_database,
+        "region": settings.region,
+        "dlq_url": settings.dlq_url or "",
+        "aws_endpoint_url": settings.aws_endpoint_url or "",
+        "stack_outputs": "",
+    }
+    if stack_outputs is not None:
+        outputs = read_stack_outputs(stack_outputs)
+        values.update({k: v for k, v in outputs.items() if k in values})
+        if outputs.get("workgroup"):
+            values["cluster"] = ""
+        elif outputs.get("cluster"):
+            values["workgroup"] = ""
+        values["stack_outputs"] = str(Path(stack_outputs).absolute())
+    return values
+
+
+def kernel_name() -> str:
+    """The `pipeline` kernel when it runs this interpreter's environment, else `python3`.
+
+    A `pipeline` kernelspec left over from another checkout would import another
+    copy of the package; the fallback is the current interpreter's own kernel.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        return FALLBACK_KERNEL
+    program = Path(spec.argv[0]) if spec.argv else Path()
+    here = Path(sys.executable).absolute().parent
+    if program.is_absolute() and program.parent != here:
+        return FALLBACK_KERNEL
+    return KERNEL_NAME
+
+
+def execute(
+    notebook: Path,
+    reports: Path,
+    values: dict[str, Any],
+    *,
+    kernel: str,
+    timeout_s: float = 600.0,
+) -> NotebookResult:
+    """Run one notebook with papermill; write the executed copy and its HTML to `reports`."""
+    import papermill as pm
+
+    reports.mkdir(parents=True, exist_ok=True)
+    executed = reports / notebook.name
+    declared = pm.inspect_notebook(str(notebook))
+    given = {k: v for k, v in values.items() if k in declared}
+    started = time.monotonic()
+    status, message = "passed", ""
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=given,
+            kernel_name=kernel,
+            cwd=str(notebook.parent),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=timeout_s,
+        )
+    except pm.PapermillExecutionError as exc:
+        status = "failed"
+        where = f"cell {exc.exec_count}" if exc.exec_count else f"cell #{exc.cell_index}"
+        message = f"{where}: {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # the kernel died, would not start, timed out, ...
+        status = "failed"
+        message = f"{type(exc).__name__}: {exc}"
+    seconds = time.monotonic() - started
+    report = write_html(executed) if executed.exists() else None
+    return NotebookResult(
+        notebook=notebook.name,
+        status=status,
+        seconds=round(seconds, 1),
+        message=" ".join(message.split()),
+        executed=executed if executed.exists() else None,
+        report=report,
+    )
+
+
+def write_html(executed: Path) -> Path:
+    """Render an executed notebook to a self-contained HTML file next to it (plots inlined)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    node = nbformat.read(executed, as_version=4)
+    body, _ = HTMLExporter().from_notebook_node(node)
+    html = executed.with_suffix(".html")
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def validate(
+    settings: Settings,
+    *,
+    target: str = "local",
+    stack_outputs: Path | None = None,
+    reports: Path = DEFAULT_REPORTS,
+    only: Sequence[str] = (),
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    progress: Progress = lambda _: None,
+) -> list[NotebookResult]:
+    """Run every notebook (or those matching `only`) and return one result per notebook."""
+    found = discover(notebooks_dir, only)
+    values = parameters(settings, target=target, stack_outputs=stack_outputs)
+    kernel = kernel_name()
+    results = []
+    for index, notebook in enumerate(found, start=1):
+        progress(f"[{index}/{len(found)}] {notebook.name}: running (kernel {kernel}) ...")
+        result = execute(notebook, reports, values, kernel=kernel)
+        progress(f"[{index}/{len(found)}] {notebook.name}: {result.status} in "
+                 f"{result.seconds:.1f} s" + (f": {result.message}" if result.message else ""))
+        results.append(result)
+    return results
+
+
+def summary_rows(results: Sequence[NotebookResult], width: int = 100) -> list[list[str]]:
+    """Rows of the pass/fail table: notebook, status, seconds, message (shortened)."""
+    rows = []
+    for r in results:
+        message = r.message if len(r.message) <= width else r.message[: width - 1] + "…"
+        rows.append([r.notebook, r.status.upper(), f"{r.seconds:.1f}", message])
+    return rows

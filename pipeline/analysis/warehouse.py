@@ -1,0 +1,141 @@
+"""The warehouse: Redshift SQL in, pandas DataFrame out, on Redshift or the embedded DuckDB file.
+
+`connect()` is the analysts' (and notebooks', and `pipeline query`'s) one query
+interface. The loader does not use it: it talks to the Data API (`dataapi`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipeline.aws.settings import ENV_REDSHIFT_CLUSTER, ENV_REDSHIFT_WORKGROUP, Settings
+from pipeline.core.errors import ConfigError, PipelineError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Target = Literal["local", "redshift"]
+
+
+class Connection:
+    """One query interface over either warehouse."""
+
+    def query(self, sql: str) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class DuckDBConnection(Connection):
+    """The embedded warehouse file, read-only; Redshift SQL is translated before it runs."""
+
+    path: Path
+    con: Any
+
+    def query(self, sql: str) -> pd.DataFrame:
+        from pipeline.offline.warehouse.translate import to_duckdb
+
+        relation = self.con.execute(to_duckdb(sql))
+        columns = [d[0] for d in relation.description]
+        types = [str(d[1]) for d in relation.description]
+        frame = relation.df()
+        frame.columns = columns
+        # SUPER comes back from Redshift as JSON text; make VARIANT columns match.
+        for name, type_name in zip(columns, types, strict=True):
+            if type_name.upper().startswith(("VARIANT", "JSON")):
+                frame[name] = frame[name].map(_json_text)
+        return frame
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _json_text(value: Any) -> Any:
+    import json
+
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@dataclass
+class RedshiftConnection(Connection):
+    """Amazon Redshift through redshift-connector (IAM auth; serverless or provisioned)."""
+
+    con: Any
+
+    def query(self, sql: str) -> pd.DataFrame:
+        import pandas as pd
+
+        cursor = self.con.cursor()
+        try:
+            cursor.execute(sql)
+            if cursor.description is None:
+                return pd.DataFrame()
+            frame = cursor.fetch_dataframe()
+            return frame if frame is not None else pd.DataFrame(
+                columns=[d[0] for d in cursor.description]
+            )
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def connect(
+    target: Target = "local",
+    settings: Settings | None = None,
+    *,
+    warehouse_path: str | Path | None = None,
+    **redshift_options: Any,
+) -> Connection:
+    """Open the warehouse the analyst names.
+
+    `local` opens the DuckDB file (`warehouse_path`, else PIPELINE_WAREHOUSE_PATH,
+    else var/warehouse.duckdb) read-only. `redshift` connects with IAM through
+    redshift-connector to the workgroup or cluster in the settings;
+    `redshift_options` pass through (host, region, profile, db_user, ...).
+    """
+    settings = settings or Settings.from_env()
+    if target == "local":
+        import duckdb
+
+        path = Path(warehouse_path or settings.warehouse_path)
+        if not path.exists():
+            raise PipelineError(
+                f"no warehouse at {path}: run `make run` (or `pipeline run`) to create one"
+            )
+        con = duckdb.connect(str(path), read_only=True)
+        con.execute("SET TimeZone = 'UTC'")
+        return DuckDBConnection(path=path, con=con)
+    if target == "redshift":
+        import redshift_connector
+
+        options: dict[str, Any] = {
+            "iam": True,
+            "database": settings.redshift_database,
+            "region": settings.region,
+        }
+        if settings.redshift_workgroup:
+            options.update(is_serverless=True, serverless_work_group=settings.redshift_workgroup)
+        elif settings.redshift_cluster:
+            options.update(cluster_identifier=settings.redshift_cluster,
+                           db_user=settings.redshift_db_user)
+        elif "host" not in redshift_options:
+            raise ConfigError(
+                f"target redshift needs {ENV_REDSHIFT_WORKGROUP} or {ENV_REDSHIFT_CLUSTER}"
+            )
+        options.update(redshift_options)
+        return RedshiftConnection(con=redshift_connector.connect(**options))
+    raise ConfigError(f"unknown target {target!r}: use 'local' or 'redshift'")

@@ -1,0 +1,1 @@
+"""Publish, load and operate, written against the ports in `app.ports`."""

@@ -1,0 +1,1 @@
+"""Adapters to AWS: settings, boto3 clients, S3, the Redshift Data API and its SQL."""

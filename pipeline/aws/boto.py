@@ -1,0 +1,30 @@
+"""boto3 clients built from the settings: one place decides the endpoint (emulator or AWS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.config import Config
+
+from pipeline.aws.settings import Settings
+
+# Adaptive retries absorb throttling from SQS/S3; a pooled connection per client keeps
+# the per-object round trips cheap when a warm Lambda or the local runtime reuses it.
+_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, max_pool_connections=20)
+
+
+_LOOPBACK = ("http://127.", "http://localhost", "http://[::1]")
+# The embedded endpoints sign nothing, but botocore insists on credentials: never real ones.
+_EMBEDDED_CREDENTIALS = {"aws_access_key_id": "embedded", "aws_secret_access_key": "embedded"}
+
+
+def client(settings: Settings, service: str, endpoint_url: str | None = None) -> Any:
+    """A boto3 client for `service`, pointed at the emulator when the settings name one."""
+    import boto3
+
+    url = endpoint_url or settings.aws_endpoint_url
+    credentials = _EMBEDDED_CREDENTIALS if url and url.startswith(_LOOPBACK) else {}
+    session: Any = boto3.session.Session()  # Any: the stubs overload client() per service name
+    return session.client(
+        service, region_name=settings.region, endpoint_url=url, config=_CONFIG, **credentials
+    )

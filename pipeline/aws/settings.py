@@ -1,0 +1,258 @@
+"""The one settings object: every `PIPELINE_*` name is defined here, once.
+
+Handlers, the local runtime, the CLI and the CDK app all read these names from
+this module, so a deployed Lambda's environment and the offline twin cannot
+drift apart. Precedence: explicit argument > environment > default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.core.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATASET = REPO_ROOT / "data" / "data-engineering-bezant-assignement-dataset.zip"
+DEFAULT_WAREHOUSE = Path("var") / "warehouse.duckdb"
+
+# Every environment variable the pipeline reads. The CDK app imports these.
+ENV_QUEUE_URL = "PIPELINE_QUEUE_URL"
+ENV_DLQ_URL = "PIPELINE_DLQ_URL"
+ENV_BUCKET = "PIPELINE_BUCKET"
+ENV_SCHEMA = "PIPELINE_SCHEMA"
+ENV_DATASET_PATH = "PIPELINE_DATASET_PATH"
+ENV_MAX_MESSAGE_BYTES = "PIPELINE_MAX_MESSAGE_BYTES"
+ENV_SAMPLE_MIN = "PIPELINE_SAMPLE_MIN"
+ENV_SAMPLE_MAX = "PIPELINE_SAMPLE_MAX"
+ENV_SEED = "PIPELINE_SEED"
+ENV_SOURCE = "PIPELINE_SOURCE"
+ENV_REGION = "PIPELINE_REGION"
+ENV_AWS_ENDPOINT_URL = "PIPELINE_AWS_ENDPOINT_URL"
+ENV_DATA_API_ENDPOINT_URL = "PIPELINE_DATA_API_ENDPOINT_URL"
+ENV_WAREHOUSE_PATH = "PIPELINE_WAREHOUSE_PATH"
+ENV_REDSHIFT_WORKGROUP = "PIPELINE_REDSHIFT_WORKGROUP"
+ENV_REDSHIFT_CLUSTER = "PIPELINE_REDSHIFT_CLUSTER"
+ENV_REDSHIFT_DATABASE = "PIPELINE_REDSHIFT_DATABASE"
+ENV_REDSHIFT_SECRET_ARN = "PIPELINE_REDSHIFT_SECRET_ARN"  # noqa: S105 (a name, not a secret)
+ENV_REDSHIFT_DB_USER = "PIPELINE_REDSHIFT_DB_USER"
+ENV_COPY_ROLE_ARN = "PIPELINE_COPY_ROLE_ARN"
+ENV_STATEMENT_TIMEOUT_S = "PIPELINE_STATEMENT_TIMEOUT_S"
+ENV_VISIBILITY_TIMEOUT_S = "PIPELINE_VISIBILITY_TIMEOUT_S"
+ENV_MAX_RECEIVE_COUNT = "PIPELINE_MAX_RECEIVE_COUNT"
+ENV_BATCH_SIZE = "PIPELINE_BATCH_SIZE"
+ENV_BATCHING_WINDOW_S = "PIPELINE_BATCHING_WINDOW_S"
+ENV_PROCESSED_EXPIRY_DAYS = "PIPELINE_PROCESSED_EXPIRY_DAYS"
+ENV_REJECTED_EXPIRY_DAYS = "PIPELINE_REJECTED_EXPIRY_DAYS"
+ENV_LOG_LEVEL = "PIPELINE_LOG_LEVEL"
+
+# SQS accepts bodies up to 1 MiB (since August 2025); the queue's MaximumMessageSize
+# and the publisher's limit are both set from ENV_MAX_MESSAGE_BYTES.
+SQS_MAX_MESSAGE_BYTES = 1_048_576
+SQS_MIN_MESSAGE_BYTES = 1_024
+# Lambda's SQS event source accepts batches of at most 10,000 records (standard queues).
+MAX_BATCH_SIZE = 10_000
+
+# \Z, not $: "$" also matches before a final newline, which would pass "scraped\n".
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]{0,126}\Z")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def validate_identifier(value: str, name: str = "identifier") -> str:
+    """Return `value` if it is a safe unquoted Redshift identifier, else raise ConfigError.
+
+    Identifiers are interpolated into SQL (they cannot be bound as parameters), so
+    only lower-case names of letters, digits, `_` and `$` up to 127 bytes pass.
+    """
+    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        raise ConfigError(
+            f"{name}={value!r} is not a valid identifier: use lower-case letters, digits, "
+            "'_' or '$', starting with a letter or '_', at most 127 characters"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the pipeline can be configured with; build it with `Settings.from_env()`."""
+
+    queue_url: str | None = None
+    dlq_url: str | None = None
+    bucket: str = "telegram-staging"
+    schema: str = "scraped"
+    dataset_path: Path = DEFAULT_DATASET
+    max_message_bytes: int = SQS_MAX_MESSAGE_BYTES
+    sample_min: int = 1
+    sample_max: int = 1000
+    seed: int | None = None
+    source: str = "telegram-scraper"
+    region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    data_api_endpoint_url: str | None = None
+    warehouse_path: Path = DEFAULT_WAREHOUSE
+    redshift_workgroup: str | None = None
+    redshift_cluster: str | None = None
+    redshift_database: str = "dev"
+    redshift_secret_arn: str | None = None
+    redshift_db_user: str | None = None
+    copy_role_arn: str = "arn:aws:iam::000000000000:role/embedded-copy"
+    statement_timeout_s: float = 240.0
+    visibility_timeout_s: int = 360
+    max_receive_count: int = 5
+    batch_size: int = 100
+    batching_window_s: int = 5
+    processed_expiry_days: int = 1
+    rejected_expiry_days: int = 30
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.schema, ENV_SCHEMA)
+        _check_range(ENV_MAX_MESSAGE_BYTES, self.max_message_bytes,
+                     SQS_MIN_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES)
+        _check_range(ENV_SAMPLE_MIN, self.sample_min, 1, 1_000_000)
+        _check_range(ENV_SAMPLE_MAX, self.sample_max, self.sample_min, 1_000_000)
+        _check_range(ENV_VISIBILITY_TIMEOUT_S, self.visibility_timeout_s, 0, 43_200)
+        _check_range(ENV_MAX_RECEIVE_COUNT, self.max_receive_count, 1, 1_000)
+        _check_range(ENV_BATCH_SIZE, self.batch_size, 1, MAX_BATCH_SIZE)
+        _check_range(ENV_BATCHING_WINDOW_S, self.batching_window_s, 0, 300)
+        _check_range(ENV_PROCESSED_EXPIRY_DAYS, self.processed_expiry_days, 1, 3650)
+        _check_range(ENV_REJECTED_EXPIRY_DAYS, self.rejected_expiry_days, 1, 3650)
+        if self.statement_timeout_s <= 0:
+            raise ConfigError(f"{ENV_STATEMENT_TIMEOUT_S}={self.statement_timeout_s} must be > 0")
+        if self.log_level not in _LOG_LEVELS:
+            raise ConfigError(f"{ENV_LOG_LEVEL}={self.log_level!r} must be one of {_LOG_LEVELS}")
+        if self.redshift_workgroup and self.redshift_cluster:
+            raise ConfigError(
+                f"set {ENV_REDSHIFT_WORKGROUP} (serverless) or {ENV_REDSHIFT_CLUSTER} "
+                "(provisioned), not both"
+            )
+        if not re.match(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$", self.bucket):
+            raise ConfigError(f"{ENV_BUCKET}={self.bucket!r} is not a valid S3 bucket name")
+
+    @property
+    def embedded(self) -> bool:
+        """True when the warehouse is the embedded Data API over DuckDB, not Redshift."""
+        return not (self.redshift_workgroup or self.redshift_cluster)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read `PIPELINE_*` variables; explicit `overrides` win over the environment."""
+        import os
+
+        env = os.environ if environ is None else environ
+        unknown = sorted(k for k in env if k.startswith("PIPELINE_") and k not in ENV_FIELDS)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(ENV_FIELDS))}"
+            )
+        values: dict[str, Any] = {}
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        for env_name, attr in ENV_FIELDS.items():
+            raw = env.get(env_name)
+            if raw is None or raw == "":
+                continue
+            values[attr] = _parse(env_name, raw, str(types[attr]))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings (for subprocesses and notebooks)."""
+        out: dict[str, str] = {}
+        for env_name, attr in ENV_FIELDS.items():
+            value = getattr(self, attr)
+            if value is not None:
+                out[env_name] = str(value)
+        return out
+
+
+ENV_FIELDS: dict[str, str] = {
+    ENV_QUEUE_URL: "queue_url",
+    ENV_DLQ_URL: "dlq_url",
+    ENV_BUCKET: "bucket",
+    ENV_SCHEMA: "schema",
+    ENV_DATASET_PATH: "dataset_path",
+    ENV_MAX_MESSAGE_BYTES: "max_message_bytes",
+    ENV_SAMPLE_MIN: "sample_min",
+    ENV_SAMPLE_MAX: "sample_max",
+    ENV_SEED: "seed",
+    ENV_SOURCE: "source",
+    ENV_REGION: "region",
+    ENV_AWS_ENDPOINT_URL: "aws_endpoint_url",
+    ENV_DATA_API_ENDPOINT_URL: "data_api_endpoint_url",
+    ENV_WAREHOUSE_PATH: "warehouse_path",
+    ENV_REDSHIFT_WORKGROUP: "redshift_workgroup",
+    ENV_REDSHIFT_CLUSTER: "redshift_cluster",
+    ENV_REDSHIFT_DATABASE: "redshift_database",
+    ENV_REDSHIFT_SECRET_ARN: "redshift_secret_arn",
+    ENV_REDSHIFT_DB_USER: "redshift_db_user",
+    ENV_COPY_ROLE_ARN: "copy_role_arn",
+    ENV_STATEMENT_TIMEOUT_S: "statement_timeout_s",
+    ENV_VISIBILITY_TIMEOUT_S: "visibility_timeout_s",
+    ENV_MAX_RECEIVE_COUNT: "max_receive_count",
+    ENV_BATCH_SIZE: "batch_size",
+    ENV_BATCHING_WINDOW_S: "batching_window_s",
+    ENV_PROCESSED_EXPIRY_DAYS: "processed_expiry_days",
+    ENV_REJECTED_EXPIRY_DAYS: "rejected_expiry_days",
+    ENV_LOG_LEVEL: "log_level",
+}
+
+
+def _parse(env_name: str, raw: str, type_name: str) -> Any:
+    try:
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+        if type_name.startswith("Path"):
+            return Path(raw)
+    except ValueError:
+        kind = "an integer" if type_name.startswith("int") else "a number"
+        raise ConfigError(f"{env_name}={raw!r} is not {kind}") from None
+    return raw
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name}={value!r} must be an integer between {low} and {high}")
+
+
+def read_stack_outputs(path: str | Path, stack: str | None = None) -> dict[str, str]:
+    """One stack's outputs (`QueueUrl`, `DlqUrl`, ...) from a `cdk deploy --outputs-file` JSON.
+
+    The file maps stack names to their outputs; a bare outputs object is taken as
+    the one stack. With several stacks, the one holding a `DlqUrl` is used, or
+    `stack` when given. Empty values are dropped. Raises ConfigError when the
+    file is missing, malformed or ambiguous.
+    """
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"stack outputs file {file} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"stack outputs file {file} is not readable JSON: {exc}") from None
+    if isinstance(data, dict) and data and all(isinstance(v, str) for v in data.values()):
+        data = {"stack": data}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError(
+            f"stack outputs file {file} should map stack names to outputs, as "
+            "`cdk deploy --outputs-file` writes it"
+        )
+    if stack is not None:
+        if stack not in data:
+            raise ConfigError(f"stack {stack!r} is not in {file}; it has {sorted(data)}")
+        chosen = data[stack]
+    else:
+        candidates = [name for name, outputs in data.items() if "DlqUrl" in outputs] or list(data)
+        if len(candidates) != 1:
+            raise ConfigError(
+                f"stack outputs file {file} has {len(candidates)} candidate stacks "
+                f"({', '.join(sorted(candidates)) or 'none'}); name one"
+            )
+        chosen = data[candidates[0]]
+    return {key: str(value) for key, value in chosen.items() if value not in (None, "")}

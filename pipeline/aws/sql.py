@@ -1,0 +1,192 @@
+"""Every statement the pipeline sends to the warehouse, rendered as Redshift SQL.
+
+Redshift SQL is the one source of truth: the same text runs on Redshift through
+the Data API and, translated, on the embedded DuckDB warehouse. Identifiers come
+from configuration and are validated; data values never enter SQL text: rows
+arrive through COPY of a staged object named by a manifest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.aws.settings import validate_identifier
+
+MESSAGES_TABLE = "telegram_messages"
+LEDGER_TABLE = "load_ledger"
+LATEST_VIEW = "telegram_messages_latest"
+STAGE_MESSAGES = "stage_messages"
+STAGE_PARTS = "stage_parts"
+
+# Redshift caps VARCHAR at 65,535 bytes (not characters), and a string inside
+# SUPER likewise; the loader truncates longer text before staging (see rows.py).
+MAX_VARCHAR_BYTES = 65_535
+
+
+# Redshift reserves these words (RAW is an ENCODE type): such columns are quoted
+# everywhere, and analysts write "raw" / m."raw" too.
+RESERVED = frozenset({"raw"})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+
+    @property
+    def sql(self) -> str:
+        """The column as it appears in SQL text: quoted when Redshift reserves the word."""
+        return f'"{self.name}"' if self.name in RESERVED else self.name
+
+
+# The seven dataset columns, typed, then the JSON and lineage columns.
+MESSAGE_COLUMNS: tuple[Column, ...] = (
+    Column("message_id", "BIGINT", nullable=False),
+    Column("message_timestamp", "TIMESTAMPTZ"),
+    Column("message_content", f"VARCHAR({MAX_VARCHAR_BYTES})"),
+    Column("reply_message_id", "BIGINT"),
+    Column("trader_id", "BIGINT"),
+    Column("chat_link", "BIGINT", nullable=False),
+    Column("processing_time", "TIMESTAMPTZ"),
+    Column("entities", "SUPER"),
+    Column("raw", "SUPER"),
+    Column("batch_id", "VARCHAR(36)", nullable=False),
+    Column("part", "INTEGER", nullable=False),
+    Column("row_no", "INTEGER", nullable=False),
+)
+LOADED_AT = Column("loaded_at", "TIMESTAMPTZ", nullable=False)
+
+# One ledger row per loaded (batch_id, part); rejected rows are counted, not loaded.
+# published_at (from the envelope) against loaded_at gives publish-to-queryable latency.
+PART_COLUMNS: tuple[Column, ...] = (
+    Column("batch_id", "VARCHAR(36)", nullable=False),
+    Column("part", "INTEGER", nullable=False),
+    Column("parts", "INTEGER", nullable=False),
+    Column("object_key", "VARCHAR(1024)", nullable=False),
+    Column("row_count", "INTEGER", nullable=False),
+    Column("rejected_count", "INTEGER", nullable=False),
+    Column("published_at", "TIMESTAMPTZ"),
+)
+
+# \Z, not $: "$" also matches before a final newline.
+_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/[A-Za-z0-9/_.\-=]{1,900}\Z")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}\Z")
+
+
+def qualified(schema: str, name: str) -> str:
+    """`schema.name` after validating both parts as identifiers."""
+    return f"{validate_identifier(schema, 'schema')}.{validate_identifier(name, 'table')}"
+
+
+def _column_defs(columns: tuple[Column, ...]) -> str:
+    return ",\n    ".join(
+        f"{c.sql} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in columns
+    )
+
+
+def _names(columns: tuple[Column, ...], prefix: str = "") -> str:
+    return ", ".join(f"{prefix}{c.sql}" for c in columns)
+
+
+def render_ddl(schema: str) -> list[str]:
+    """Schema, tables and view, each safe to run again (`pipeline warehouse init`).
+
+    Distribution and sort keys serve the analysts' queries: `chat_link` as the
+    distribution key keeps every observation of a message on one slice, so the
+    dedup view's window (partitioned by chat and message id) needs no
+    redistribution; sorting on `message_timestamp` lets time-window queries
+    skip blocks. The ledger is tiny and joined on every load, so it is copied to
+    every node (DISTSTYLE ALL).
+    """
+    messages = qualified(schema, MESSAGES_TABLE)
+    ledger = qualified(schema, LEDGER_TABLE)
+    latest = qualified(schema, LATEST_VIEW)
+    all_columns = (*MESSAGE_COLUMNS, LOADED_AT)
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {validate_identifier(schema, 'schema')}",
+        f"CREATE TABLE IF NOT EXISTS {messages} (\n    {_column_defs(all_columns)}\n)\n"
+        "DISTSTYLE KEY DISTKEY (chat_link) COMPOUND SORTKEY (message_timestamp)",
+        f"CREATE TABLE IF NOT EXISTS {ledger} (\n    "
+        f"{_column_defs((*PART_COLUMNS, LOADED_AT))}\n)\nDISTSTYLE ALL SORTKEY (loaded_at)",
+        f"CREATE OR REPLACE VIEW {latest} AS\n"
+        f"SELECT {_names(all_columns)}\nFROM (\n"
+        f"    SELECT {_names(all_columns, 'm.')},\n"
+        "        ROW_NUMBER() OVER (\n"
+        "            PARTITION BY m.chat_link, m.message_id\n"
+        "            ORDER BY m.processing_time DESC, m.loaded_at DESC, m.batch_id DESC,"
+        " m.part DESC, m.row_no DESC\n"
+        "        ) AS observation_rank\n"
+        f"    FROM {messages} AS m\n"
+        ") AS ranked\nWHERE observation_rank = 1",
+    ]
+
+
+def _literal(value: str, pattern: re.Pattern[str], what: str) -> str:
+    if not pattern.match(value):
+        raise ValueError(f"refusing to render {what} {value!r}: not of the form {pattern.pattern}")
+    return "'" + value + "'"
+
+
+def render_copy(table: str, columns: tuple[Column, ...], manifest_url: str, iam_role: str) -> str:
+    """COPY one staged NDJSON.gz object, named exactly by its manifest (a COPY path is a prefix)."""
+    return (
+        f"COPY {table} ({_names(columns)})\n"
+        f"FROM {_literal(manifest_url, _S3_URL, 'manifest URL')}\n"
+        f"IAM_ROLE {_literal(iam_role, _ROLE_ARN, 'IAM role ARN')}\n"
+        "FORMAT AS JSON 'auto' GZIP MANIFEST TIMEFORMAT 'auto'"
+    )
+
+
+def render_load(
+    schema: str, rows_manifest_url: str, parts_manifest_url: str, iam_role: str
+) -> list[str]:
+    """The statements of one load transaction (run by BatchExecuteStatement, all or nothing).
+
+    Exactly-once per (batch_id, part) rests on the ledger, not on key
+    constraints (Redshift enforces none): the ledger is locked first, so a
+    second loader of the same part waits, then sees the first one's ledger rows
+    and drops those parts from its stage before inserting anything.
+    """
+    messages = qualified(schema, MESSAGES_TABLE)
+    ledger = qualified(schema, LEDGER_TABLE)
+    return [
+        f"LOCK {ledger}",
+        f"CREATE TEMP TABLE {STAGE_MESSAGES} (\n    {_column_defs(MESSAGE_COLUMNS)}\n)",
+        f"CREATE TEMP TABLE {STAGE_PARTS} (\n    {_column_defs(PART_COLUMNS)}\n)",
+        render_copy(STAGE_MESSAGES, MESSAGE_COLUMNS, rows_manifest_url, iam_role),
+        render_copy(STAGE_PARTS, PART_COLUMNS, parts_manifest_url, iam_role),
+        f"DELETE FROM {STAGE_PARTS} USING {ledger} AS l\n"
+        f"WHERE {STAGE_PARTS}.batch_id = l.batch_id AND {STAGE_PARTS}.part = l.part",
+        f"INSERT INTO {messages} ({_names((*MESSAGE_COLUMNS, LOADED_AT))})\n"
+        f"SELECT {_names(MESSAGE_COLUMNS, 's.')}, GETDATE()\n"
+        f"FROM {STAGE_MESSAGES} AS s\n"
+        f"WHERE EXISTS (SELECT 1 FROM {STAGE_PARTS} AS p "
+        "WHERE p.batch_id = s.batch_id AND p.part = s.part)",
+        f"INSERT INTO {ledger} ({_names((*PART_COLUMNS, LOADED_AT))})\n"
+        f"SELECT {_names(PART_COLUMNS)}, GETDATE() FROM {STAGE_PARTS}",
+        f"DROP TABLE {STAGE_MESSAGES}",
+        f"DROP TABLE {STAGE_PARTS}",
+    ]
+
+
+CATALOG_OBJECTS = (MESSAGES_TABLE, LEDGER_TABLE, LATEST_VIEW)
+
+
+def render_catalog_lookup() -> str:
+    """How many of the pipeline's tables and view exist in schema `:schema` (a parameter)."""
+    names = ", ".join(f"'{name}'" for name in CATALOG_OBJECTS)
+    return (
+        "SELECT COUNT(*) FROM information_schema.tables "
+        f"WHERE table_schema = :schema AND table_name IN ({names})"
+    )
+
+
+def render_ledger_lookup(schema: str) -> str:
+    """Count ledger rows and loaded rows: used by the run summary and smoke checks."""
+    return (
+        "SELECT COUNT(*) AS parts, COALESCE(SUM(row_count), 0) AS row_count, "
+        "COALESCE(SUM(rejected_count), 0) AS rejected_count, MAX(loaded_at) AS last_loaded_at "
+        f"FROM {qualified(schema, LEDGER_TABLE)}"
+    )

@@ -1,0 +1,207 @@
+"""The SQS message envelope: build, split into size-bounded parts, encode, decode.
+
+A sample is never re-drawn or trimmed because it is large: its rows are packed
+greedily, in order, into as many parts as needed, each encoding to at most the
+queue's maximum message size. Pure code: clocks and ids are parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.core.errors import PipelineError, PoisonMessageError
+
+SCHEMA = "telegram.messages"
+SCHEMA_VERSION = 1
+ENVELOPE_FIELDS = frozenset(
+    {"schema", "version", "batch_id", "part", "parts", "published_at", "source",
+     "first_row", "row_count", "rows"}
+)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# SQS accepts only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF in a body.
+# json.dumps already escapes C0 controls; these are the rest to escape as \uXXXX.
+_SQS_UNSAFE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+# One encoder instance: json.dumps with options builds a new one on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# Headroom for the header's variable fields (part/parts/first_row/row_count digits).
+_HEADER_SLACK = 64
+
+
+class OversizedRowError(PipelineError):
+    """One row alone does not fit in a message of the configured size."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One part of one published sample."""
+
+    batch_id: str
+    part: int
+    parts: int
+    published_at: str
+    source: str
+    first_row: int
+    rows: list[dict[str, Any]]
+    # The rows as the JSON array split() encoded, so a part is serialized once, not twice.
+    rows_json: str | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "batch_id": self.batch_id,
+            "part": self.part,
+            "parts": self.parts,
+            "published_at": self.published_at,
+            "source": self.source,
+            "first_row": self.first_row,
+            "row_count": len(self.rows),
+            "rows": self.rows,
+        }
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON that any SQS body (and any UTF-8 encoder) accepts, Unicode kept readable."""
+    text = _ENCODER.encode(value)
+    return _SQS_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def encode(envelope: Envelope) -> str:
+    """The SQS body: the header fields, then the rows (spliced in as encoded by split())."""
+    rows_json = envelope.rows_json if envelope.rows_json is not None else dumps(envelope.rows)
+    head = dumps({**envelope.to_dict(), "rows": []})
+    return head[:-3] + rows_json + "}"  # head ends with "rows":[]}
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def format_time(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`: the one timestamp format on the wire and in staged files."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Inverse of format_time; accepts any ISO 8601 offset. Raises ValueError."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def split(
+    rows: Sequence[dict[str, Any]],
+    *,
+    batch_id: str,
+    published_at: str,
+    source: str,
+    max_bytes: int,
+) -> list[Envelope]:
+    """Pack `rows` in order into the fewest parts whose encoding fits in `max_bytes`.
+
+    Every row lands in exactly one part; a row that cannot fit even alone raises
+    OversizedRowError rather than being dropped or cut.
+    """
+    header = _utf8_size(encode(Envelope(batch_id, 0, 0, published_at, source, 0, [])))
+    budget = max_bytes - header - _HEADER_SLACK
+    # Most samples fit one message: encode them in one call, which is what the packing
+    # below would produce ("[" + the rows joined by "," + "]"), at half the cost per row.
+    rows = list(rows)
+    whole = dumps(rows)
+    if _utf8_size(whole) - 1 <= budget:  # the packing counts a comma per row, not "[]"
+        single = Envelope(batch_id, 1, 1, published_at, source, 0, rows, whole)
+        _check_size(single, max_bytes)
+        return [single]
+    groups: list[tuple[int, list[dict[str, Any]], list[str]]] = []
+    current: list[dict[str, Any]] = []
+    texts: list[str] = []
+    used = 0
+    start = 0
+    for index, row in enumerate(rows):
+        text = dumps(row)
+        size = _utf8_size(text) + 1  # +1 for the separating comma
+        if size > budget:
+            raise OversizedRowError(
+                f"row {index} encodes to {size} bytes; a message of {max_bytes} bytes "
+                f"holds at most {budget} bytes of rows"
+            )
+        if current and used + size > budget:
+            groups.append((start, current, texts))
+            current, texts, used, start = [], [], 0, index
+        current.append(row)
+        texts.append(text)
+        used += size
+    if current or not groups:
+        groups.append((start, current, texts))
+    parts = len(groups)
+    envelopes = [
+        Envelope(batch_id, number, parts, published_at, source, first, group,
+                 "[" + ",".join(encoded) + "]")
+        for number, (first, group, encoded) in enumerate(groups, start=1)
+    ]
+    for envelope in envelopes:
+        _check_size(envelope, max_bytes)
+    return envelopes
+
+
+def _check_size(envelope: Envelope, max_bytes: int) -> None:
+    size = _utf8_size(encode(envelope))
+    if size > max_bytes:  # the budget arithmetic in split() makes this unreachable
+        raise AssertionError(f"part {envelope.part} is {size} bytes > {max_bytes}")
+
+
+def decode(body: str | bytes) -> Envelope:
+    """Parse and validate one SQS body; anything malformed is a PoisonMessageError."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        data = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise PoisonMessageError(f"body is not UTF-8 JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PoisonMessageError(f"envelope must be a JSON object, got {type(data).__name__}")
+    missing = ENVELOPE_FIELDS - data.keys()
+    extra = data.keys() - ENVELOPE_FIELDS
+    if missing or extra:
+        raise PoisonMessageError(
+            f"envelope fields: missing {sorted(missing)}, unexpected {sorted(extra)}"
+        )
+    if data["schema"] != SCHEMA or data["version"] != SCHEMA_VERSION:
+        raise PoisonMessageError(
+            f"unknown schema {data['schema']!r} version {data['version']!r}; "
+            f"this loader reads {SCHEMA!r} version {SCHEMA_VERSION}"
+        )
+    if not isinstance(data["batch_id"], str) or not _UUID.match(data["batch_id"]):
+        raise PoisonMessageError(f"batch_id {data['batch_id']!r} is not a lower-case UUID")
+    for name in ("part", "parts", "first_row", "row_count"):
+        if type(data[name]) is not int or data[name] < 0:
+            raise PoisonMessageError(f"{name} must be a non-negative integer, got {data[name]!r}")
+    if not 1 <= data["part"] <= data["parts"]:
+        raise PoisonMessageError(f"part {data['part']} is outside 1..{data['parts']}")
+    if not isinstance(data["rows"], list):
+        raise PoisonMessageError("rows must be a list")
+    if data["row_count"] != len(data["rows"]):
+        raise PoisonMessageError(
+            f"row_count says {data['row_count']} but the envelope holds {len(data['rows'])} rows"
+        )
+    if not isinstance(data["source"], str):
+        raise PoisonMessageError("source must be a string")
+    try:
+        parse_time(data["published_at"])
+    except (TypeError, ValueError):
+        raise PoisonMessageError(
+            f"published_at {data['published_at']!r} is not an ISO 8601 timestamp"
+        ) from None
+    return Envelope(
+        batch_id=data["batch_id"],
+        part=data["part"],
+        parts=data["parts"],
+        published_at=data["published_at"],
+        source=data["source"],
+        first_row=data["first_row"],
+        rows=data["rows"],
+    )

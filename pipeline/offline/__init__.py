@@ -1,0 +1,1 @@
+"""The offline twin: embedded AWS, scheduler, event source, run, bench, embedded warehouse."""

@@ -1,0 +1,285 @@
+"""The local runtime: the embedded AWS, an EventBridge-like scheduler and an SQS event source.
+
+It calls the same Lambda handlers with events of the real shape; only the
+endpoints differ from AWS. Lambda's SQS event-source mapping is emulated
+faithfully enough for retries and redrive to really happen: long polls, batch
+size, batching window, the 6 MB invocation payload, deletes of what succeeded
+only, and failures left to the visibility timeout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipeline.app.ops import queue_depth, remove_stack_file, write_stack_file
+from pipeline.aws import boto
+from pipeline.aws.settings import ENV_FIELDS, Settings
+from pipeline.offline.emulator import Emulator, start_emulator
+
+log = logging.getLogger(__name__)
+
+# Lambda's synchronous invocation payload limit bounds an SQS batch's size.
+MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
+# Per-record JSON around the body in the event (ids, receipt handle, attributes).
+RECORD_OVERHEAD = 1_024
+
+
+@dataclass
+class LocalStack:
+    """The embedded AWS (moto) plus the embedded Data API over the DuckDB warehouse."""
+
+    emulator: Emulator
+    data_api: Any
+    settings: Settings
+
+    def stop(self) -> None:
+        remove_stack_file(self.settings)
+        self.data_api.stop()
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_local(settings: Settings) -> LocalStack:
+    """Start moto and the embedded Data API, and point the handlers' environment at them."""
+    from pipeline.offline.warehouse import EmbeddedDataApi
+
+    emulator = start_emulator(settings)
+    data_api = EmbeddedDataApi.start(settings.warehouse_path, emulator.settings)
+    local = dataclasses.replace(emulator.settings, data_api_endpoint_url=data_api.endpoint_url)
+    use_settings(local)
+    write_stack_file(local)
+    return LocalStack(emulator=emulator, data_api=data_api, settings=local)
+
+
+def use_settings(settings: Settings) -> None:
+    """Make `settings` the handlers' environment, as a Lambda's configuration would."""
+    from pipeline.lambdas import loader, publisher
+
+    for name in list(os.environ):
+        if name in ENV_FIELDS:
+            del os.environ[name]
+    os.environ.update(settings.to_env())
+    publisher.dependencies.cache_clear()
+    loader.dependencies.cache_clear()
+
+
+@dataclass
+class LambdaContext:
+    """The parts of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    timeout_s: float = 60.0
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = ""
+    _started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
+
+
+def scheduled_event(settings: Settings, now: datetime) -> dict[str, Any]:
+    """An EventBridge `Scheduled Event` as the rule delivers it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": settings.region,
+        "resources": [f"arn:aws:events:{settings.region}:000000000000:rule/publisher-schedule"],
+        "detail": {},
+    }
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One SQS message as the event-source mapping hands it to Lambda."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+@dataclass
+class Invocation:
+    """What one loader invocation received and what became of it."""
+
+    records: int
+    failed: int
+    error: str | None = None
+
+
+@dataclass
+class SqsEventSource:
+    """Lambda's SQS event-source mapping, for one poller."""
+
+    sqs: Any
+    queue_url: str
+    queue_arn: str
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]]
+    region: str
+    batch_size: int = 10
+    batching_window_s: float = 0.0
+    max_payload: int = MAX_INVOKE_PAYLOAD
+
+    def receive_batch(self) -> list[dict[str, Any]]:
+        """Long-poll until the batch is full, the window closes, or the payload limit is near."""
+        messages: list[dict[str, Any]] = []
+        payload = 0
+        deadline = time.monotonic() + self.batching_window_s
+        while len(messages) < self.batch_size:
+            waiting = deadline - time.monotonic()
+            wait = 1 if not messages else max(0, min(1, int(waiting)))
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
+                WaitTimeSeconds=wait,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            received = response.get("Messages", [])
+            for index, message in enumerate(received):
+                size = len(message["Body"].encode()) + RECORD_OVERHEAD
+                if payload + size > self.max_payload:
+                    # These do not fit this invocation: hand them straight back for the next.
+                    self.release(received[index:])
+                    return messages
+                messages.append(message)
+                payload += size
+            if not received and (messages or waiting <= 0):
+                break
+            if messages and time.monotonic() >= deadline and not received:
+                break
+        return messages
+
+    def release(self, messages: list[dict[str, Any]]) -> None:
+        """Make received messages visible again at once (not a failure: no retry is spent)."""
+        for start in range(0, len(messages), 10):
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                         for i, m in enumerate(messages[start:start + 10])],
+            )
+
+    def poll_once(self) -> Invocation | None:
+        messages = self.receive_batch()
+        return self.invoke(messages) if messages else None
+
+    def invoke(self, messages: list[dict[str, Any]]) -> Invocation:
+        """Invoke the handler with one batch; delete what succeeded, leave the rest to retry."""
+        event = {"Records": [sqs_record(m, self.queue_arn, self.region) for m in messages]}
+        context = LambdaContext(function_name="loader")
+        try:
+            response = self.handler(event, context)
+            failed_ids = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            error = None
+        except Exception as exc:  # a failed invocation: Lambda deletes nothing
+            failed_ids = {m["MessageId"] for m in messages}
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("loader invocation failed; its messages will be retried",
+                        extra={"error": error, "records": len(messages)})
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        for start in range(0, len(done), 10):
+            chunk = done[start:start + 10]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                         for i, m in enumerate(chunk)],
+            )
+        return Invocation(records=len(messages), failed=len(failed_ids), error=error)
+
+
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+
+
+@dataclass
+class Pollers:
+    """N concurrent loader pollers (the mapping's concurrency), running until stopped."""
+
+    source: SqsEventSource
+    concurrency: int = 1
+    invocations: list[Invocation] = field(default_factory=list)
+    # Called from the poller's thread after each invocation (the bench's progress signal).
+    on_invocation: Callable[[Invocation], None] | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> Pollers:
+        for index in range(self.concurrency):
+            thread = threading.Thread(target=self._loop, name=f"loader-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            invocation = self.source.poll_once()
+            if invocation is not None:
+                with self._lock:
+                    self.invocations.append(invocation)
+                if self.on_invocation is not None:
+                    self.on_invocation(invocation)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+
+def event_source(settings: Settings, handler: Callable[..., dict[str, Any]] | None = None,
+                 batching_window_s: float | None = None) -> SqsEventSource:
+    """The event source for the settings' queue, invoking the loader handler by default."""
+    from pipeline.lambdas import loader
+
+    sqs = boto.client(settings, "sqs")
+    assert settings.queue_url, "settings.queue_url is set by start_local()"
+    return SqsEventSource(
+        sqs=sqs,
+        queue_url=settings.queue_url,
+        queue_arn=queue_arn(sqs, settings.queue_url),
+        handler=handler or loader.handler,
+        region=settings.region,
+        batch_size=settings.batch_size,
+        batching_window_s=(
+            settings.batching_window_s if batching_window_s is None else batching_window_s
+        ),
+    )
+
+
+def wait_drained(settings: Settings, timeout_s: float, poll_s: float = 0.2) -> bool:
+    """Wait until nothing is visible or in flight on the source queue; False on timeout."""
+    sqs = boto.client(settings, "sqs")
+    assert settings.queue_url
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        depth = queue_depth(sqs, settings.queue_url)
+        if depth["visible"] == 0 and depth["in_flight"] == 0:
+            return True
+        time.sleep(poll_s)
+    return False

@@ -1,0 +1,580 @@
+"""The embedded warehouse's executor: translated Redshift statements on one DuckDB file.
+
+One DuckDB connection per warehouse file; every Data API request gets its own
+cursor (a DuckDB session: temp tables are private to it). Redshift behaviour
+the loader relies on is emulated here:
+
+- `LOCK t`: a per-table lock held until the transaction ends; the DuckDB
+  transaction only begins after the locks are held, so a second loader that
+  waited sees the first one's committed ledger rows (exactly-once rests on it);
+- transactions: a batch is one transaction, begun lazily and committed at the
+  end, rolled back on any failure;
+- errors: DuckDB's messages rewritten in Redshift's words (`ERROR: relation
+  "x" does not exist`, `ERROR: 1023 DETAIL: Serializable isolation violation`);
+- COPY load errors land in `sys_load_error_detail` (and the `stl_load_errors`
+  view), written outside the failing transaction as Redshift does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pipeline.offline.warehouse.copy import CopyCancelled, CopyError, LoadErrorDetail, run_copy
+from pipeline.offline.warehouse.translate import (
+    Copy,
+    Lock,
+    NoOp,
+    Query,
+    RedshiftSqlError,
+    Statement,
+    Transaction,
+    UnsupportedSqlError,
+)
+
+log = logging.getLogger(__name__)
+
+LOAD_ERROR_TABLE = "sys_load_error_detail"
+_BOOTSTRAP = (
+    f"""CREATE TABLE IF NOT EXISTS main.{LOAD_ERROR_TABLE} (
+        user_id INTEGER, query_id BIGINT, transaction_id BIGINT, session_id INTEGER,
+        database_name VARCHAR, start_time TIMESTAMP, file_name VARCHAR, line_number BIGINT,
+        column_name VARCHAR, column_type VARCHAR, column_length INTEGER, position INTEGER,
+        error_code INTEGER, error_message VARCHAR, raw_line VARCHAR, raw_field_value VARCHAR
+    )""",
+    # Provisioned clusters' older name for the same facts.
+    f"""CREATE OR REPLACE VIEW main.stl_load_errors AS SELECT
+        user_id AS userid, 0 AS slice, 0 AS tbl, start_time AS starttime, session_id AS session,
+        query_id AS query, file_name AS filename, line_number, column_name AS colname,
+        column_type AS type, column_length AS col_length, position, raw_line, raw_field_value,
+        error_code AS err_code, error_message AS err_reason
+    FROM main.{LOAD_ERROR_TABLE}""",
+)
+LOCK_POLL_S = 0.05
+
+
+class StatementFailed(Exception):
+    """A statement failed; `error` is the Redshift-like text DescribeStatement shows."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class StatementCancelled(Exception):
+    """CancelStatement interrupted the statement."""
+
+
+# --------------------------------------------------------------------------- locks
+
+
+class TableLocks:
+    """Redshift's LOCK: exclusive per-table locks owned by a transaction; deadlocks detected."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._holder: dict[str, str] = {}
+        self._waiting_for: dict[str, str] = {}
+
+    def acquire(self, owner: str, table: str, cancelled: Callable[[], bool]) -> None:
+        """Block until `owner` holds `table`.
+
+        Raises StatementCancelled on CancelStatement, StatementFailed on a deadlock.
+        """
+        with self._cond:
+            try:
+                while True:
+                    holder = self._holder.get(table)
+                    if holder is None or holder == owner:
+                        self._holder[table] = owner
+                        return
+                    if self._closes_cycle(owner, holder):
+                        raise StatementFailed(
+                            f"ERROR: deadlock detected DETAIL: Process {owner} waits for "
+                            f'AccessExclusiveLock on relation "{table}"; '
+                            f"blocked by process {holder}."
+                        )
+                    if cancelled():
+                        raise StatementCancelled()
+                    self._waiting_for[owner] = table
+                    self._cond.wait(LOCK_POLL_S)
+            finally:
+                self._waiting_for.pop(owner, None)
+
+    def _closes_cycle(self, owner: str, holder: str) -> bool:
+        seen = set()
+        current: str | None = holder
+        while current is not None and current not in seen:
+            if current == owner:
+                return True
+            seen.add(current)
+            table = self._waiting_for.get(current)
+            current = self._holder.get(table) if table else None
+        return False
+
+    def release_all(self, owner: str) -> None:
+        with self._cond:
+            for table in [t for t, h in self._holder.items() if h == owner]:
+                del self._holder[table]
+            self._cond.notify_all()
+
+    def held_by(self, owner: str) -> list[str]:
+        with self._cond:
+            return sorted(t for t, h in self._holder.items() if h == owner)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class ResultSet:
+    """A query's rows as Data API Field unions, with Redshift column metadata."""
+
+    columns: list[dict[str, Any]]
+    records: list[list[dict[str, Any]]]
+    sizes: list[int] = field(default_factory=list)
+
+    @property
+    def total_rows(self) -> int:
+        return len(self.records)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(self.sizes)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one statement did: rows returned or affected, and its result set if any."""
+
+    result_rows: int = 0
+    result: ResultSet | None = None
+
+
+def _timestamp_text(value: datetime, with_zone: bool) -> str:
+    if with_zone:
+        value = value.astimezone(UTC) if value.tzinfo else value
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + ("+00" if with_zone else "")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return _timestamp_text(value, value.tzinfo is not None)
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _super_text(value: Any) -> dict[str, Any]:
+    """SUPER as Redshift returns it: JSON text (a scalar string keeps its quotes)."""
+    return {"stringValue": json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                      default=_json_default)}
+
+
+def _json_text(value: Any) -> dict[str, Any]:
+    # DuckDB JSON values come back as their text already.
+    return {"stringValue": value} if isinstance(value, str) else _super_text(value)
+
+
+def _long(value: Any) -> dict[str, Any]:
+    value = int(value)
+    if -(2**63) <= value < 2**63:
+        return {"longValue": value}
+    return {"stringValue": str(value)}
+
+
+def _double(value: Any) -> dict[str, Any]:
+    value = float(value)
+    if math.isfinite(value):
+        return {"doubleValue": value}
+    text = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return {"stringValue": text}
+
+
+def _text(value: Any) -> dict[str, Any]:
+    return {"stringValue": str(value)}
+
+
+def _interval(value: Any) -> dict[str, Any]:
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        days, rest = divmod(seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+        return {"stringValue": f"{days} days {clock}" if days else clock}
+    return {"stringValue": str(value)}
+
+
+# DuckDB type (prefix) -> (Redshift typeName, converter). Checked in order.
+_TYPES: tuple[tuple[str, str, Callable[[Any], dict[str, Any]]], ...] = (
+    ("TIMESTAMP WITH TIME ZONE", "timestamptz",
+     lambda v: {"stringValue": _timestamp_text(v, True)} if isinstance(v, datetime) else _text(v)),
+    ("TIMESTAMP", "timestamp",
+     lambda v: {"stringValue": _timestamp_text(v, False)} if isinstance(v, datetime) else _text(v)),
+    ("TIME WITH TIME ZONE", "timetz", _text),
+    ("TIME", "time", _text),
+    ("DATE", "date", lambda v: {"stringValue": v.isoformat() if isinstance(v, date) else str(v)}),
+    ("BIGINT", "int8", _long),
+    ("INTEGER", "int4", _long),
+    ("SMALLINT", "int2", _long),
+    ("TINYINT", "int2", _long),
+    ("UBIGINT", "numeric", _long),
+    ("UINTEGER", "int8", _long),
+    ("USMALLINT", "int4", _long),
+    ("UTINYINT", "int2", _long),
+    ("HUGEINT", "numeric", _long),
+    ("UHUGEINT", "numeric", _long),
+    ("DECIMAL", "numeric", _text),
+    ("DOUBLE", "float8", _double),
+    ("FLOAT", "float4", _double),
+    ("BOOLEAN", "bool", lambda v: {"booleanValue": bool(v)}),
+    ("VARCHAR", "varchar", _text),
+    ("UUID", "varchar", _text),
+    ("ENUM", "varchar", _text),
+    ("INTERVAL", "interval", _interval),
+    ("BLOB", "varbyte", lambda v: {"stringValue": bytes(v).hex()}),
+    ("VARIANT", "super", _super_text),
+    ("JSON", "super", _json_text),
+    ("STRUCT", "super", _super_text),
+    ("MAP", "super", _super_text),
+)
+_SIGNED = frozenset({"int2", "int4", "int8", "numeric", "float4", "float8"})
+
+
+def _column_type(duck_type: str) -> tuple[str, Callable[[Any], dict[str, Any]]]:
+    upper = duck_type.upper()
+    if upper.endswith("]"):  # LIST / ARRAY: Redshift would hold it in SUPER
+        return "super", _super_text
+    for prefix, name, convert in _TYPES:
+        if upper.startswith(prefix):
+            return name, convert
+    return "varchar", _text
+
+
+def result_set(description: Sequence[Sequence[Any]], rows: Sequence[Sequence[Any]]) -> ResultSet:
+    """Rows from DuckDB as Data API Field unions; column metadata with Redshift type names."""
+    columns: list[dict[str, Any]] = []
+    converters = []
+    for column in description:
+        duck_type = str(column[1])
+        type_name, convert = _column_type(duck_type)
+        meta: dict[str, Any] = {
+            "name": column[0], "label": column[0], "typeName": type_name, "nullable": 1,
+            "isSigned": type_name in _SIGNED, "isCaseSensitive": type_name == "varchar",
+            "isCurrency": False, "precision": 0, "scale": 0, "length": 0,
+            "schemaName": "", "tableName": "",
+        }
+        match = re.match(r"DECIMAL\((\d+),\s*(\d+)\)", duck_type.upper())
+        if match:
+            meta["precision"], meta["scale"] = int(match.group(1)), int(match.group(2))
+        columns.append(meta)
+        converters.append(convert)
+    records: list[list[dict[str, Any]]] = []
+    sizes: list[int] = []
+    null: dict[str, Any] = {"isNull": True}
+    for row in rows:
+        record = [null if v is None else conv(v) for v, conv in zip(row, converters, strict=True)]
+        records.append(record)
+        sizes.append(sum(len(str(f["stringValue"])) if "stringValue" in f else 8 for f in record))
+    return ResultSet(columns=columns, records=records, sizes=sizes)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+_DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]*Error:\s*")
+_REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r'(?:Table|View) with name "?([^"!]+?)"? does not exist'),
+     lambda m: f'relation "{m.group(1)}" does not exist'),
+    (re.compile(r'Schema with name "?([^"!]+?)"? does not exist'),
+     lambda m: f'schema "{m.group(1)}" does not exist'),
+    (re.compile(r'(?:Table|View) with name "?([^"!]+?)"? already exists'),
+     lambda m: f'relation "{m.group(1)}" already exists'),
+    (re.compile(r'Referenced column "([^"]+)" not found'),
+     lambda m: f'column "{m.group(1)}" does not exist'),
+    (re.compile(r'Scalar Function with name "?(\w+)"? does not exist'),
+     lambda m: f"function {m.group(1)} does not exist"),
+    (re.compile(r'syntax error at or near "([^"]*)"'),
+     lambda m: f'syntax error at or near "{m.group(1)}"'),
+    (re.compile(r"syntax error at end of input"), lambda m: "syntax error at end of input"),
+    (re.compile(r"Could not convert string '([^']*)' to INT"),
+     lambda m: f'invalid input syntax for integer: "{m.group(1)}"'),
+    (re.compile(r"NOT NULL constraint failed: [\w.]*?(\w+)$", re.MULTILINE),
+     lambda m: f"Cannot insert a NULL value into column {m.group(1)}"),
+)
+
+
+def redshift_error(
+    exc: BaseException, target: str | None = None, pid: int = 0, sql: str | None = None
+) -> str:
+    """DuckDB's error in Redshift's words, prefixed `ERROR: ` as the Data API shows it.
+
+    `sql` (the DuckDB text that failed) lets a relation DuckDB names bare be
+    reported schema-qualified, as Redshift spells it.
+    """
+    import duckdb
+
+    if isinstance(exc, (UnsupportedSqlError, RedshiftSqlError)):
+        return f"ERROR: {exc}"
+    message = str(exc)
+    if isinstance(exc, duckdb.Error) and re.search(r"conflict", message, re.IGNORECASE):
+        table = target or _conflict_table(message) or "unknown"
+        return (
+            f"ERROR: 1023 DETAIL: Serializable isolation violation on table - {table}, "
+            f"transactions forming the cycle are: {pid} (pid:{pid})"
+        )
+    missing = re.search(r'(?:Table|View) with name "?(\w+)"? does not exist', message)
+    if missing and sql:
+        qualified = re.search(rf'((?:"?\w+"?\.){{1,2}})"?{missing.group(1)}"?\b', sql)
+        if qualified:
+            name = qualified.group(1).replace('"', "") + missing.group(1)
+            return f'ERROR: relation "{name}" does not exist'
+    for pattern, rewrite in _REWRITES:
+        match = pattern.search(message)
+        if match:
+            return f"ERROR: {rewrite(match)}"
+    first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    return f"ERROR: {_DUCKDB_PREFIX.sub('', first)}"
+
+
+def _conflict_table(message: str) -> str | None:
+    parts = [p for p in re.split(r"\\0|\x00", message) if p]
+    return ".".join(parts[-2:]).strip('"') if len(parts) >= 2 else None
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+class Warehouse:
+    """One DuckDB file opened for the embedded Data API (UTC, load-error tables created)."""
+
+    def __init__(self, path: Path, s3: Callable[[], Any]) -> None:
+        import duckdb
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._con = duckdb.connect(str(path))
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")
+        for statement in _BOOTSTRAP:
+            self._con.execute(statement)
+        self._cursor_lock = threading.Lock()
+        self._s3_factory = s3
+        self._s3: Any = None
+        self.locks = TableLocks()
+
+    def cursor(self) -> Any:
+        """A fresh DuckDB session (con.cursor()) in UTC."""
+        with self._cursor_lock:
+            cursor = self._con.cursor()
+        cursor.execute("SET TimeZone = 'UTC'")
+        return cursor
+
+    def s3(self) -> Any:
+        """The S3 client COPY reads with, built on first use."""
+        with self._cursor_lock:
+            if self._s3 is None:
+                self._s3 = self._s3_factory()
+            return self._s3
+
+    def record_load_errors(
+        self, details: Sequence[LoadErrorDetail], *, query_id: int, session_id: int,
+        database: str | None,
+    ) -> None:
+        """Append COPY failures to sys_load_error_detail, outside the failed transaction."""
+        if not details:
+            return
+        now = datetime.now(UTC).replace(tzinfo=None)
+        rows = [
+            (100, query_id, query_id, session_id, database or "dev", now, d.file_name,
+             d.line_number, d.column_name, d.column_type, 0, 0, d.error_code, d.error_message,
+             d.raw_line, d.raw_field_value)
+            for d in details
+        ]
+        cursor = self.cursor()
+        try:
+            cursor.executemany(
+                f"INSERT INTO main.{LOAD_ERROR_TABLE} VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        import duckdb
+
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.Error as exc:  # a checkpoint is a nicety; closing still persists the WAL
+            log.debug("checkpoint on close failed: %s", exc)
+        self._con.close()
+
+
+class Session:
+    """One Data API request's DuckDB session: a cursor, its transaction and its table locks.
+
+    `autocommit` sessions (ExecuteStatement, or a batch in AUTO_COMMIT mode) run
+    each statement in its own transaction; otherwise BEGIN is sent just before
+    the first statement that touches data (after any LOCK), COMMIT by `finish`.
+    """
+
+    def __init__(
+        self, warehouse: Warehouse, owner: str, cancel: threading.Event, *,
+        autocommit: bool, pid: int = 0, database: str | None = None,
+    ) -> None:
+        self.warehouse = warehouse
+        self.owner = owner
+        self.cancel = cancel
+        self.autocommit = autocommit
+        self.pid = pid
+        self.database = database
+        self.cursor = warehouse.cursor()
+        self.in_transaction = False
+
+    # -- transaction control
+
+    def _begin(self) -> None:
+        if not self.autocommit and not self.in_transaction:
+            self.cursor.execute("BEGIN TRANSACTION")
+            self.in_transaction = True
+
+    def commit(self) -> None:
+        """Commit the open transaction (if any) and release its table locks."""
+        import duckdb
+
+        try:
+            if self.in_transaction:
+                self.in_transaction = False
+                self.cursor.execute("COMMIT")
+        except duckdb.InterruptException as exc:
+            raise StatementCancelled() from exc
+        except duckdb.Error as exc:
+            self.rollback()
+            raise StatementFailed(redshift_error(exc, pid=self.pid)) from exc
+        finally:
+            if not self.in_transaction:
+                self.warehouse.locks.release_all(self.owner)
+
+    def rollback(self) -> None:
+        """Roll back whatever is open and release the table locks."""
+        import duckdb
+
+        try:
+            if self.in_transaction:
+                self.cursor.execute("ROLLBACK")
+        except duckdb.Error as exc:  # an interrupted or conflicted txn may be gone already
+            log.debug("rollback: %s", exc)
+        finally:
+            self.in_transaction = False
+            self.warehouse.locks.release_all(self.owner)
+
+    def interrupt(self) -> None:
+        """Abort the running DuckDB query (CancelStatement)."""
+        self.cancel.set()
+        try:
+            self.cursor.interrupt()
+        except Exception as exc:
+            log.debug("interrupt: %s", exc)
+
+    def close(self) -> None:
+        self.rollback()
+        try:
+            self.cursor.close()
+        except Exception as exc:
+            log.debug("closing cursor: %s", exc)
+
+    # -- statements
+
+    def execute(
+        self, statement: Statement, parameters: Mapping[str, str], *, query_id: int = 0
+    ) -> Outcome:
+        """Run one translated statement; StatementFailed / StatementCancelled on failure."""
+        import duckdb
+
+        if self.cancel.is_set():
+            raise StatementCancelled()
+        target = statement.target if isinstance(statement, Query) else None
+        try:
+            if isinstance(statement, Lock):
+                return self._lock(statement)
+            if isinstance(statement, Transaction):
+                return self._transaction(statement)
+            if isinstance(statement, NoOp):
+                return Outcome()
+            self._begin()
+            if isinstance(statement, Copy):
+                return self._copy(statement, query_id)
+            return self._query(statement, parameters)
+        except (StatementFailed, StatementCancelled):
+            raise
+        except duckdb.InterruptException as exc:
+            raise StatementCancelled() from exc
+        except (duckdb.Error, UnsupportedSqlError, RedshiftSqlError) as exc:
+            if self.cancel.is_set():
+                raise StatementCancelled() from exc
+            sql = statement.sql if isinstance(statement, Query) else None
+            raise StatementFailed(redshift_error(exc, target, self.pid, sql)) from exc
+
+    def _lock(self, statement: Lock) -> Outcome:
+        for table in statement.tables:
+            self.warehouse.locks.acquire(self.owner, table, self.cancel.is_set)
+        for table in statement.tables:
+            quoted = ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))
+            # The relation must exist (Redshift checks); runs before BEGIN, so no snapshot yet.
+            self.cursor.execute(f"SELECT 1 FROM {quoted} LIMIT 0").fetchall()
+        if self.autocommit:  # an autocommit LOCK ends with its own (empty) transaction
+            self.warehouse.locks.release_all(self.owner)
+        return Outcome()
+
+    def _transaction(self, statement: Transaction) -> Outcome:
+        if statement.action == "commit":
+            self.commit()
+        elif statement.action == "rollback":
+            self.rollback()
+        # BEGIN: a batch is already one transaction and BEGIN comes lazily; nothing to do.
+        return Outcome()
+
+    def _copy(self, statement: Copy, query_id: int) -> Outcome:
+        try:
+            rows = run_copy(self.cursor, statement, self.warehouse.s3(),
+                            cancelled=self.cancel.is_set)
+        except CopyCancelled as exc:
+            raise StatementCancelled() from exc
+        except CopyError as exc:
+            self.warehouse.record_load_errors(
+                exc.details, query_id=query_id, session_id=self.pid, database=self.database
+            )
+            raise StatementFailed(f"ERROR: {exc.message}") from exc
+        return Outcome(result_rows=rows)
+
+    def _query(self, statement: Query, parameters: Mapping[str, str]) -> Outcome:
+        missing = [p for p in statement.parameters if p not in parameters]
+        if missing:
+            raise StatementFailed(f"ERROR: no value supplied for parameter :{missing[0]}")
+        bound = {p: parameters[p] for p in statement.parameters}
+        relation = self.cursor.execute(statement.sql, bound or None)
+        if statement.returns_rows:
+            rows = relation.fetchall()
+            result = result_set(relation.description or (), rows)
+            return Outcome(result_rows=len(rows), result=result)
+        affected = 0
+        if relation.description and relation.description[0][0] == "Count":
+            row = relation.fetchone()
+            affected = int(row[0]) if row and row[0] is not None else 0
+        return Outcome(result_rows=affected)
