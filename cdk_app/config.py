@@ -26,12 +26,11 @@ from pipeline.aws.settings import (
     ENV_STATEMENT_TIMEOUT_S,
     ENV_VISIBILITY_TIMEOUT_S,
     MAX_BATCH_SIZE,
-    SQS_MAX_MESSAGE_BYTES,
-    SQS_MIN_MESSAGE_BYTES,
     Settings,
     validate_identifier,
 )
 from pipeline.core.errors import ConfigError
+from pipeline.core.limits import SQS_MAX_MESSAGE_BYTES, SQS_MIN_MESSAGE_BYTES
 
 PREFIX = "pipeline:"
 
@@ -60,27 +59,28 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 # A DLQ keeps messages for the longest period SQS allows, so nothing expires before triage.
 DLQ_RETENTION_DAYS = 14
 
+# What the functions also read has its default in `Settings`, defined there once.
 DEFAULTS: dict[str, Any] = {
-    "region": "us-east-1",
+    "region": Settings.region,
     "account": None,
     "stackName": "TelegramIngestPipeline",
     "schedule": "rate(1 minute)",
     "maxMessageBytes": SQS_MAX_MESSAGE_BYTES,
-    "sampleMin": 1,
-    "sampleMax": 1000,
-    "source": "telegram-scraper",
-    "logLevel": "INFO",
+    "sampleMin": Settings.sample_min,
+    "sampleMax": Settings.sample_max,
+    "source": Settings.source,
+    "logLevel": Settings.log_level,
     "publisherTimeoutSeconds": 60,
     "publisherMemoryMb": 1024,
     "loaderTimeoutSeconds": 300,
     "loaderMemoryMb": 1024,
-    "batchSize": 100,
-    "maxBatchingWindowSeconds": 5,
+    "batchSize": Settings.batch_size,
+    "maxBatchingWindowSeconds": Settings.batching_window_s,
     "maxConcurrency": 2,
-    "maxReceiveCount": 5,
+    "maxReceiveCount": Settings.max_receive_count,
     "queueRetentionDays": 4,
-    "processedExpiryDays": 1,
-    "rejectedExpiryDays": 30,
+    "processedExpiryDays": Settings.processed_expiry_days,
+    "rejectedExpiryDays": Settings.rejected_expiry_days,
     "accessLogExpiryDays": 90,
     "logRetentionDays": 14,
     "oldestMessageAlarmSeconds": 900,
@@ -88,8 +88,8 @@ DEFAULTS: dict[str, Any] = {
     "warehouseName": "telegram-ingest",
     "serverlessBaseCapacity": 8,
     "nodeType": "ra3.large",
-    "database": "dev",
-    "schema": "scraped",
+    "database": Settings.redshift_database,
+    "schema": Settings.schema,
     "adminUsername": "pipeline_admin",
     "vpcCidr": "10.42.0.0/16",
     "availabilityZones": None,

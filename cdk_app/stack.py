@@ -13,7 +13,8 @@ from cdk_app.monitoring import Monitoring
 from cdk_app.network import Network
 from cdk_app.queues import Queues
 from cdk_app.staging import Staging
-from cdk_app.warehouse import Warehouse
+from cdk_app.warehouse import RedshiftWarehouse
+from pipeline.aws import settings
 
 
 class PipelineStack(Stack):
@@ -31,7 +32,7 @@ class PipelineStack(Stack):
             self, "Network", config=config, flow_log_bucket=self.staging.log_bucket
         )
         self.queues = Queues(self, "Queues", config=config)
-        self.warehouse = Warehouse(self, "Warehouse", config=config, network=self.network)
+        self.warehouse = RedshiftWarehouse(self, "Warehouse", config=config, network=self.network)
         self.publisher = Publisher(self, "Publisher", config=config, queue=self.queues.queue)
         self.loader = Loader(
             self,
@@ -61,14 +62,15 @@ class PipelineStack(Stack):
         )
 
         outputs = {
-            "QueueUrl": self.queues.queue.queue_url,
-            "DlqUrl": self.queues.dlq.queue_url,
-            "BucketName": self.staging.bucket.bucket_name,
-            "WorkgroupName" if config.serverless else "ClusterIdentifier": self.warehouse.name,
-            "Database": config.database,
-            "SecretArn": self.warehouse.secret.secret_arn,
-            "Region": self.region,
-            "CopyRoleArn": self.warehouse.copy_role.role_arn,
+            settings.OUTPUT_QUEUE_URL: self.queues.queue.queue_url,
+            settings.OUTPUT_DLQ_URL: self.queues.dlq.queue_url,
+            settings.OUTPUT_BUCKET: self.staging.bucket.bucket_name,
+            settings.OUTPUT_WORKGROUP if config.serverless else settings.OUTPUT_CLUSTER:
+                self.warehouse.name,
+            settings.OUTPUT_DATABASE: config.database,
+            settings.OUTPUT_SECRET_ARN: self.warehouse.secret.secret_arn,
+            settings.OUTPUT_REGION: self.region,
+            settings.OUTPUT_COPY_ROLE_ARN: self.warehouse.copy_role.role_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -9,11 +9,12 @@ from constructs import Construct
 
 from cdk_app.config import PipelineConfig
 from cdk_app.nag import acknowledge, wildcard_resource_finding
+from pipeline.core import staging
 
-# The staging-key prefixes of ARCHITECTURE.md ("Staging keys").
-INCOMING_PREFIX = "incoming/"
-PROCESSED_PREFIX = "processed/"
-REJECTED_PREFIX = "rejected/"
+# The staging-key prefixes of ARCHITECTURE.md ("Staging keys"), defined in pipeline.core.staging.
+INCOMING_PREFIX = staging.INCOMING
+PROCESSED_PREFIX = staging.PROCESSED
+REJECTED_PREFIX = staging.REJECTED
 STAGING_PREFIXES = (INCOMING_PREFIX, PROCESSED_PREFIX, REJECTED_PREFIX)
 
 # Objects the loader reads, writes, moves (copy + delete) and cleans up after a failed upload.
@@ -69,21 +70,20 @@ class Staging(Construct):
             server_access_logs_bucket=self.log_bucket,
             server_access_logs_prefix="staging-bucket/",
             lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-processed",
-                    prefix=PROCESSED_PREFIX,
-                    expiration=Duration.days(config.processed_expiry_days),
-                ),
-                s3.LifecycleRule(
-                    id="expire-rejected",
-                    prefix=REJECTED_PREFIX,
-                    expiration=Duration.days(config.rejected_expiry_days),
+                *(
+                    s3.LifecycleRule(id=rule.id, prefix=rule.prefix,
+                                     expiration=Duration.days(rule.days))
+                    for rule in staging.expiry_rules(
+                        config.processed_expiry_days, config.rejected_expiry_days
+                    )
                 ),
                 # Whole bucket, but only multipart uploads that never completed: no rule ever
                 # expires an object in incoming/.
                 s3.LifecycleRule(
                     id="abort-incomplete-uploads",
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(
+                        staging.ABORT_INCOMPLETE_UPLOADS_DAYS
+                    ),
                 ),
             ],
         )

@@ -115,7 +115,7 @@ def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
         with start_local(settings) as stack:
             dataapi.build(stack.settings).ensure_schema()
     else:
-        from pipeline.app import ops
+        from pipeline import ops
         from pipeline.aws import dataapi
 
         if args.stack_outputs:
@@ -126,7 +126,7 @@ def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.app import ops
+    from pipeline import ops
 
     figures = ops.status(ops.resolve(settings, args.stack_outputs))
     if args.json:
@@ -137,7 +137,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.app import ops
+    from pipeline import ops
 
     result = ops.redrive(ops.resolve(settings, args.stack_outputs), limit=args.limit,
                          progress=_stderr)
@@ -147,7 +147,7 @@ def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reload(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.app import ops
+    from pipeline import ops
 
     result = ops.reload(ops.resolve(settings, args.stack_outputs), args.key)
     print(json.dumps(result) if args.json else _table(

@@ -23,16 +23,16 @@ if TYPE_CHECKING:
 
     from pipeline.analysis.warehouse import Connection
 
-# `cdk deploy --outputs-file` keys (cdk_app/stack.py) -> notebook parameter names.
+# `cdk deploy --outputs-file` keys -> notebook parameter names.
 STACK_OUTPUT_PARAMETERS: dict[str, str] = {
-    "QueueUrl": "queue_url",
-    "DlqUrl": "dlq_url",
-    "BucketName": "bucket",
-    "WorkgroupName": "workgroup",
-    "ClusterIdentifier": "cluster",
-    "Database": "database",
-    "SecretArn": "secret_arn",
-    "Region": "region",
+    settings.OUTPUT_QUEUE_URL: "queue_url",
+    settings.OUTPUT_DLQ_URL: "dlq_url",
+    settings.OUTPUT_BUCKET: "bucket",
+    settings.OUTPUT_WORKGROUP: "workgroup",
+    settings.OUTPUT_CLUSTER: "cluster",
+    settings.OUTPUT_DATABASE: "database",
+    settings.OUTPUT_SECRET_ARN: "secret_arn",
+    settings.OUTPUT_REGION: "region",
 }
 
 
@@ -70,11 +70,11 @@ class NotebookTarget:
 
     target: str = "local"
     warehouse_path: Path | None = None
-    schema: str = "scraped"
+    schema: str = Settings.schema
     workgroup: str | None = None
     cluster: str | None = None
-    database: str = "dev"
-    region: str = "us-east-1"
+    database: str = Settings.redshift_database
+    region: str = Settings.region
     dlq_url: str | None = None
     aws_endpoint_url: str | None = None
 
@@ -84,7 +84,7 @@ class NotebookTarget:
         *,
         target: str = "local",
         warehouse_path: str = "",
-        schema: str = "scraped",
+        schema: str = Settings.schema,
         workgroup: str = "",
         cluster: str = "",
         database: str = "",
@@ -114,8 +114,8 @@ class NotebookTarget:
             schema=schema,
             workgroup=given["workgroup"] or None,
             cluster=given["cluster"] or None,
-            database=given["database"] or "dev",
-            region=given["region"] or "us-east-1",
+            database=given["database"] or Settings.redshift_database,
+            region=given["region"] or Settings.region,
             dlq_url=given["dlq_url"] or None,
             aws_endpoint_url=aws_endpoint_url or None,
         )

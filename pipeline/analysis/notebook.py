@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pipeline.core import envelope, sampling
+from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 LENGTH_BINS: tuple[int, ...] = (0, 1, 51, 201, 1_001, 5_001)
 LONG_MESSAGE_CHARS = 5_000
 # Redshift VARCHAR and strings inside SUPER hold at most 65,535 bytes (see rows.py).
-VARCHAR_MAX_BYTES = 65_535
+VARCHAR_MAX_BYTES = REDSHIFT_MAX_VARCHAR_BYTES
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 

@@ -14,21 +14,15 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from pipeline.aws.s3 import ObjectStore
+from pipeline.app.ports import ObjectStore, Warehouse
 from pipeline.core import staging
 from pipeline.core.envelope import Envelope
 from pipeline.core.errors import PipelineError
 from pipeline.core.rows import Rejection, RowRejected, stage_row
 
 log = logging.getLogger(__name__)
-
-
-class Warehouse(Protocol):
-    """What the loader needs of a warehouse."""
-
-    def load(self, rows_manifest_url: str, parts_manifest_url: str) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline.aws.settings import SQS_MAX_MESSAGE_BYTES, Settings
+from pipeline.app.ports import PublishSettings, Queue
 from pipeline.core import envelope, sampling
 from pipeline.core.errors import PipelineError
+from pipeline.core.limits import SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
     from pipeline.core.dataset import Dataset
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # SendMessageBatch takes at most 10 entries whose bodies add up to at most 1 MiB.
-MAX_BATCH_ENTRIES = 10
+MAX_BATCH_ENTRIES = SQS_MAX_BATCH_ENTRIES
 MAX_BATCH_BYTES = SQS_MAX_MESSAGE_BYTES
 SEND_ATTEMPTS = 5
 
@@ -47,7 +48,7 @@ class TickResult:
 
 
 def build_sample(
-    dataset: Dataset, settings: Settings, rng: random.Random, now: datetime
+    dataset: Dataset, settings: PublishSettings, rng: random.Random, now: datetime
 ) -> list[envelope.Envelope]:
     """Draw n ~ U[sample_min, sample_max] rows and split them into message-sized parts."""
     n = sampling.draw_size(rng, settings.sample_min, settings.sample_max, len(dataset))
@@ -79,7 +80,7 @@ def pack_batches(bodies: Sequence[str]) -> list[list[int]]:
 
 
 def send(
-    sqs: Any,
+    sqs: Queue,
     queue_url: str,
     bodies: Sequence[str],
     *,
@@ -127,8 +128,8 @@ def _not_sent(pending: dict[str, Any], later: list[int], total: int) -> str:
 
 def publish_tick(
     dataset: Dataset,
-    sqs: Any,
-    settings: Settings,
+    sqs: Queue,
+    settings: PublishSettings,
     rng: random.Random,
     now: datetime,
 ) -> TickResult:

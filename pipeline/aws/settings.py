@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import ConfigError
+from pipeline.core.limits import SQS_MAX_MESSAGE_BYTES, SQS_MIN_MESSAGE_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATASET = REPO_ROOT / "data" / "data-engineering-bezant-assignement-dataset.zip"
@@ -53,8 +54,6 @@ ENV_LOG_LEVEL = "PIPELINE_LOG_LEVEL"
 
 # SQS accepts bodies up to 1 MiB (since August 2025); the queue's MaximumMessageSize
 # and the publisher's limit are both set from ENV_MAX_MESSAGE_BYTES.
-SQS_MAX_MESSAGE_BYTES = 1_048_576
-SQS_MIN_MESSAGE_BYTES = 1_024
 # Lambda's SQS event source accepts batches of at most 10,000 records (standard queues).
 MAX_BATCH_SIZE = 10_000
 
@@ -221,6 +220,30 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
         raise ConfigError(f"{name}={value!r} must be an integer between {low} and {high}")
 
 
+# The stack's outputs, as `cdk deploy --outputs-file` writes them (cdk_app/stack.py emits
+# these names), each with the Settings field it fills.
+OUTPUT_QUEUE_URL = "QueueUrl"
+OUTPUT_DLQ_URL = "DlqUrl"
+OUTPUT_BUCKET = "BucketName"
+OUTPUT_WORKGROUP = "WorkgroupName"
+OUTPUT_CLUSTER = "ClusterIdentifier"
+OUTPUT_DATABASE = "Database"
+OUTPUT_SECRET_ARN = "SecretArn"  # noqa: S105 (an output name, not a secret)
+OUTPUT_REGION = "Region"
+OUTPUT_COPY_ROLE_ARN = "CopyRoleArn"
+STACK_OUTPUTS: dict[str, str] = {
+    OUTPUT_QUEUE_URL: "queue_url",
+    OUTPUT_DLQ_URL: "dlq_url",
+    OUTPUT_BUCKET: "bucket",
+    OUTPUT_WORKGROUP: "redshift_workgroup",
+    OUTPUT_CLUSTER: "redshift_cluster",
+    OUTPUT_DATABASE: "redshift_database",
+    OUTPUT_SECRET_ARN: "redshift_secret_arn",
+    OUTPUT_REGION: "region",
+    OUTPUT_COPY_ROLE_ARN: "copy_role_arn",
+}
+
+
 def read_stack_outputs(path: str | Path, stack: str | None = None) -> dict[str, str]:
     """One stack's outputs (`QueueUrl`, `DlqUrl`, ...) from a `cdk deploy --outputs-file` JSON.
 
@@ -248,7 +271,7 @@ def read_stack_outputs(path: str | Path, stack: str | None = None) -> dict[str, 
             raise ConfigError(f"stack {stack!r} is not in {file}; it has {sorted(data)}")
         chosen = data[stack]
     else:
-        candidates = [name for name, outputs in data.items() if "DlqUrl" in outputs] or list(data)
+        candidates = [name for name, out in data.items() if OUTPUT_DLQ_URL in out] or list(data)
         if len(candidates) != 1:
             raise ConfigError(
                 f"stack outputs file {file} has {len(candidates)} candidate stacks "

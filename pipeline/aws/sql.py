@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from pipeline.aws.settings import validate_identifier
+from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES
 
 MESSAGES_TABLE = "telegram_messages"
 LEDGER_TABLE = "load_ledger"
@@ -21,7 +22,7 @@ STAGE_PARTS = "stage_parts"
 
 # Redshift caps VARCHAR at 65,535 bytes (not characters), and a string inside
 # SUPER likewise; the loader truncates longer text before staging (see rows.py).
-MAX_VARCHAR_BYTES = 65_535
+MAX_VARCHAR_BYTES = REDSHIFT_MAX_VARCHAR_BYTES
 
 
 # Redshift reserves these words (RAW is an ENCODE type): such columns are quoted

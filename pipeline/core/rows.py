@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.aws.sql import MAX_VARCHAR_BYTES
 from pipeline.core.dataset import COLUMNS
 from pipeline.core.entities import extract_entities
 from pipeline.core.envelope import format_time, parse_time
+from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES as MAX_VARCHAR_BYTES
 
 _INT64 = (-(2**63), 2**63 - 1)
 _COLUMN_SET = frozenset(COLUMNS)

@@ -16,6 +16,29 @@ from pipeline.core.envelope import dumps
 INCOMING = "incoming/"
 PROCESSED = "processed/"
 REJECTED = "rejected/"
+# An upload that never completed is aborted after this many days; nothing else in the
+# bucket expires except by `expiry_rules`.
+ABORT_INCOMPLETE_UPLOADS_DAYS = 1
+
+
+@dataclass(frozen=True)
+class ExpiryRule:
+    """One lifecycle rule of the staging bucket: objects under `prefix` expire after `days`."""
+
+    id: str
+    prefix: str
+    days: int
+
+
+def expiry_rules(processed_days: int, rejected_days: int) -> tuple[ExpiryRule, ...]:
+    """What expires, for the CDK bucket and the emulator's alike: never anything in incoming/.
+
+    Unloaded data is never lost by a rule; loaded copies and rejected rows age out.
+    """
+    return (
+        ExpiryRule("expire-processed", PROCESSED, processed_days),
+        ExpiryRule("expire-rejected", REJECTED, rejected_days),
+    )
 
 
 @dataclass(frozen=True)

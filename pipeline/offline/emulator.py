@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.aws import boto
 from pipeline.aws.settings import Settings
+from pipeline.core import staging
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -169,23 +170,19 @@ def provision(settings: Settings) -> Settings:
 
 def lifecycle_rules(settings: Settings) -> list[dict[str, object]]:
     """The staging bucket's lifecycle: processed/ and rejected/ expire; incoming/ never does."""
+    expiring = staging.expiry_rules(settings.processed_expiry_days, settings.rejected_expiry_days)
     return [
-        {
-            "ID": "expire-processed",
-            "Filter": {"Prefix": "processed/"},
-            "Status": "Enabled",
-            "Expiration": {"Days": settings.processed_expiry_days},
-        },
-        {
-            "ID": "expire-rejected",
-            "Filter": {"Prefix": "rejected/"},
-            "Status": "Enabled",
-            "Expiration": {"Days": settings.rejected_expiry_days},
-        },
+        *(
+            {"ID": rule.id, "Filter": {"Prefix": rule.prefix}, "Status": "Enabled",
+             "Expiration": {"Days": rule.days}}
+            for rule in expiring
+        ),
         {
             "ID": "abort-incomplete-uploads",
             "Filter": {"Prefix": ""},
             "Status": "Enabled",
-            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+            "AbortIncompleteMultipartUpload": {
+                "DaysAfterInitiation": staging.ABORT_INCOMPLETE_UPLOADS_DAYS
+            },
         },
     ]

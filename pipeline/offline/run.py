@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.app.ops import queue_depth
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.settings import Settings
 from pipeline.core.envelope import parse_time
@@ -25,6 +24,7 @@ from pipeline.offline.runtime import (
     start_local,
     wait_drained,
 )
+from pipeline.ops import queue_depth
 
 Progress = Callable[[str], None]
 

@@ -20,15 +20,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.app.ops import queue_depth, remove_stack_file, write_stack_file
 from pipeline.aws import boto
 from pipeline.aws.settings import ENV_FIELDS, Settings
+from pipeline.core.limits import LAMBDA_MAX_INVOKE_PAYLOAD, SQS_MAX_BATCH_ENTRIES
 from pipeline.offline.emulator import Emulator, start_emulator
+from pipeline.ops import queue_depth, remove_stack_file, write_stack_file
 
 log = logging.getLogger(__name__)
 
 # Lambda's synchronous invocation payload limit bounds an SQS batch's size.
-MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
+MAX_INVOKE_PAYLOAD = LAMBDA_MAX_INVOKE_PAYLOAD
 # Per-record JSON around the body in the event (ids, receipt handle, attributes).
 RECORD_OVERHEAD = 1_024
 
@@ -140,7 +141,7 @@ class SqsEventSource:
     queue_arn: str
     handler: Callable[[dict[str, Any], Any], dict[str, Any]]
     region: str
-    batch_size: int = 10
+    batch_size: int = SQS_MAX_BATCH_ENTRIES
     batching_window_s: float = 0.0
     max_payload: int = MAX_INVOKE_PAYLOAD
 
@@ -154,7 +155,7 @@ class SqsEventSource:
             wait = 1 if not messages else max(0, min(1, int(waiting)))
             response = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
+                MaxNumberOfMessages=min(SQS_MAX_BATCH_ENTRIES, self.batch_size - len(messages)),
                 WaitTimeSeconds=wait,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
@@ -176,11 +177,11 @@ class SqsEventSource:
 
     def release(self, messages: list[dict[str, Any]]) -> None:
         """Make received messages visible again at once (not a failure: no retry is spent)."""
-        for start in range(0, len(messages), 10):
+        for start in range(0, len(messages), SQS_MAX_BATCH_ENTRIES):
             self.sqs.change_message_visibility_batch(
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                         for i, m in enumerate(messages[start:start + 10])],
+                         for i, m in enumerate(messages[start:start + SQS_MAX_BATCH_ENTRIES])],
             )
 
     def poll_once(self) -> Invocation | None:
@@ -201,8 +202,8 @@ class SqsEventSource:
             log.warning("loader invocation failed; its messages will be retried",
                         extra={"error": error, "records": len(messages)})
         done = [m for m in messages if m["MessageId"] not in failed_ids]
-        for start in range(0, len(done), 10):
-            chunk = done[start:start + 10]
+        for start in range(0, len(done), SQS_MAX_BATCH_ENTRIES):
+            chunk = done[start:start + SQS_MAX_BATCH_ENTRIES]
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}

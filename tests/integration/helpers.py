@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.app.ops import queue_depth
 from pipeline.app.publisher import build_sample, send
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.s3 import ObjectStore
@@ -28,6 +27,7 @@ from pipeline.aws.settings import Settings
 from pipeline.core import envelope, staging
 from pipeline.core.errors import PoisonMessageError, TransientError
 from pipeline.offline.runtime import Pollers, event_source, sqs_record, wait_drained
+from pipeline.ops import queue_depth
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:telegram-messages"
 # A warehouse refusal retrying cannot fix (the Data API client does not resubmit it).

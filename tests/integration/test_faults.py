@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from pipeline.app import ops
+from pipeline import ops
 from pipeline.app.publisher import PublishError, publish_tick
 from pipeline.core import envelope, staging
 from pipeline.lambdas import loader

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from pipeline.app.ops import queue_depth
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.s3 import ObjectStore
 from pipeline.core import envelope, staging
 from pipeline.lambdas import loader as loader_handler
+from pipeline.ops import queue_depth
 from tests.integration.helpers import count, drain, publish, sqs_event
 
 pytestmark = pytest.mark.integration

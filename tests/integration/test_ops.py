@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.app import ops
+from pipeline import ops
 from pipeline.app.loader import load_batch
 from pipeline.aws.settings import ENV_FIELDS, ENV_WAREHOUSE_PATH
 from pipeline.cli import main

@@ -361,7 +361,7 @@ def _conflict_table(message: str) -> str | None:
 # --------------------------------------------------------------------------- warehouse
 
 
-class Warehouse:
+class DuckDbWarehouse:
     """One DuckDB file opened for the embedded Data API (UTC, load-error tables created)."""
 
     def __init__(self, path: Path, s3: Callable[[], Any]) -> None:
@@ -435,7 +435,7 @@ class Session:
     """
 
     def __init__(
-        self, warehouse: Warehouse, owner: str, cancel: threading.Event, *,
+        self, warehouse: DuckDbWarehouse, owner: str, cancel: threading.Event, *,
         autocommit: bool, pid: int = 0, database: str | None = None,
     ) -> None:
         self.warehouse = warehouse

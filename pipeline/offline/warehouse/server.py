@@ -121,12 +121,12 @@ class EmbeddedDataApi:
 
     def __init__(self, warehouse_path: Path, settings: Settings, *, host: str = "127.0.0.1",
                  port: int = 0, max_history: int = MAX_HISTORY) -> None:
-        from pipeline.offline.warehouse.engine import Warehouse
+        from pipeline.offline.warehouse.engine import DuckDbWarehouse
 
         self.settings = settings
         self.warehouse_path = Path(warehouse_path)
         self.max_history = max_history
-        self._warehouse = Warehouse(self.warehouse_path, self._s3_client)
+        self._warehouse = DuckDbWarehouse(self.warehouse_path, self._s3_client)
         self._lock = threading.Lock()
         self._records: OrderedDict[str, _Record] = OrderedDict()
         self._tokens: dict[str, tuple[str, str]] = {}

@@ -18,24 +18,13 @@ from typing import Any
 
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.s3 import ObjectStore
-from pipeline.aws.settings import ENV_FIELDS, Settings, read_stack_outputs
+from pipeline.aws.settings import ENV_FIELDS, STACK_OUTPUTS, Settings, read_stack_outputs
 from pipeline.core import staging
 from pipeline.core.errors import ConfigError, PipelineError, WarehouseError
+from pipeline.core.limits import SQS_MAX_BATCH_ENTRIES
 
 STACK_FILE = "embedded-stack.json"
 
-# `cdk deploy --outputs-file` keys -> Settings fields.
-STACK_OUTPUTS = {
-    "QueueUrl": "queue_url",
-    "DlqUrl": "dlq_url",
-    "BucketName": "bucket",
-    "WorkgroupName": "redshift_workgroup",
-    "ClusterIdentifier": "redshift_cluster",
-    "Database": "redshift_database",
-    "SecretArn": "redshift_secret_arn",
-    "Region": "region",
-    "CopyRoleArn": "copy_role_arn",
-}
 
 
 def stack_file(settings: Settings) -> Path:
@@ -155,7 +144,7 @@ def redrive(settings: Settings, limit: int | None = None,
     sqs = boto.client(settings, "sqs")
     moved = 0
     while limit is None or moved < limit:
-        want = 10 if limit is None else min(10, limit - moved)
+        want = SQS_MAX_BATCH_ENTRIES if limit is None else min(SQS_MAX_BATCH_ENTRIES, limit - moved)
         messages = sqs.receive_message(QueueUrl=settings.dlq_url, MaxNumberOfMessages=want,
                                        WaitTimeSeconds=0, VisibilityTimeout=30).get("Messages", [])
         if not messages:
