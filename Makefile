@@ -30,6 +30,14 @@ test: $(STAMP) node_modules/.installed ## Run lint and the whole test suite
 typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minutes uncached)
 	$(BIN)/mypy
 
+LOWEST := .venv-lowest
+
+test-lowest: $(STAMP) ## Install the lowest versions pyproject.toml allows and run the tests on them
+	$(BIN)/uv venv --quiet --allow-existing --python $(PYTHON) $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
+	$(LOWEST)/bin/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (lowest)" >/dev/null
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider
+
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
@@ -43,7 +51,7 @@ lab: $(STAMP) ## Open JupyterLab on notebooks/ against the local warehouse
 bench: $(STAMP) ## Benchmark the local pipeline
 	$(BIN)/pipeline bench
 
-clean: ## Remove derived files (warehouse, reports, cdk.out)
-	rm -rf var reports cdk.out
+clean: ## Remove derived files (warehouse, reports, cdk.out, the lowest-versions venv)
+	rm -rf var reports cdk.out $(LOWEST)
 
-.PHONY: help install run test typecheck synth lab bench clean
+.PHONY: help install run test test-lowest typecheck synth lab bench clean
