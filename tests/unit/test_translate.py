@@ -399,7 +399,7 @@ def test_octet_length_counts_bytes_of_text():
     ("SELECT a FROM t ORDER BY a", "SELECT a FROM t ORDER BY a"),  # DuckDB: NULLS LAST too
     ("SELECT a FROM t ORDER BY a DESC", "SELECT a FROM t ORDER BY a DESC NULLS FIRST"),
     ("SELECT RANK() OVER (ORDER BY a DESC) FROM t",
-     "SELECT RANK() OVER (ORDER BY a DESC NULLS FIRST) FROM t"),
+     'SELECT RANK() OVER (ORDER BY a DESC NULLS FIRST) AS "rank" FROM t'),
     ("SELECT a FROM t ORDER BY a NULLS FIRST", "SELECT a FROM t ORDER BY a NULLS FIRST"),
     ("SELECT a FROM t ORDER BY a DESC NULLS LAST", "SELECT a FROM t ORDER BY a DESC"),
 ])
@@ -408,14 +408,16 @@ def test_nulls_sort_as_the_largest_values_like_redshift(redshift, duckdb_sql):
 
 
 @pytest.mark.parametrize(("redshift", "duckdb_sql"), [
-    ("SELECT NVL(a, b), NVL2(a, b, c) FROM t",
-     "SELECT COALESCE(a, b), CASE WHEN NOT a IS NULL THEN b ELSE c END FROM t"),
-    ("SELECT DECODE(a, 1, 'x', 'y') FROM t", "SELECT CASE WHEN a = 1 THEN 'x' ELSE 'y' END FROM t"),
-    ("SELECT APPROXIMATE COUNT(DISTINCT a), MEDIAN(a) FROM t",
-     "SELECT APPROX_COUNT_DISTINCT(a), MEDIAN(a) FROM t"),
-    ("SELECT DATEADD(month, 1, a) FROM t", "SELECT CAST(a AS TIMESTAMP) + INTERVAL 1 MONTH FROM t"),
-    ("SELECT DATE_TRUNC('week', a), LEN(b) FROM t",
-     "SELECT DATE_TRUNC('WEEK', a), LENGTH(b) FROM t"),
+    ("SELECT NVL(a, b) AS x, NVL2(a, b, c) AS y FROM t",
+     "SELECT COALESCE(a, b) AS x, CASE WHEN NOT a IS NULL THEN b ELSE c END AS y FROM t"),
+    ("SELECT DECODE(a, 1, 'x', 'y') AS d FROM t",
+     "SELECT CASE WHEN a = 1 THEN 'x' ELSE 'y' END AS d FROM t"),
+    ("SELECT APPROXIMATE COUNT(DISTINCT a) AS c, MEDIAN(a) AS m FROM t",
+     "SELECT APPROX_COUNT_DISTINCT(a) AS c, MEDIAN(a) AS m FROM t"),
+    ("SELECT DATEADD(month, 1, a) AS d FROM t",
+     "SELECT CAST(a AS TIMESTAMP) + INTERVAL 1 MONTH AS d FROM t"),
+    ("SELECT DATE_TRUNC('week', a) AS w, LEN(b) AS n FROM t",
+     "SELECT DATE_TRUNC('WEEK', a) AS w, LENGTH(b) AS n FROM t"),
 ])
 def test_sqlglot_carries_the_rest_of_the_subset(redshift, duckdb_sql):
     assert to_duckdb(redshift) == duckdb_sql
