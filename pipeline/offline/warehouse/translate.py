@@ -165,6 +165,8 @@ class _EmbeddedRedshiftParser(RedshiftParser):
         # sqlglot rewrites the format model into strftime codes at parse time, losing
         # Redshift's element case and padding rules; `to_char_datetime_formats` needs it.
         "TO_CHAR": _call("TO_CHAR"),
+        # sqlglot folds ADD_MONTHS into DATEADD; their month-end rules differ.
+        "ADD_MONTHS": _call("ADD_MONTHS"),
         **{name: _call(name) for name in PORTED_SUPER_FUNCTIONS},
     }
 
@@ -1591,6 +1593,98 @@ def redshift_column_labels(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _is_string_literal(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string
+
+
+def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
+    """`x = 'abc  '`: trailing blanks are insignificant when Redshift compares strings.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html ("Trailing
+    spaces in VARCHAR and CHAR values are treated as semantically insignificant when
+    values are compared"); DuckDB compares them. A comparison with a string literal
+    side compares both sides without trailing blanks when the other side is text
+    (`typeof` decides, so a date compared with '2008-01-01' is untouched). Column-to-
+    column comparisons are left alone (a join key would lose its hash join).
+    """
+    scope = _Scope.of(tree)
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, tuple(_COMPARISONS)):
+            return node
+        a, b = node.this, node.expression
+        if scope.is_super(a) or scope.is_super(b):
+            return node
+        if not (_is_string_literal(a) or _is_string_literal(b)):
+            return node
+        op = _COMPARISONS[type(node)]
+        if _is_string_literal(a) and _is_string_literal(b):
+            return exp.Paren(this=_fill(f"rtrim(__a__, ' ') {op} rtrim(__b__, ' ')", a=a, b=b))
+        literal, other = (a, b) if _is_string_literal(a) else (b, a)
+        trimmed = exp.Literal.string(literal.this.rstrip(" "))
+        left, right = ("__l__", "rtrim(CAST(__o__ AS VARCHAR), ' ')") if literal is a else (
+            "rtrim(CAST(__o__ AS VARCHAR), ' ')", "__l__")
+        plain = f"__r__ {op} __o__" if literal is a else f"__o__ {op} __r__"
+        sql = (f"CASE WHEN typeof(__o__) = 'VARCHAR' THEN {left} {op} {right} "
+               f"ELSE {plain} END")
+        return exp.Paren(this=_fill(sql, o=other, l=trimmed, r=literal))
+
+    return _post_order(tree, rule)
+
+
+def refuse_fixed_length_char(tree: exp.Expr) -> exp.Expr:
+    """`CHAR(n)` / `BPCHAR` columns and casts are refused: Redshift pads them with blanks
+    (and returns the padding), DuckDB stores plain VARCHAR
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html)."""
+    for node in tree.find_all(exp.DataType):
+        if node.this in (exp.DType.CHAR, exp.DType.NCHAR, exp.DType.BPCHAR):
+            raise UnsupportedSqlError("CHAR(n) fixed-length blank-padded strings (use VARCHAR)")
+    return tree
+
+
+def add_months_keeps_month_end(tree: exp.Expr) -> exp.Expr:
+    """`ADD_MONTHS(d, n)`: a TIMESTAMP n months later; the last day of a month stays the last
+    day (`ADD_MONTHS('2008-04-30', 1)` is 2008-05-31), a later day clamps to the month end
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_ADD_MONTHS.html). DATEADD(month)
+    only clamps.
+    """
+    template = (
+        "CASE WHEN CAST(__d__ AS DATE) = last_day(CAST(__d__ AS DATE)) "
+        "THEN CAST(last_day(CAST(__d__ AS TIMESTAMP) + to_months(CAST(__n__ AS INTEGER))) AS "
+        "TIMESTAMP) + (CAST(__d__ AS TIMESTAMP) - date_trunc('day', CAST(__d__ AS TIMESTAMP))) "
+        "ELSE CAST(__d__ AS TIMESTAMP) + to_months(CAST(__n__ AS INTEGER)) END")
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if _call_name(node) != "ADD_MONTHS":
+            return node
+        if len(node.expressions) != 2:
+            raise SqlSyntaxError(message="function add_months takes two arguments")
+        date, months = node.expressions
+        return exp.Paren(this=_fill(template, d=date, n=months))
+
+    return _post_order(tree, rule)
+
+
+# Date parts whose DuckDB value differs from Redshift's (DuckDB's millisecond counts the
+# seconds too: 43101 where Redshift documents 101).
+_REFUSED_DATEPARTS = frozenset({
+    "MS", "MSEC", "MSECS", "MSECOND", "MSECONDS", "MILLISECOND", "MILLISECONDS", "MILLISECON",
+    "US", "USEC", "USECS", "USECOND", "USECONDS", "MICROSECOND", "MICROSECONDS",
+    "TIMEZONE", "TIMEZONE_HOUR", "TIMEZONE_MINUTE",
+})
+
+
+def refuse_unported_dateparts(tree: exp.Expr) -> exp.Expr:
+    """DATE_PART / EXTRACT of milliseconds, microseconds or time zone fields are refused
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_Dateparts_for_datetime_functions.html)."""
+    for node in tree.find_all(exp.Extract):
+        part = node.this.name.upper() if node.this is not None else ""
+        if part in _REFUSED_DATEPARTS:
+            raise UnsupportedSqlError(f"date part {part.lower()} (millisecond, microsecond and "
+                                      "time zone fields are not ported)")
+    return tree
+
+
 def reject_unpivot(tree: exp.Expr) -> exp.Expr:
     """PartiQL object unpivoting (`UNPIVOT m.entities AS v AT k`) and PIVOT are not ported."""
     pivot = tree.find(exp.Pivot)
@@ -1680,6 +1774,7 @@ ALLOWED_FUNCTIONS: dict[type[exp.Expr], str] = {
 ALLOWED_CALLS = frozenset({
     *PORTED_SUPER_FUNCTIONS, "GETDATE", "OCTET_LENGTH", "IS_VALID_JSON", "IS_VALID_JSON_ARRAY",
     "JSON_ARRAY_LENGTH", "JSON_EXTRACT_ARRAY_ELEMENT_TEXT", "RATIO_TO_REPORT", "TO_CHAR",
+    "ADD_MONTHS",
 })
 # sqlglot folds several spellings into one class; the refusal names what was written.
 _AGGREGATE_CLASSES: tuple[type[exp.Expr], ...] = (
@@ -1723,6 +1818,16 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
                 "aggregate window function with ORDER BY and no frame clause (Redshift "
                 "requires one: add ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
             )
+        if isinstance(node, exp.Paren) and isinstance(node.this, exp.Is) and isinstance(
+                node.parent, (exp.Binary, exp.Not)) and not isinstance(node.parent, exp.Connector):
+            # sqlglot binds IS tighter than `<`, `=` ...; Redshift (PostgreSQL) the other
+            # way round, and both spellings reach here as the same tree.
+            raise UnsupportedSqlError("IS next to a comparison or operator without "
+                                      "parentheses (write (a < b) IS TRUE)")
+        if isinstance(node, (exp.Like, exp.ILike)) and isinstance(node.expression, exp.Literal) \
+                and "\\" in node.expression.this:
+            raise UnsupportedSqlError("LIKE pattern with a backslash (Redshift's escape "
+                                      "character); DuckDB's LIKE has none")
         if isinstance(node, exp.Anonymous):
             if node.name.upper() not in ALLOWED_CALLS:
                 raise UnsupportedSqlError(_construct_name(node))
@@ -1734,12 +1839,14 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
 TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     refuse_what_is_not_listed,
     redshift_column_labels,
+    refuse_fixed_length_char,
     reject_unpivot,
     reject_positional_parameters,
     super_to_variant,
     varchar_without_length,
     getdate_sysdate_to_utc_timestamp,
     partiql_unnest,
+    comparisons_ignore_trailing_blanks,
     super_attribute_names_lower_case,
     super_subscript_zero_based,
     json_parse_to_variant,
@@ -1761,6 +1868,8 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     json_text_functions,
     trunc_of_a_timestamp,
     to_char_datetime_formats,
+    add_months_keeps_month_end,
+    refuse_unported_dateparts,
 )
 
 
