@@ -25,6 +25,7 @@ from pipeline.aws.settings import Settings
 from pipeline.core.errors import TerminalWarehouseError
 from pipeline.offline.warehouse import UnsupportedSqlError
 from pipeline.offline.warehouse.translate import translate
+from tests.conformance import corpus, coverage
 from tests.conformance.runner import DataApiBackend, FrameBackend, load_fixture, mismatches
 from tests.conformance.table import CASES, SCHEMA, Case, fixture_sql
 
@@ -129,3 +130,41 @@ def test_constructs_the_translation_cannot_carry_fail_by_name(
         backend.rows(Case("refused", redshift_sql, []))
     if isinstance(err.value, UnsupportedSqlError):
         assert err.value.construct == construct
+
+
+# ------------------------------------------------------------------- the documentation corpus
+
+_SETUP, _DOC_CASES = corpus.load()
+
+
+@pytest.fixture(scope="module")
+def corpus_connection() -> Iterator[Any]:
+    """One DuckDB connection for the whole corpus, its sample tables made through translate."""
+    con = corpus.connection()
+    for statement in _SETUP:
+        outcome = corpus.run(con, statement)
+        assert outcome.kind == "ROWS", f"setup failed: {statement}\n{outcome.message}"
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("case", _DOC_CASES, ids=[c.id for c in _DOC_CASES])
+def test_documented_behaviour_is_redshifts_or_refused(corpus_connection: Any,
+                                                      case: corpus.DocCase) -> None:
+    """Each case from the developer guide gives the documented result (or error), or the
+    explicit refusal; never another result, never a traceback."""
+    problem = corpus.problem(case, corpus.run(corpus_connection, case.sql))
+    assert problem is None, f"{case.url} (corpus.txt line {case.line})\n{case.sql}\n{problem}"
+
+
+def test_the_corpus_has_several_hundred_cases_from_many_pages() -> None:
+    assert len(_DOC_CASES) >= 500
+    assert len({case.page for case in _DOC_CASES}) >= 150
+
+
+def test_the_coverage_table_in_the_docs_is_generated_from_the_corpus() -> None:
+    text = coverage.DOC.read_text(encoding="utf-8")
+    assert coverage.START in text and coverage.END in text, "markers missing"
+    assert text == coverage.render(text, _DOC_CASES), (
+        "docs/redshift-sql.md is stale: run `python -m tests.conformance.coverage`"
+    )

@@ -43,6 +43,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.parsers.redshift import RedshiftParser
 from sqlglot.tokens import Token, TokenType
 
+from pipeline.aws.settings import RESERVED_WORDS
 from pipeline.core.errors import TerminalError
 
 __all__ = [
@@ -326,6 +327,28 @@ def reject_unported_super_functions(sql: str) -> str:
     return sql
 
 
+# Function names Redshift does not have that sqlglot's parser folds into a function
+# Redshift does have (STRING_AGG -> LISTAGG, IFNULL -> NVL, INSTR -> STRPOS, ...): the
+# tree no longer tells them apart, so the text is checked.
+NOT_REDSHIFT_FUNCTIONS = frozenset({
+    "ARG_MAX", "ARG_MIN", "ARGMAX", "ARGMIN", "ARRAY_AGG", "ARRAY_LENGTH", "CONTAINS",
+    "COUNT_IF", "COUNTIF", "DATE_DIFF", "DATE_SUB", "ENDS_WITH", "EVERY", "FIRST",
+    "GROUP_CONCAT", "IF", "IFNULL", "IIF", "INSTR", "ISNULL", "LAST", "LCASE", "LIST",
+    "LOG10", "LOG2", "MID", "NOW", "STARTS_WITH", "STRFTIME", "STRING_AGG", "STRPTIME",
+    "SUBSTRING_INDEX", "TODAY", "UCASE",
+})
+
+
+def reject_duckdb_spellings(sql: str) -> str:
+    """Refuse DuckDB (or other dialects') names for functions: see NOT_REDSHIFT_FUNCTIONS."""
+    tokens = _tokenize(sql)
+    for tok, nxt in itertools.pairwise(tokens):
+        name = _word(tok)
+        if name in NOT_REDSHIFT_FUNCTIONS and nxt.token_type == TokenType.L_PAREN:
+            raise UnsupportedSqlError(f"function {name} (not a Redshift function)")
+    return sql
+
+
 TEXT_RULES: tuple[Callable[[str], str], ...] = (
     strip_encode,
     strip_backup,
@@ -333,6 +356,7 @@ TEXT_RULES: tuple[Callable[[str], str], ...] = (
     strip_distkey,
     strip_sortkey,
     reject_unported_super_functions,
+    reject_duckdb_spellings,
 )
 
 
@@ -443,11 +467,29 @@ class _Scope:
     relations: frozenset[str]
     elements: frozenset[str]
     unnests: frozenset[str]  # table aliases of the unnests binding `elements`
+    # Output columns of CTEs and subqueries that carry a SUPER value, as "col" and
+    # "relation.col": SUPER keeps its dynamic typing when it passes through them.
+    super_outputs: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, tree: exp.Expr) -> _Scope:
         unnests = frozenset(u.alias.lower() for u in tree.find_all(exp.Unnest) if u.alias)
-        return cls(_relations(tree), _elements(tree), unnests)
+        scope = cls(_relations(tree), _elements(tree), unnests)
+        for _ in range(3):  # a CTE reading a CTE: let SUPER-ness flow a few levels
+            outputs = set(scope.super_outputs)
+            for node in tree.find_all(exp.CTE, exp.Subquery):
+                body, alias = node.this, node.alias.lower()
+                if not alias or not isinstance(body, exp.Select):
+                    continue
+                for projection in body.expressions:
+                    value = projection.this if isinstance(projection, exp.Alias) else projection
+                    name = projection.alias_or_name.lower()
+                    if name and scope.is_super(value):
+                        outputs.update({name, f"{alias}.{name}"})
+            if outputs == scope.super_outputs:
+                break
+            scope = cls(scope.relations, scope.elements, scope.unnests, frozenset(outputs))
+        return scope
 
     def is_navigation(self, column: exp.Column) -> bool:
         """`alias.col.attr`, `col.attr`, `element.attr`: a path into a SUPER value.
@@ -480,6 +522,8 @@ class _Scope:
             return self.is_super(node.this)
         if isinstance(node, exp.Column):
             parts = [p.name.lower() for p in node.parts]
+            if len(parts) <= 2 and ".".join(parts) in self.super_outputs:
+                return True
             return self.is_navigation(node) or (parts[-1] in self.elements and (
                 len(parts) == 1 or (len(parts) == 2 and parts[0] in self.unnests)
             ))
@@ -1007,6 +1051,14 @@ def _aggregate_as_redshift(node: exp.Sum | exp.Avg, window: exp.Window | None) -
     typed = exp.Anonymous(this="cast_to_type", expressions=[
         _with_window(result, window), _with_window(_fill(_TYPE_OF_SUM, x=value), window),
     ])
+    if isinstance(node, exp.Avg):
+        # r_AVG.html: a DECIMAL's average is "the same data type", without saying how the
+        # extra digits go (rounded or truncated): refused rather than guessed.
+        guard = ("CASE WHEN typeof(__x__) LIKE 'DECIMAL%' THEN error('unsupported on the "
+                 "embedded warehouse: AVG of a DECIMAL (how Redshift rounds it is not "
+                 "documented; cast it to FLOAT8 or BIGINT)') ELSE __t__ END")
+        return exp.Paren(this=_fill(guard, x=_with_window(_fill(_TYPE_OF_SUM, x=value), window),
+                                    t=typed))
     return typed
 
 
@@ -1332,6 +1384,15 @@ def ratio_to_report(tree: exp.Expr) -> exp.Expr:
     return _post_order(tree, rule)
 
 
+# DuckDB's JSON reader accepts a trailing comma ('[1,2,]'), which Redshift's rejects
+# (JSON_EXTRACT_ARRAY_ELEMENT_TEXT.html's invalid example); strings are blanked first so
+# a comma inside one does not count.
+_STRICT_JSON_VALID = (
+    "(json_valid(__s__) AND NOT regexp_matches(regexp_replace(__s__, "
+    "'\"(\\\\.|[^\"\\\\])*\"', '\"\"', 'g'), ',\\s*[\\]}]'))"
+)
+
+
 def json_text_functions(tree: exp.Expr) -> exp.Expr:
     """IS_VALID_JSON, IS_VALID_JSON_ARRAY, JSON_ARRAY_LENGTH, JSON_EXTRACT_ARRAY_ELEMENT_TEXT.
 
@@ -1347,11 +1408,11 @@ def json_text_functions(tree: exp.Expr) -> exp.Expr:
     """
     templates = {
         "IS_VALID_JSON": (
-            "CASE WHEN NOT COALESCE(json_valid(__s__), FALSE) THEN FALSE "
+            f"CASE WHEN NOT COALESCE({_STRICT_JSON_VALID}, FALSE) THEN FALSE "
             "WHEN json_type(CAST(__s__ AS JSON)) = 'OBJECT' THEN TRUE "
             "ELSE error('unsupported on the embedded warehouse: IS_VALID_JSON of JSON that "
             "is not an object (the documentation does not say; use IS_VALID_JSON_ARRAY)') END"),
-        "IS_VALID_JSON_ARRAY": ("CASE WHEN NOT COALESCE(json_valid(__s__), FALSE) THEN FALSE "
+        "IS_VALID_JSON_ARRAY": (f"CASE WHEN NOT COALESCE({_STRICT_JSON_VALID}, FALSE) THEN FALSE "
                                 "ELSE json_type(CAST(__s__ AS JSON)) = 'ARRAY' END"),
     }
     invalid = "error('invalid json array object ' || __s__)"
@@ -1384,7 +1445,7 @@ def json_text_functions(tree: exp.Expr) -> exp.Expr:
                          f"{invalid} WHEN __p__ < 0 THEN '' ELSE COALESCE("
                          "json_extract_string(CAST(__s__ AS JSON), '$[' || CAST(__p__ AS VARCHAR)"
                          " || ']'), '') END")
-            sql = (f"CASE WHEN __s__ IS NULL THEN NULL WHEN NOT json_valid(__s__) "
+            sql = (f"CASE WHEN __s__ IS NULL THEN NULL WHEN NOT {_STRICT_JSON_VALID} "
                    f"THEN {on_invalid} ELSE {value} END")
             parts = {"s": args[0]}
             if wants == 2:
@@ -1610,8 +1671,9 @@ def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
     scope = _Scope.of(tree)
 
     def rule(node: exp.Expr) -> exp.Expr:
-        if not isinstance(node, tuple(_COMPARISONS)):
-            return node
+        if not isinstance(node, tuple(_COMPARISONS)) or isinstance(
+                node.parent, (exp.Update, exp.Property, exp.Properties, exp.SetItem)):
+            return node  # `SET b = 'x'` of an UPDATE is an assignment, not a comparison
         a, b = node.this, node.expression
         if scope.is_super(a) or scope.is_super(b):
             return node
@@ -1719,7 +1781,7 @@ _ALLOWED_SYNTAX: tuple[type[exp.Expr], ...] = (
     exp.Update, exp.Delete, exp.Create, exp.Drop, exp.TruncateTable, exp.Schema,
     exp.ColumnDef, exp.ColumnConstraint, exp.NotNullColumnConstraint, exp.PrimaryKey,
     exp.PrimaryKeyColumnConstraint, exp.DefaultColumnConstraint, exp.UniqueColumnConstraint,
-    exp.Properties, exp.TemporaryProperty, exp.Tuple, exp.Set, exp.SetItem,
+    exp.Properties, exp.TemporaryProperty, exp.Tuple,
     # names and values
     exp.Table, exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean, exp.Star,
     exp.Paren, exp.DataType, exp.DataTypeParam, exp.Var, exp.Interval, exp.Placeholder,
@@ -1828,6 +1890,15 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
                 and "\\" in node.expression.this:
             raise UnsupportedSqlError("LIKE pattern with a backslash (Redshift's escape "
                                       "character); DuckDB's LIKE has none")
+        if isinstance(node, exp.Star) and any(node.args.get(k) for k in ("except_", "except",
+                                                                          "replace", "rename")):
+            raise UnsupportedSqlError("SELECT * EXCLUDE/REPLACE/RENAME (DuckDB only)")
+        if isinstance(node, exp.Bracket) and isinstance(node.this, exp.Literal):
+            raise UnsupportedSqlError("subscript of a literal (DuckDB only)")
+        if isinstance(node, exp.Identifier) and not node.quoted \
+                and node.name.lower() in RESERVED_WORDS and isinstance(
+                    node.parent, (exp.Alias, exp.TableAlias, exp.Column, exp.Table)):
+            raise SqlSyntaxError(node.name)  # a reserved word must be "quoted" on Redshift
         if isinstance(node, exp.Anonymous):
             if node.name.upper() not in ALLOWED_CALLS:
                 raise UnsupportedSqlError(_construct_name(node))
@@ -2116,6 +2187,8 @@ def _parse(sql: str, tokens: Sequence[Token]) -> exp.Expr:
         trees = sqlglot.parse(sql, read=EmbeddedRedshift)
     except ParseError as err:
         first = _word(tokens[0])
+        if first == "SET" and len(tokens) > 1:  # session settings: valid Redshift, not ported
+            raise UnsupportedSqlError(f"SET {tokens[1].text}") from err
         if first not in _REDSHIFT_COMMANDS and first not in {"COPY", "LOCK"}:
             raise SqlSyntaxError(tokens[0].text) from err
         detail = err.errors[0] if err.errors else {}
