@@ -1868,6 +1868,8 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
       require a frame clause"); DuckDB would default to a RANGE frame.
     """
     for node in tree.walk():
+        if isinstance(node, exp.Select) and not node.expressions:
+            raise SqlSyntaxError()  # a bare SELECT: "syntax error at end of input"
         if isinstance(node, exp.Filter):
             raise UnsupportedSqlError("FILTER (WHERE ...) on an aggregate (Redshift has no FILTER)")
         if isinstance(node, exp.WindowSpec) and str(node.args.get("kind") or "").upper() != "ROWS":
