@@ -168,3 +168,88 @@ def test_the_coverage_table_in_the_docs_is_generated_from_the_corpus() -> None:
     assert text == coverage.render(text, _DOC_CASES), (
         "docs/redshift-sql.md is stale: run `python -m tests.conformance.coverage`"
     )
+
+
+# ------------------------------------------------- errors and results, as Redshift shows them
+
+
+@pytest.fixture
+def frame_connection(warehouse_file: Path, tmp_path: Path) -> Iterator[Any]:
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse_file, path)
+    with connect("local", Settings(warehouse_path=path), warehouse_path=path) as conn:
+        yield conn
+
+
+def test_connect_query_shows_nulls_super_text_and_labels_as_redshift(frame_connection: Any) -> None:
+    """NULL SUPER values (missing key, index out of range, JSON null) are None, not "<NA>";
+    SUPER is compact JSON text (a string keeps its quotes); COUNT(*) is labelled `count`."""
+    frame = frame_connection.query(
+        "SELECT m.entities.nope, m.entities.tickers[9], m.entities.signal, "
+        "m.entities.tickers[0], m.entities.signal.targets, COUNT(*) OVER () "
+        f"FROM {SCHEMA}.telegram_messages AS m WHERE m.message_id = 102 AND "
+        "m.batch_id = 'fixture-a'"
+    )
+    assert list(frame.columns) == ["nope", "?column?", "signal", "?column?", "targets", "count"]
+    row = frame.astype(object).iloc[0].tolist()
+    assert row[:3] == [None, None, None]
+    frame = frame_connection.query(
+        f"SELECT m.entities.tickers[0], m.entities.signal.targets FROM {SCHEMA}.telegram_messages"
+        " AS m WHERE m.message_id = 101 AND m.batch_id = 'fixture-a'")
+    assert frame.iloc[0].tolist() == ['"BTC"', "[64000,66500.5]"]
+
+
+@pytest.mark.parametrize(("redshift_sql", "message"), [
+    ("SELECT 1 / 0", "division by zero"),
+    ("SELECT COUNT(*) FILTER (WHERE 1 = 1)", "unsupported on the embedded warehouse: FILTER"),
+    ("SELEC 1", 'syntax error at or near "SELEC"'),
+    ("SELECT nope FROM scraped.telegram_messages", 'column "nope" does not exist'),
+    ("LOCK scraped.telegram_messages", "LOCK through connect()"),
+    ("INSERT INTO scraped.load_ledger (batch_id) VALUES ('x')", "read-only"),
+])
+def test_connect_query_raises_one_line_pipeline_errors(frame_connection: Any, redshift_sql: str,
+                                                       message: str) -> None:
+    from pipeline.core.errors import PipelineError
+
+    with pytest.raises(PipelineError) as raised:
+        frame_connection.query(redshift_sql)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("redshift_sql", [
+    "SELECT 1 / 0", "SELECT COUNT(*) FILTER (WHERE 1 = 1)", "SELEC 1", "SELECT (", "'",
+    "SELECT JSON_PARSE('{')", "SELECT TO_CHAR(1, '9')", "", ";", "SELECT 1; SELECT 2",
+])
+def test_pipeline_query_prints_one_error_line_and_exits_non_zero(
+    warehouse_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], redshift_sql: str
+) -> None:
+    from pipeline import cli
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse_file, path)
+    assert cli.main(["query", redshift_sql, "--warehouse", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pipeline query: error: ") and "\n" not in err, err
+
+
+def test_the_data_api_fails_the_statement_with_redshifts_message(warehouse_file: Path,
+                                                                 tmp_path: Path,
+                                                                 aws_credentials: None) -> None:
+    from pipeline.offline.warehouse import EmbeddedDataApi
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse_file, path)
+    with EmbeddedDataApi.start(path, Settings(warehouse_path=path)) as api:
+        warehouse = _embedded_warehouse(api, path)
+        with pytest.raises(TerminalWarehouseError, match="ERROR: division by zero"):
+            warehouse.query("SELECT 1 / 0")
+        with pytest.raises(TerminalWarehouseError, match="unsupported on the embedded warehouse: "
+                                                         "RANGE window frame"):
+            warehouse.query("SELECT SUM(1) OVER (ORDER BY 1 RANGE UNBOUNDED PRECEDING)")
+        result = warehouse.query(
+            "SELECT COUNT(*), m.entities.nope, m.entities.signal.targets "
+            f"FROM {SCHEMA}.telegram_messages AS m WHERE m.message_id = 101 "
+            "GROUP BY 2, 3")
+        assert result is not None
+        assert result.rows == [[1, None, "[64000,66500.5]"]]

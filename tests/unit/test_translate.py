@@ -670,8 +670,10 @@ def test_constructs_outside_the_allow_list_are_refused_before_duckdb(redshift, c
 def test_an_unquoted_reserved_word_as_a_name_is_a_syntax_error():
     """r_pg_keywords.html: reserved words are names only when "quoted"."""
     with pytest.raises(SqlSyntaxError, match='"group"'):
-        translate("SELECT 1 AS group")
-    translate('SELECT 1 AS "group"')
+        translate("SELECT group FROM t")
+    with pytest.raises(SqlSyntaxError, match='"raw"'):
+        translate("SELECT raw FROM t")
+    translate('SELECT "group", m."raw", m.raw.x FROM t AS m')  # after a dot, a label is fine
 
 
 def _one(redshift: str):

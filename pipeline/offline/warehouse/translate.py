@@ -1855,6 +1855,17 @@ def _construct_name(node: exp.Expr) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", type(node).__name__).upper()
 
 
+def _names_an_object(identifier: exp.Identifier) -> bool:
+    """A bare name Redshift's grammar reads as an identifier: a table, an alias in FROM,
+    or the first part of a column reference. After a dot (`m.raw`) or `AS` in a select
+    list, PostgreSQL's grammar takes reserved words as labels, so those pass."""
+    parent = identifier.parent
+    if isinstance(parent, exp.Column):
+        return identifier is parent.parts[0]
+    return isinstance(parent, (exp.Table, exp.TableAlias)) and parent.args.get("db") is not \
+        identifier and parent.args.get("catalog") is not identifier
+
+
 def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
     """Refuse every construct outside the allow-list, and those Redshift itself rejects.
 
@@ -1898,8 +1909,7 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Bracket) and isinstance(node.this, exp.Literal):
             raise UnsupportedSqlError("subscript of a literal (DuckDB only)")
         if isinstance(node, exp.Identifier) and not node.quoted \
-                and node.name.lower() in RESERVED_WORDS and isinstance(
-                    node.parent, (exp.Alias, exp.TableAlias, exp.Column, exp.Table)):
+                and node.name.lower() in RESERVED_WORDS and _names_an_object(node):
             raise SqlSyntaxError(node.name)  # a reserved word must be "quoted" on Redshift
         if isinstance(node, exp.Anonymous):
             if node.name.upper() not in ALLOWED_CALLS:
