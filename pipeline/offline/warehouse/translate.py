@@ -1161,6 +1161,9 @@ def convert_timezone_names(tree: exp.Expr) -> exp.Expr:
         for key in ("source_tz", "target_tz"):
             if node.args.get(key) is not None:
                 node.set(key, zone(node.args[key]))
+    for at in tree.find_all(exp.AtTimeZone):  # `ts AT TIME ZONE 'MST'` reads zones alike
+        if at.args.get("zone") is not None:
+            at.set("zone", zone(at.args["zone"]))
     return tree
 
 
@@ -1846,6 +1849,13 @@ _AGGREGATE_CLASSES: tuple[type[exp.Expr], ...] = (
 )
 
 
+# Redshift functions called without parentheses that sqlglot reads as column names.
+_NILADIC_FUNCTIONS = frozenset({
+    "CURRENT_AWS_ACCOUNT", "CURRENT_NAMESPACE", "CURRENT_USER_ID", "SESSION_USER", "USER",
+    "CURRENT_USER", "LOCALTIMESTAMP", "LOCALTIME", "CURRENT_TIME",
+})
+
+
 def _construct_name(node: exp.Expr) -> str:
     """What the analyst wrote, as far as the tree tells: a function's name, else the syntax."""
     if isinstance(node, exp.Anonymous):
@@ -1903,6 +1913,11 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
                 and "\\" in node.expression.this:
             raise UnsupportedSqlError("LIKE pattern with a backslash (Redshift's escape "
                                       "character); DuckDB's LIKE has none")
+        if isinstance(node, exp.Column) and len(node.parts) == 1 and not node.this.quoted \
+                and node.name.upper() in _NILADIC_FUNCTIONS:
+            raise UnsupportedSqlError(f"function {node.name.upper()}")
+        if isinstance(node, exp.Tuple) and isinstance(node.parent, exp.Binary):
+            raise UnsupportedSqlError("row constructor comparison")
         if isinstance(node, exp.Star) and any(node.args.get(k) for k in ("except_", "except",
                                                                           "replace", "rename")):
             raise UnsupportedSqlError("SELECT * EXCLUDE/REPLACE/RENAME (DuckDB only)")
