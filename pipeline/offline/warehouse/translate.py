@@ -1730,24 +1730,38 @@ def add_months_keeps_month_end(tree: exp.Expr) -> exp.Expr:
     return _post_order(tree, rule)
 
 
-# Date parts whose DuckDB value differs from Redshift's (DuckDB's millisecond counts the
-# seconds too: 43101 where Redshift documents 101).
-_REFUSED_DATEPARTS = frozenset({
-    "MS", "MSEC", "MSECS", "MSECOND", "MSECONDS", "MILLISECOND", "MILLISECONDS", "MILLISECON",
-    "US", "USEC", "USECS", "USECOND", "USECONDS", "MICROSECOND", "MICROSECONDS",
-    "TIMEZONE", "TIMEZONE_HOUR", "TIMEZONE_MINUTE",
-})
+# Date parts whose DuckDB value differs from Redshift's: DuckDB's millisecond and
+# microsecond count the seconds in (43101 where Redshift documents 101 for 43.101 s).
+_SUBSECOND_DATEPARTS = {
+    **dict.fromkeys(("MS", "MSEC", "MSECS", "MSECOND", "MSECONDS", "MILLISECOND",
+                     "MILLISECONDS", "MILLISECON"), ("MILLISECOND", 1000)),
+    **dict.fromkeys(("US", "USEC", "USECS", "USECOND", "USECONDS", "MICROSECOND",
+                     "MICROSECONDS"), ("MICROSECOND", 1000000)),
+}
+_REFUSED_DATEPARTS = frozenset({"TIMEZONE", "TIMEZONE_HOUR", "TIMEZONE_MINUTE"})
 
 
-def refuse_unported_dateparts(tree: exp.Expr) -> exp.Expr:
-    """DATE_PART / EXTRACT of milliseconds, microseconds or time zone fields are refused
-    (https://docs.aws.amazon.com/redshift/latest/dg/r_Dateparts_for_datetime_functions.html)."""
-    for node in tree.find_all(exp.Extract):
-        part = node.this.name.upper() if node.this is not None else ""
+def subsecond_dateparts(tree: exp.Expr) -> exp.Expr:
+    """DATE_PART / EXTRACT of milliseconds or microseconds: the part within the second
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_EXTRACT_function.html: ms of
+    12:08:43.101 is 101; r_DATE_PART_function.html: microsecond of 04:05:06.789 is
+    789000). Time zone fields are refused.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Extract) or node.this is None:
+            return node
+        part = node.this.name.upper()
         if part in _REFUSED_DATEPARTS:
-            raise UnsupportedSqlError(f"date part {part.lower()} (millisecond, microsecond and "
-                                      "time zone fields are not ported)")
-    return tree
+            raise UnsupportedSqlError(f"date part {part.lower()} (time zone fields are not "
+                                      "ported)")
+        if part in _SUBSECOND_DATEPARTS:
+            unit, modulus = _SUBSECOND_DATEPARTS[part]
+            extract = exp.Extract(this=exp.var(unit), expression=node.expression)
+            return exp.Paren(this=exp.Mod(this=extract, expression=exp.Literal.number(modulus)))
+        return node
+
+    return _post_order(tree, rule)
 
 
 def reject_unpivot(tree: exp.Expr) -> exp.Expr:
@@ -1916,6 +1930,9 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and len(node.parts) == 1 and not node.this.quoted \
                 and node.name.upper() in _NILADIC_FUNCTIONS:
             raise UnsupportedSqlError(f"function {node.name.upper()}")
+        if isinstance(node, exp.Values) and not isinstance(node.parent, exp.Insert):
+            # r_INSERT_30.html documents VALUES lists for INSERT only.
+            raise UnsupportedSqlError("VALUES list outside INSERT")
         if isinstance(node, exp.Tuple) and isinstance(node.parent, exp.Binary):
             raise UnsupportedSqlError("row constructor comparison")
         if isinstance(node, exp.Star) and any(node.args.get(k) for k in ("except_", "except",
@@ -1967,7 +1984,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     trunc_of_a_timestamp,
     to_char_datetime_formats,
     add_months_keeps_month_end,
-    refuse_unported_dateparts,
+    subsecond_dateparts,
 )
 
 
