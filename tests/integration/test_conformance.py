@@ -219,7 +219,7 @@ def test_connect_query_raises_one_line_pipeline_errors(frame_connection: Any, re
 
 @pytest.mark.parametrize("redshift_sql", [
     "SELECT 1 / 0", "SELECT COUNT(*) FILTER (WHERE 1 = 1)", "SELEC 1", "SELECT (", "'",
-    "SELECT JSON_PARSE('{')", "SELECT TO_CHAR(1, '9')", "", ";", "SELECT 1; SELECT 2",
+    "SELECT JSON_PARSE('{')", "SELECT TO_CHAR(1, 'RN')", "", ";", "SELECT 1; SELECT 2",
 ])
 def test_pipeline_query_prints_one_error_line_and_exits_non_zero(
     warehouse_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], redshift_sql: str

@@ -1570,6 +1570,92 @@ def _datetime_format_pieces(fmt: str) -> list[str]:
     return pieces
 
 
+_NUMBER_ELEMENT = re.compile(r"(MI|PR|[90.DdGgSsLl,$]|.)", re.IGNORECASE)
+
+
+def _number_format_sql(fmt: str) -> str:
+    """DuckDB text formatting `__x__` with a Redshift number format model (PostgreSQL's
+    rules): `9` a digit or a blank, `0` a digit or a leading zero, `.`/`D` the decimal
+    point, `,`/`G` a group separator (a blank before the first digit), `S` a sign
+    anchored to the number (`+`/`-`) or trailing, `MI` a trailing minus, `PR` angle
+    brackets for negatives, `L` the currency symbol ($), other characters literal. With
+    no sign element a blank or `-` goes right before the first digit; a number with too
+    many digits prints as `#`s. Anything else (RN, EEEE, V, FM, TH) is refused.
+    """
+    prefix, integer, fraction, suffix = [], [], [], []
+    sign: str | None = None
+    seen_point = False
+    for match in _NUMBER_ELEMENT.finditer(fmt):
+        element = match.group(1)
+        upper = element.upper()
+        if upper in ("9", "0"):
+            (fraction if seen_point else integer).append(upper)
+        elif upper in (".", "D"):
+            if seen_point:
+                raise UnsupportedSqlError("TO_CHAR number format with two decimal points")
+            seen_point = True
+        elif upper in (",", "G"):
+            if seen_point:
+                raise UnsupportedSqlError("TO_CHAR number format with a group separator "
+                                          "after the decimal point")
+            integer.append(",")
+        elif upper in ("S", "MI", "PR"):
+            if sign is not None:
+                raise UnsupportedSqlError("TO_CHAR number format with two sign elements")
+            sign = upper if (upper != "S" or integer or fraction) else "S-leading"
+        elif upper == "L":
+            (suffix if integer or fraction else prefix).append("$")
+        elif upper.isalpha():
+            raise UnsupportedSqlError(f"TO_CHAR number format element {element}")
+        else:
+            (suffix if integer or fraction else prefix).append(element)
+    digits = [c for c in integer if c != ","]
+    width = len(digits)
+    zeros = width - digits.index("0") if "0" in digits else 0
+    # the integer and fraction digits of |x| rounded to the format's decimals
+    text = (f"CAST(CAST(ABS(CAST(__x__ AS DECIMAL(38, 10))) AS DECIMAL(38, {len(fraction)})) "
+            "AS VARCHAR)")
+    whole = f"split_part({text}, '.', 1)"
+    int_digits = f"(CASE WHEN {whole} = '0' THEN '' ELSE {whole} END)"
+    if zeros:
+        int_digits = f"lpad({int_digits}, {zeros}, '0')"
+    slots, k = [], 0
+    for char in reversed(integer):
+        if char == ",":
+            slots.append(f"CASE WHEN length(__d__) > {k} THEN ',' ELSE ' ' END")
+        else:
+            k += 1
+            slots.append(f"CASE WHEN length(__d__) >= {k} THEN substr(__d__, length(__d__) - "
+                         f"{k - 1}, 1) ELSE ' ' END")
+    body = " || ".join(reversed(slots)) if slots else "''"
+    if seen_point:
+        body += " || '.'"
+        if fraction:
+            body += f" || split_part({text}, '.', 2)"
+    negative = "CAST(__x__ AS DOUBLE) < 0"
+    if sign == "MI":
+        signed = f"({body}) || CASE WHEN {negative} THEN '-' ELSE ' ' END"
+    elif sign == "S":
+        signed = f"({body}) || CASE WHEN {negative} THEN '-' ELSE '+' END"
+    elif sign == "PR":
+        signed = (f"CASE WHEN {negative} THEN lpad('<' || ltrim({body}, ' '), "
+                  f"CAST(length({body}) + 1 AS INTEGER)) || '>' ELSE ' ' || ({body}) || ' ' END")
+    else:
+        mark = "'+'" if sign == "S-leading" else "' '"
+        signed = (f"lpad(CASE WHEN {negative} THEN '-' ELSE {mark} END || ltrim({body}, ' '), "
+                  f"CAST(length({body}) + 1 AS INTEGER))")
+        if sign == "S-leading":
+            signed = f"ltrim({signed}, ' ')" if not width else signed
+    overflow = f"length({int_digits}) > {width}"
+    total = sum(1 for _ in integer) + (1 + len(fraction) if seen_point else 0) + 1
+    result = (f"CASE WHEN __x__ IS NULL THEN NULL WHEN {overflow} THEN repeat('#', {total}) "
+              f"ELSE {signed} END")
+    result = result.replace("__d__", int_digits)
+    literal = lambda parts: "'" + "".join(parts).replace("'", "''") + "'"  # noqa: E731
+    return " || ".join(p for p in (literal(prefix) if prefix else "", f"({result})",
+                                   literal(suffix) if suffix else "") if p)
+
+
 def to_char_datetime_formats(tree: exp.Expr) -> exp.Expr:
     """`TO_CHAR(timestamp, 'format')` element by element, as Redshift formats it.
 
@@ -1577,8 +1663,8 @@ def to_char_datetime_formats(tree: exp.Expr) -> exp.Expr:
     (`MONTH`, `Month`, `month`; `DY`, `Dy`, `dy`); `HH`/`HH12`, `AM`/`PM`, `DDD`, `D`
     (Sunday is 1), `ID`, `Q`, `CC`, `W`, `WW`, `IW`, `MS`, `US` and quoted text are
     rendered; other elements (FM, TH, J, RM, TZ, ...) are refused by name. A number
-    format (`9`, `0`, `D`, `G`, `S`, `RN`, ...) is refused: TO_CHAR of numbers is not
-    ported. The format must be a literal.
+    format (`9`, `0`, `D`, `G`, `S`, `MI`, `PR`, `L`) is rendered by `_number_format_sql`;
+    RN, EEEE, V, FM and TH in it are refused. The format must be a literal.
     """
 
     def rule(node: exp.Expr) -> exp.Expr:
@@ -1592,7 +1678,12 @@ def to_char_datetime_formats(tree: exp.Expr) -> exp.Expr:
         numeric = isinstance(value, (exp.Literal, exp.Neg)) and not (
             isinstance(value, exp.Literal) and value.is_string)
         if numeric or (_NUMERIC_FORMAT.search(fmt.this) and re.search(r"[09]|RN|rn", fmt.this)):
-            raise UnsupportedSqlError("TO_CHAR with a number format")
+            if re.search(r"RN|EEEE|FM|TH|V", fmt.this, re.IGNORECASE):
+                element = re.search(r"RN|EEEE|FM|TH|V", fmt.this, re.IGNORECASE).group(0)
+                raise UnsupportedSqlError(f"TO_CHAR number format element {element}")
+            if not re.search(r"[09]", fmt.this):
+                raise UnsupportedSqlError("TO_CHAR of a number with a datetime format")
+            return exp.Paren(this=_fill(_number_format_sql(fmt.this), x=value))
         pieces = _datetime_format_pieces(fmt.this)
         if not pieces:
             return exp.Literal.string("")
