@@ -159,8 +159,11 @@ def connect(
             raise PipelineError(
                 f"no warehouse at {path}: run `make run` (or `pipeline run`) to create one"
             )
+        from pipeline.offline.warehouse.engine import SESSION_SETUP
+
         con = duckdb.connect(str(path), read_only=True)
-        con.execute("SET TimeZone = 'UTC'")
+        for statement in SESSION_SETUP:
+            con.execute(statement)
         return DuckDBConnection(path=path, con=con)
     if target == "redshift":
         import redshift_connector

@@ -226,9 +226,12 @@ def problem(case: DocCase, outcome: Outcome) -> str | None:
 
 
 def connection() -> Any:
-    """One in-memory DuckDB session in UTC, like the embedded warehouse's."""
+    """One in-memory DuckDB session set up like the embedded warehouse's."""
     import duckdb
 
+    from pipeline.offline.warehouse.engine import SESSION_SETUP
+
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    for statement in SESSION_SETUP:
+        con.execute(statement)
     return con

@@ -60,6 +60,10 @@ _BOOTSTRAP = (
     FROM main.{LOAD_ERROR_TABLE}""",
 )
 LOCK_POLL_S = 0.05
+# Every DuckDB session that runs translated Redshift SQL: UTC, as the translation
+# assumes; and the `x -> expr` lambda spelling, which older sqlglot releases write (for
+# INITCAP) and DuckDB 2 only reads when asked to.
+SESSION_SETUP = ("SET TimeZone = 'UTC'", "SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
 
 
 class StatementFailed(Exception):
@@ -396,10 +400,11 @@ class DuckDbWarehouse:
         self.locks = TableLocks()
 
     def cursor(self) -> Any:
-        """A fresh DuckDB session (con.cursor()) in UTC."""
+        """A fresh DuckDB session (con.cursor()) set up for translated SQL (`SESSION_SETUP`)."""
         with self._cursor_lock:
             cursor = self._con.cursor()
-        cursor.execute("SET TimeZone = 'UTC'")
+        for statement in SESSION_SETUP:
+            cursor.execute(statement)
         return cursor
 
     def s3(self) -> Any:
