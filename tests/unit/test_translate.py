@@ -815,3 +815,25 @@ def test_ordinary_names_are_still_valid_identifiers():
 
     assert validate_identifier("scraped") == "scraped"
     assert validate_identifier("users") == "users"
+
+
+def test_is_next_to_an_unparenthesised_comparison_is_refused_where_sqlglot_binds_it_tighter():
+    """PostgreSQL (so Redshift) binds `<` tighter than IS: `1 < 2 IS TRUE` is true. Where
+    sqlglot parses it as `1 < (2 IS TRUE)` the translation refuses rather than answer
+    false; where it parses it as Redshift does, it answers true."""
+    try:
+        answer = _one("SELECT 1 < 2 IS TRUE")
+    except UnsupportedSqlError as err:
+        answer = str(err)
+    assert answer in ((True,), "unsupported on the embedded warehouse: IS next to a comparison "
+                      "or operator without parentheses (write (a < b) IS TRUE)")
+    assert _one("SELECT (1 < 2) IS TRUE") == (True,)
+
+
+def test_convert_is_a_strict_cast_and_try_cast_is_not_redshift():
+    """r_CONVERT_function.html: CONVERT(type, x) converts like CAST (bad input fails)."""
+    assert _one("SELECT CONVERT(INTEGER, '12')") == (12,)
+    with pytest.raises(duckdb.Error):
+        _one("SELECT CONVERT(INTEGER, 'x')")
+    with pytest.raises(UnsupportedSqlError, match="TRY_CAST"):
+        translate("SELECT TRY_CAST('x' AS INTEGER)")
