@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.aws.settings import ENV_REDSHIFT_CLUSTER, ENV_REDSHIFT_WORKGROUP, Settings
-from pipeline.core.errors import ConfigError, PipelineError
+from pipeline.core.errors import ConfigError, PipelineError, TerminalWarehouseError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,29 +43,72 @@ class DuckDBConnection(Connection):
     con: Any
 
     def query(self, sql: str) -> pd.DataFrame:
-        from pipeline.offline.warehouse.translate import to_duckdb
+        """Run Redshift SQL; a refusal or a failure raises a one-line PipelineError."""
+        relation = _run_embedded(self.con, sql)
+        if relation is None or relation.description is None:
+            import pandas as pd
 
-        relation = self.con.execute(to_duckdb(sql))
-        columns = [d[0] for d in relation.description]
-        types = [str(d[1]) for d in relation.description]
-        frame = relation.df()
-        frame.columns = columns
-        # SUPER comes back from Redshift as JSON text; make VARIANT columns match.
-        for name, type_name in zip(columns, types, strict=True):
-            if type_name.upper().startswith(("VARIANT", "JSON")):
-                frame[name] = frame[name].map(_json_text)
-        return frame
+            return pd.DataFrame()
+        return _embedded_frame(relation)
 
     def close(self) -> None:
         self.con.close()
 
 
-def _json_text(value: Any) -> Any:
-    import json
+class QueryError(TerminalWarehouseError):
+    """A query failed on the embedded warehouse; the message is Redshift's error text."""
 
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+
+def _run_embedded(con: Any, sql: str) -> Any:
+    """Translate and run one statement on the embedded file: the DuckDB relation, or a
+    PipelineError (refused, rejected as Redshift would, or failed while running)."""
+    import duckdb
+
+    from pipeline.offline.warehouse.engine import redshift_error
+    from pipeline.offline.warehouse.translate import Query, UnsupportedSqlError, translate
+
+    statement = translate(sql)  # raises the translator's own PipelineErrors
+    if not isinstance(statement, Query):
+        raise UnsupportedSqlError(
+            f"{type(statement).__name__.upper()} through connect() (it reads the warehouse "
+            "file; the loader's statements go through the embedded Data API)"
+        )
+    try:
+        return con.execute(statement.sql)
+    except duckdb.Error as exc:
+        raise QueryError(redshift_error(exc, sql=statement.sql).removeprefix("ERROR: ")) from exc
+
+
+def _embedded_frame(relation: Any) -> pd.DataFrame:
+    """The DataFrame Redshift's driver would give: NULL as None, SUPER as compact JSON text."""
+    columns = [d[0] for d in relation.description]
+    types = [str(d[1]).upper() for d in relation.description]
+    frame = relation.df()
+    frame.columns = columns
+    for index, type_name in enumerate(types):
+        if type_name.startswith("VARIANT") or type_name.endswith("]") or type_name.startswith(
+            ("STRUCT", "MAP")
+        ):
+            frame.isetitem(index, frame.iloc[:, index].map(_super_text).astype(object))
+        elif type_name.startswith("JSON"):
+            frame.isetitem(index, frame.iloc[:, index].map(_null_or_value).astype(object))
+    return frame
+
+
+def _null_or_value(value: Any) -> Any:
+    import pandas as pd
+
+    return None if value is None or value is pd.NA or value is pd.NaT else value
+
+
+def _super_text(value: Any) -> Any:
+    """A SUPER value as Redshift prints it: compact JSON (a string keeps its quotes)."""
+    value = _null_or_value(value)
+    if value is None:
+        return None
+    from pipeline.offline.warehouse.engine import super_json
+
+    return super_json(value)
 
 
 @dataclass
@@ -116,8 +159,11 @@ def connect(
             raise PipelineError(
                 f"no warehouse at {path}: run `make run` (or `pipeline run`) to create one"
             )
+        from pipeline.offline.warehouse.engine import SESSION_SETUP
+
         con = duckdb.connect(str(path), read_only=True)
-        con.execute("SET TimeZone = 'UTC'")
+        for statement in SESSION_SETUP:
+            con.execute(statement)
         return DuckDBConnection(path=path, con=con)
     if target == "redshift":
         import redshift_connector

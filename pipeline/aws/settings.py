@@ -60,18 +60,48 @@ MAX_BATCH_SIZE = 10_000
 # \Z, not $: "$" also matches before a final newline, which would pass "scraped\n".
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]{0,126}\Z")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Amazon Redshift's reserved words, from
+# https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html: an unquoted
+# identifier spelled like one fails to parse (`CREATE SCHEMA group` is a syntax error).
+RESERVED_WORDS = frozenset({
+    "aes128", "aes256", "all", "allowoverwrite", "analyse", "analyze", "and", "any", "array",
+    "as", "asc", "authorization", "az64", "backup", "between", "binary", "blanksasnull", "both",
+    "bytedict", "bzip2", "case", "cast", "check", "collate", "column", "connect", "constraint",
+    "create", "credentials", "cross", "current_date", "current_time", "current_timestamp",
+    "current_user", "current_user_id", "default", "deferrable", "deflate", "defrag", "delta",
+    "delta32k", "desc", "disable", "distinct", "do", "else", "emptyasnull", "enable", "encode",
+    "encrypt", "encryption", "end", "except", "explicit", "false", "for", "foreign", "freeze",
+    "from", "full", "globaldict256", "globaldict64k", "grant", "group", "gzip", "having",
+    "identity", "ignore", "ilike", "in", "initially", "inner", "intersect", "interval", "into",
+    "is", "isnull", "join", "language", "leading", "left", "like", "limit", "localtime",
+    "localtimestamp", "lun", "luns", "lzo", "lzop", "minus", "mostly16", "mostly32", "mostly8",
+    "natural", "new", "not", "notnull", "null", "nulls", "off", "offline", "offset", "oid",
+    "old", "on", "only", "open", "or", "order", "outer", "overlaps", "parallel", "partition",
+    "percent", "permissions", "pivot", "placing", "primary", "raw", "readratio", "recover",
+    "references", "rejectlog", "resort", "respect", "restore", "right", "select",
+    "session_user", "similar", "snapshot", "some", "sysdate", "system", "start", "table", "tag",
+    "tdes", "text255", "text32k", "then", "timestamp", "to", "top", "trailing", "true",
+    "truncatecolumns", "union", "unique", "unnest", "unpivot", "user", "using", "verbose",
+    "wallet", "when", "where", "with", "without"
+})
 
 
 def validate_identifier(value: str, name: str = "identifier") -> str:
     """Return `value` if it is a safe unquoted Redshift identifier, else raise ConfigError.
 
     Identifiers are interpolated into SQL (they cannot be bound as parameters), so
-    only lower-case names of letters, digits, `_` and `$` up to 127 bytes pass.
+    only lower-case names of letters, digits, `_` and `$` up to 127 bytes that are
+    not Redshift reserved words pass.
     """
     if not isinstance(value, str) or not _IDENTIFIER.match(value):
         raise ConfigError(
             f"{name}={value!r} is not a valid identifier: use lower-case letters, digits, "
             "'_' or '$', starting with a letter or '_', at most 127 characters"
+        )
+    if value in RESERVED_WORDS:
+        raise ConfigError(
+            f"{name}={value!r} is a Redshift reserved word and fails unquoted: choose another "
+            "name (see https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html)"
         )
     return value
 

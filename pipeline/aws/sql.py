@@ -116,8 +116,11 @@ def render_ddl(schema: str) -> list[str]:
         f"    SELECT {_names(all_columns, 'm.')},\n"
         "        ROW_NUMBER() OVER (\n"
         "            PARTITION BY m.chat_link, m.message_id\n"
-        "            ORDER BY m.processing_time DESC, m.loaded_at DESC, m.batch_id DESC,"
-        " m.part DESC, m.row_no DESC\n"
+        # NULLS LAST: Redshift sorts NULL as the largest value, so a bare DESC would
+        # rank an observation without a processing_time as the newest one.
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_ORDER_BY_clause.html
+        "            ORDER BY m.processing_time DESC NULLS LAST, m.loaded_at DESC NULLS LAST,"
+        " m.batch_id DESC, m.part DESC, m.row_no DESC\n"
         "        ) AS observation_rank\n"
         f"    FROM {messages} AS m\n"
         ") AS ranked\nWHERE observation_rank = 1",

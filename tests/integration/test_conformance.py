@@ -25,6 +25,7 @@ from pipeline.aws.settings import Settings
 from pipeline.core.errors import TerminalWarehouseError
 from pipeline.offline.warehouse import UnsupportedSqlError
 from pipeline.offline.warehouse.translate import translate
+from tests.conformance import corpus, coverage
 from tests.conformance.runner import DataApiBackend, FrameBackend, load_fixture, mismatches
 from tests.conformance.table import CASES, SCHEMA, Case, fixture_sql
 
@@ -129,3 +130,126 @@ def test_constructs_the_translation_cannot_carry_fail_by_name(
         backend.rows(Case("refused", redshift_sql, []))
     if isinstance(err.value, UnsupportedSqlError):
         assert err.value.construct == construct
+
+
+# ------------------------------------------------------------------- the documentation corpus
+
+_SETUP, _DOC_CASES = corpus.load()
+
+
+@pytest.fixture(scope="module")
+def corpus_connection() -> Iterator[Any]:
+    """One DuckDB connection for the whole corpus, its sample tables made through translate."""
+    con = corpus.connection()
+    for statement in _SETUP:
+        outcome = corpus.run(con, statement)
+        assert outcome.kind == "ROWS", f"setup failed: {statement}\n{outcome.message}"
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("case", _DOC_CASES, ids=[c.id for c in _DOC_CASES])
+def test_documented_behaviour_is_redshifts_or_refused(corpus_connection: Any,
+                                                      case: corpus.DocCase) -> None:
+    """Each case from the developer guide gives the documented result (or error), or the
+    explicit refusal; never another result, never a traceback."""
+    problem = corpus.problem(case, corpus.run(corpus_connection, case.sql))
+    assert problem is None, f"{case.url} (corpus.txt line {case.line})\n{case.sql}\n{problem}"
+
+
+def test_the_corpus_has_several_hundred_cases_from_many_pages() -> None:
+    assert len(_DOC_CASES) >= 500
+    assert len({case.page for case in _DOC_CASES}) >= 150
+
+
+def test_the_coverage_table_in_the_docs_is_generated_from_the_corpus() -> None:
+    text = coverage.DOC.read_text(encoding="utf-8")
+    assert coverage.START in text and coverage.END in text, "markers missing"
+    assert text == coverage.render(text, _DOC_CASES), (
+        "docs/redshift-sql.md is stale: run `python -m tests.conformance.coverage`"
+    )
+
+
+# ------------------------------------------------- errors and results, as Redshift shows them
+
+
+@pytest.fixture
+def frame_connection(warehouse_file: Path, tmp_path: Path) -> Iterator[Any]:
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse_file, path)
+    with connect("local", Settings(warehouse_path=path), warehouse_path=path) as conn:
+        yield conn
+
+
+def test_connect_query_shows_nulls_super_text_and_labels_as_redshift(frame_connection: Any) -> None:
+    """NULL SUPER values (missing key, index out of range, JSON null) are None, not "<NA>";
+    SUPER is compact JSON text (a string keeps its quotes); COUNT(*) is labelled `count`."""
+    frame = frame_connection.query(
+        "SELECT m.entities.nope, m.entities.tickers[9], m.entities.signal, "
+        "m.entities.tickers[0], m.entities.signal.targets, COUNT(*) OVER () "
+        f"FROM {SCHEMA}.telegram_messages AS m WHERE m.message_id = 102 AND "
+        "m.batch_id = 'fixture-a'"
+    )
+    assert list(frame.columns) == ["nope", "?column?", "signal", "?column?", "targets", "count"]
+    row = frame.astype(object).iloc[0].tolist()
+    assert row[:3] == [None, None, None]
+    frame = frame_connection.query(
+        f"SELECT m.entities.tickers[0], m.entities.signal.targets FROM {SCHEMA}.telegram_messages"
+        " AS m WHERE m.message_id = 101 AND m.batch_id = 'fixture-a'")
+    assert frame.iloc[0].tolist() == ['"BTC"', "[64000,66500.5]"]
+
+
+@pytest.mark.parametrize(("redshift_sql", "message"), [
+    ("SELECT 1 / 0", "division by zero"),
+    ("SELECT COUNT(*) FILTER (WHERE 1 = 1)", "unsupported on the embedded warehouse: FILTER"),
+    ("SELEC 1", 'syntax error at or near "SELEC"'),
+    ("SELECT nope FROM scraped.telegram_messages", 'column "nope" does not exist'),
+    ("LOCK scraped.telegram_messages", "LOCK through connect()"),
+    ("INSERT INTO scraped.load_ledger (batch_id) VALUES ('x')", "read-only"),
+])
+def test_connect_query_raises_one_line_pipeline_errors(frame_connection: Any, redshift_sql: str,
+                                                       message: str) -> None:
+    from pipeline.core.errors import PipelineError
+
+    with pytest.raises(PipelineError) as raised:
+        frame_connection.query(redshift_sql)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("redshift_sql", [
+    "SELECT 1 / 0", "SELECT COUNT(*) FILTER (WHERE 1 = 1)", "SELEC 1", "SELECT (", "'",
+    "SELECT JSON_PARSE('{')", "SELECT TO_CHAR(1, 'RN')", "", ";", "SELECT 1; SELECT 2",
+])
+def test_pipeline_query_prints_one_error_line_and_exits_non_zero(
+    warehouse_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], redshift_sql: str
+) -> None:
+    from pipeline import cli
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse_file, path)
+    assert cli.main(["query", redshift_sql, "--warehouse", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pipeline query: error: ") and "\n" not in err, err
+
+
+def test_the_data_api_fails_the_statement_with_redshifts_message(warehouse_file: Path,
+                                                                 tmp_path: Path,
+                                                                 aws_credentials: None) -> None:
+    from pipeline.offline.warehouse import EmbeddedDataApi
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse_file, path)
+    with EmbeddedDataApi.start(path, Settings(warehouse_path=path)) as api:
+        warehouse = _embedded_warehouse(api, path)
+        with pytest.raises(TerminalWarehouseError, match="ERROR: division by zero"):
+            warehouse.query("SELECT 1 / 0")
+        with pytest.raises(TerminalWarehouseError, match="unsupported on the embedded warehouse: "
+                                                         "RANGE window frame"):
+            warehouse.query("SELECT SUM(1) OVER (ORDER BY 1 RANGE UNBOUNDED PRECEDING)")
+        result = warehouse.query(
+            "SELECT COUNT(*), m.entities.nope, m.entities.signal.targets "
+            f"FROM {SCHEMA}.telegram_messages AS m WHERE m.message_id = 101 "
+            "GROUP BY 2, 3")
+        assert result is not None
+        assert result.rows == [[1, None, "[64000,66500.5]"]]

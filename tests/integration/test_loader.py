@@ -96,7 +96,7 @@ def test_super_navigation_works_in_a_redshift_query(local_stack, dataset):
     assert result.rows, "signals with tickers exist in 800 sampled rows"
     assert all(isinstance(row[0], str) and row[0].isupper() for row in result.rows)
     raw = dataapi.build(local_stack.settings).query(
-        "SELECT raw FROM scraped.telegram_messages LIMIT 1"
+        'SELECT "raw" FROM scraped.telegram_messages LIMIT 1'
     )
     assert set(json.loads(raw.rows[0][0])) >= {"message_id", "chat_link"}
 

@@ -153,7 +153,7 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_load_verbatim(local_sta
             staging.read_ndjson_gz(store(local_stack).get(rejected_key))}
     assert kept == {offset: rows[offset] for offset in reasons}, "rejected rows kept as published"
 
-    loaded = query(local_stack, "SELECT row_no, message_content, raw, message_timestamp, "
+    loaded = query(local_stack, 'SELECT row_no, message_content, "raw", message_timestamp, '
                                 "entities FROM scraped.telegram_messages ORDER BY row_no")
     assert [r[0] - 100 for r in loaded] == [i for i in range(len(rows)) if i not in reasons]
     for row_no, text, raw_text, _, entities_text in loaded:

@@ -60,6 +60,10 @@ _BOOTSTRAP = (
     FROM main.{LOAD_ERROR_TABLE}""",
 )
 LOCK_POLL_S = 0.05
+# Every DuckDB session that runs translated Redshift SQL: UTC, as the translation
+# assumes; and the `x -> expr` lambda spelling, which older sqlglot releases write (for
+# INITCAP) and DuckDB 2 only reads when asked to.
+SESSION_SETUP = ("SET TimeZone = 'UTC'", "SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
 
 
 class StatementFailed(Exception):
@@ -181,10 +185,15 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def super_json(value: Any) -> str:
+    """A SUPER value as Redshift prints it: compact JSON text (a scalar string keeps its
+    quotes, no spaces after ',' or ':')."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
 def _super_text(value: Any) -> dict[str, Any]:
     """SUPER as Redshift returns it: JSON text (a scalar string keeps its quotes)."""
-    return {"stringValue": json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                                      default=_json_default)}
+    return {"stringValue": super_json(value)}
 
 
 def _json_text(value: Any) -> dict[str, Any]:
@@ -300,6 +309,18 @@ def result_set(description: Sequence[Sequence[Any]], rows: Sequence[Sequence[Any
 
 _DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]*Error:\s*")
 _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_numeric_computations201.html
+    (re.compile(r"Division by zero|Modulo by zero"), lambda m: "division by zero"),
+    (re.compile(r"No function matches the given name and argument types '(\w+)\(([^)]*)\)'"),
+     lambda m: f"function {m.group(1).lower()}({m.group(2).lower()}) does not exist"),
+    (re.compile(r"Could not convert string '([^']*)' to (?:DATE|TIMESTAMP)"),
+     lambda m: f'invalid input syntax for type date: "{m.group(1)}"'),
+    (re.compile(r"Malformed JSON|Could not convert string '.*' to JSON|Invalid JSON"),
+     lambda m: "JSON parsing error"),
+    (re.compile(r"Overflow in|out of range for the destination type|Overflow"),
+     lambda m: "numeric value out of range"),
+    (re.compile(r"read-only mode|attempting to execute an unsuccessful or closed"),
+     lambda m: "the embedded warehouse is open read-only here: this statement cannot run"),
     (re.compile(r'(?:Table|View) with name "?([^"!]+?)"? does not exist'),
      lambda m: f'relation "{m.group(1)}" does not exist'),
     (re.compile(r'Schema with name "?([^"!]+?)"? does not exist'),
@@ -379,10 +400,11 @@ class DuckDbWarehouse:
         self.locks = TableLocks()
 
     def cursor(self) -> Any:
-        """A fresh DuckDB session (con.cursor()) in UTC."""
+        """A fresh DuckDB session (con.cursor()) set up for translated SQL (`SESSION_SETUP`)."""
         with self._cursor_lock:
             cursor = self._con.cursor()
-        cursor.execute("SET TimeZone = 'UTC'")
+        for statement in SESSION_SETUP:
+            cursor.execute(statement)
         return cursor
 
     def s3(self) -> Any:

@@ -1,0 +1,237 @@
+"""The documentation corpus: Redshift behaviours from AWS's developer guide, as data.
+
+`corpus.txt` holds cases written from the Amazon Redshift Database Developer Guide
+(source: github.com/awsdocs/amazon-redshift-developer-guide, doc_source/*.md; each
+page is https://docs.aws.amazon.com/redshift/latest/dg/<page>). The format, one
+case per line:
+
+    [r_ABS.html] ABS                         <- page and construct for the cases below
+    SELECT ABS(-38) => 38                    <- CORRECT: the documented result
+    SELECT 1 / 0 => ERROR: division by zero  <- CORRECT: Redshift raises this error
+    SELECT ... => REFUSED: FILTER            <- REFUSED: the embedded warehouse refuses
+    !setup CREATE TABLE ...                  <- run once before the cases (Redshift SQL)
+    # a comment (ambiguities in the docs are noted here)
+
+A result is rows separated by ` ;; `, columns by ` | `; `NULL` is a NULL, a cell in
+single quotes keeps its blanks (`''` is the empty string). Values compare as the Data
+API shows them (GetStatementResult): text as is, numbers by value (to the last digit
+the guide prints; float8 to 15 significant digits), booleans as true/false,
+timestamps as 'YYYY-MM-DD HH:MM:SS', SUPER as compact JSON text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+CORPUS = Path(__file__).with_name("corpus.txt")
+DOCS = "https://docs.aws.amazon.com/redshift/latest/dg/"
+_HEADER = re.compile(r"^\[(?P<page>[\w.\-]+)\]\s+(?P<construct>.+)$")
+
+
+@dataclass(frozen=True)
+class DocCase:
+    """One documented behaviour: a query and what Redshift gives (or that we refuse it)."""
+
+    page: str
+    construct: str
+    sql: str
+    kind: Literal["CORRECT", "ERROR", "REFUSED"]
+    expected: str  # the rows as text; for ERROR/REFUSED the message fragment
+    line: int
+
+    @property
+    def status(self) -> Literal["CORRECT", "REFUSED"]:
+        return "REFUSED" if self.kind == "REFUSED" else "CORRECT"
+
+    @property
+    def url(self) -> str:
+        return DOCS + self.page
+
+    @property
+    def id(self) -> str:
+        return f"{self.line}:{self.construct}:{self.sql[:60]}"
+
+
+def load(path: Path = CORPUS) -> tuple[list[str], list[DocCase]]:
+    """The setup statements and the cases of the corpus file."""
+    setup: list[str] = []
+    cases: list[DocCase] = []
+    page = construct = ""
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("!setup "):
+            setup.append(line.removeprefix("!setup "))
+            continue
+        header = _HEADER.match(line)
+        if header:
+            page, construct = header.group("page"), header.group("construct").strip()
+            continue
+        if " => " not in line or not page:
+            raise ValueError(f"{path.name}:{number}: not a case: {line!r}")
+        sql, expected = (part.strip() for part in line.rsplit(" => ", 1))
+        kind: Literal["CORRECT", "ERROR", "REFUSED"] = "CORRECT"
+        for word in ("ERROR", "REFUSED"):
+            if expected.startswith(word + ":"):
+                kind = word  # type: ignore[assignment]
+                expected = expected.removeprefix(word + ":").strip()
+        cases.append(DocCase(page, construct, sql, kind, expected, number))
+    return setup, cases
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def field_text(field: dict[str, Any]) -> str:
+    """A Data API Field union as text: NULL, true/false, numbers, strings as they are."""
+    if field.get("isNull"):
+        return "NULL"
+    if "booleanValue" in field:
+        return "true" if field["booleanValue"] else "false"
+    if "longValue" in field:
+        return str(field["longValue"])
+    if "doubleValue" in field:
+        return repr(float(field["doubleValue"]))
+    value = str(field.get("stringValue", ""))
+    if value.endswith("+00") and re.match(r"\d{4}-\d\d-\d\d \d", value):
+        value = value[:-3]
+    return value
+
+
+def rows_text(records: list[list[dict[str, Any]]]) -> list[list[str]]:
+    return [[field_text(f) for f in record] for record in records]
+
+
+def expected_rows(text: str) -> list[list[str]]:
+    if text == "(no rows)":
+        return []
+    rows = [[cell.strip() for cell in row.split(" | ")] for row in text.split(" ;; ")]
+    return [[_unquote(cell) for cell in row] for row in rows]
+
+
+def _unquote(cell: str) -> str:
+    """`'  a '` keeps its blanks (and `''` is the empty string); other cells are trimmed."""
+    if len(cell) >= 2 and cell[0] == cell[-1] == "'":
+        return cell[1:-1]
+    return cell
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def cell_matches(actual: str, expected: str) -> bool:
+    if actual == expected:
+        return True
+    a, e = _number(actual), _number(expected)
+    if a is None or e is None:
+        return False
+    # The guide prints float8 with 15 significant digits (and a whole float as `4`);
+    # a decimal expectation holds to its last printed digit.
+    digits = len(expected.split(".")[1]) if "." in expected and "e" not in expected else 0
+    tolerance = max(1e-9 * abs(e), 1e-12, 0.5 * 10 ** -digits if digits >= 13 else 0)
+    return abs(a - e) <= tolerance
+
+
+def mismatch(actual: list[list[str]], case: DocCase) -> str | None:
+    """Why `actual` is not the documented result (None when it is)."""
+    want = expected_rows(case.expected)
+    if len(actual) != len(want) or any(len(a) != len(w) for a, w in zip(actual, want,
+                                                                       strict=False)):
+        return f"got {actual!r}, documented {want!r}"
+    for a_row, w_row in zip(actual, want, strict=True):
+        for a, w in zip(a_row, w_row, strict=True):
+            if not cell_matches(a, w):
+                return f"got {actual!r}, documented {want!r}"
+    return None
+
+
+def by_construct(cases: list[DocCase]) -> Iterator[tuple[str, list[DocCase]]]:
+    """The cases grouped by construct, in the corpus's order of first appearance."""
+    groups: dict[str, list[DocCase]] = {}
+    for case in cases:
+        groups.setdefault(case.construct, []).append(case)
+    yield from groups.items()
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the embedded warehouse did with a case's query."""
+
+    kind: Literal["ROWS", "ERROR", "REFUSED"]
+    rows: list[list[str]]
+    message: str = ""
+
+
+def run(con: Any, sql: str) -> Outcome:
+    """Translate and run `sql` on `con` the way the embedded Data API does; rows as the
+    Data API's fields shown as text. Any exception other than the translator's and
+    DuckDB's errors propagates: a traceback is a failure of the case."""
+    import duckdb
+
+    from pipeline.offline.warehouse.engine import redshift_error, result_set
+    from pipeline.offline.warehouse.translate import (
+        Query,
+        RedshiftSqlError,
+        UnsupportedSqlError,
+        translate,
+    )
+
+    try:
+        statement = translate(sql)
+    except UnsupportedSqlError as exc:
+        return Outcome("REFUSED", [], str(exc))
+    except RedshiftSqlError as exc:
+        return Outcome("ERROR", [], str(exc))
+    if not isinstance(statement, Query):
+        raise AssertionError(f"not a query: {statement!r}")
+    try:
+        relation = con.execute(statement.sql)
+        if not statement.returns_rows:
+            return Outcome("ROWS", [])
+        rows = relation.fetchall()
+        result = result_set(relation.description or (), rows)
+    except duckdb.Error as exc:
+        message = redshift_error(exc, sql=statement.sql).removeprefix("ERROR: ")
+        refused = "unsupported on the embedded warehouse" in message
+        return Outcome("REFUSED" if refused else "ERROR", [], message)
+    return Outcome("ROWS", rows_text(result.records))
+
+
+def problem(case: DocCase, outcome: Outcome) -> str | None:
+    """Why the outcome is not the case's documented behaviour (None when it is)."""
+    if case.kind == "CORRECT":
+        if outcome.kind != "ROWS":
+            return f"{outcome.kind}: {outcome.message}"
+        return mismatch(outcome.rows, case)
+    if outcome.kind != case.kind:
+        return f"expected {case.kind} ({case.expected}), got {outcome.kind}: " + (
+            outcome.message or repr(outcome.rows))
+    if case.expected.lower() not in outcome.message.lower():
+        return f"{case.kind} message {outcome.message!r} does not say {case.expected!r}"
+    return None
+
+
+def connection() -> Any:
+    """One in-memory DuckDB session set up like the embedded warehouse's."""
+    import duckdb
+
+    from pipeline.offline.warehouse.engine import SESSION_SETUP
+
+    con = duckdb.connect()
+    for statement in SESSION_SETUP:
+        con.execute(statement)
+    return con
