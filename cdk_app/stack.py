@@ -41,7 +41,7 @@ class PipelineStack(Stack):
             queue=self.queues.queue,
             bucket_name=self.staging.bucket.bucket_name,
             warehouse_name=self.warehouse.name,
-            secret_arn=self.warehouse.secret.secret_arn,
+            secret_arn=self.warehouse.loader_secret.secret_arn,
             copy_role_arn=self.warehouse.copy_role.role_arn,
         )
 
@@ -71,6 +71,8 @@ class PipelineStack(Stack):
             settings.OUTPUT_SECRET_ARN: self.warehouse.secret.secret_arn,
             settings.OUTPUT_REGION: self.region,
             settings.OUTPUT_COPY_ROLE_ARN: self.warehouse.copy_role.role_arn,
+            settings.OUTPUT_LOADER_SECRET_ARN: self.warehouse.loader_secret.secret_arn,
+            settings.OUTPUT_ALARM_TOPIC_ARN: self.monitoring.topic.topic_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
