@@ -46,7 +46,9 @@ class PipelineStack(Stack):
         )
 
         # Grants (the loader's SQS consume permissions come with its event source).
-        self.queues.queue.grant_send_messages(self.publisher.function)
+        # SendMessageBatch only (grant_send_messages would add GetQueueAttributes/GetQueueUrl,
+        # which the publisher never calls: it is given the queue URL).
+        self.queues.queue.grant(self.publisher.function, "sqs:SendMessage")
         self.staging.grant_loader(self.loader.function)
         self.staging.grant_copy(self.warehouse.copy_role)
         self.warehouse.grant_data_api(self.loader.function)

@@ -506,7 +506,7 @@ def test_publisher_may_only_send_to_the_queue(serverless: Synth) -> None:
                 "Statement": Match.array_with(
                     [
                         {
-                            "Action": Match.array_with(["sqs:SendMessage"]),
+                            "Action": "sqs:SendMessage",  # SendMessageBatch; nothing else
                             "Effect": "Allow",
                             "Resource": {"Fn::GetAtt": [source_id, "Arn"]},
                         }
