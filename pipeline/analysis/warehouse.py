@@ -131,6 +131,11 @@ def connect(
     if target == "redshift":
         transport = redshift_options.pop("transport", None) or settings.redshift_transport
         if transport == "data-api":
+            if set(redshift_options) - {"client"}:
+                raise ConfigError(
+                    f"{', '.join(sorted(redshift_options))}: redshift-connector options; the "
+                    f"Data API transport takes none (set {ENV_REDSHIFT_TRANSPORT}=connector)"
+                )
             return connect_data_api(settings, **redshift_options)
         if transport != "connector":
             raise ConfigError(

@@ -198,3 +198,16 @@ def test_settings_for_validation_never_carry_the_admin_secret(
     target = NotebookTarget.from_parameters(target="redshift", stack_outputs=str(outputs))
     assert target.settings().redshift_secret_arn is None  # the caller's IAM identity, mapped
     assert dataclasses.asdict(target.settings())["redshift_workgroup"] == WORKGROUP
+
+
+def test_connector_transport_goes_over_tcp_and_data_api_refuses_its_options() -> None:
+    import redshift_connector
+
+    from pipeline.core.errors import ConfigError
+
+    over_tcp = Settings(redshift_workgroup=WORKGROUP, redshift_transport="connector")
+    with pytest.raises(redshift_connector.InterfaceError):  # nothing listens on port 1
+        connect("redshift", over_tcp, host="127.0.0.1", port=1, iam=False, timeout=2,
+                **{"user": "analyst", "password": "unused"})
+    with pytest.raises(ConfigError, match="PIPELINE_REDSHIFT_TRANSPORT=connector"):
+        connect("redshift", Settings(redshift_workgroup=WORKGROUP), host="127.0.0.1")
