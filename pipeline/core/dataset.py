@@ -219,11 +219,13 @@ def _ints(values: Sequence[str], name: str, label: str, lines: _LineIndex) -> li
     # int() alone would also take `1_000` and non-ASCII digits: those go the careful way.
     if joined.isascii() and "_" not in joined:
         try:
-            out = [int(v) if v else None for v in values] if nullable else list(map(int, values))
+            out: list[int | None] = (
+                [int(v) if v else None for v in values] if nullable else list(map(int, values))
+            )
         except ValueError:
             pass
         else:
-            present = [v for v in out if v is not None] if nullable else out
+            present = [v for v in out if v is not None]
             if not present or (min(present) >= INT64_MIN and max(present) <= INT64_MAX):
                 return out
     return _convert(values, name, _to_int, label, lines)
