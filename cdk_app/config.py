@@ -88,6 +88,9 @@ DEFAULTS: dict[str, Any] = {
     "availabilityZones": None,
     # An address the alarms' SNS topic e-mails (a subscription to confirm); None: no e-mail.
     "alarmEmail": None,
+    # Opt-in: IPv4 CIDRs (reaching the VPC through a VPN, Direct Connect or peering) that may
+    # open TCP 5439 to the warehouse, for redshift-connector. None: no inbound rule at all.
+    "analystCidrs": None,
 }
 CONTEXT_KEYS = tuple(PREFIX + name for name in DEFAULTS)
 
@@ -139,6 +142,7 @@ class PipelineConfig:
     vpc_cidr: str
     availability_zones: tuple[str, ...]
     alarm_email: str | None
+    analyst_cidrs: tuple[str, ...]
 
     @property
     def serverless(self) -> bool:
@@ -259,6 +263,7 @@ class _Reader:
             ),
             "availability_zones": self._availability_zones(region),
             "alarm_email": self._alarm_email(),
+            "analyst_cidrs": self._analyst_cidrs(),
         }
         self._cross_checks(values)
         if self.errors:
@@ -308,6 +313,25 @@ class _Reader:
             "must be 3-63 lower-case letters, digits and single hyphens, starting with a "
             "letter (it names the namespace, workgroup or cluster)",
         )
+
+    def _analyst_cidrs(self) -> tuple[str, ...]:
+        import ipaddress
+
+        value = self._raw["analystCidrs"]
+        if value is None or value == "" or value == []:
+            return ()
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        try:
+            networks = [ipaddress.IPv4Network(v) for v in value]
+        except (TypeError, ValueError):
+            self._fail("analystCidrs", "must list IPv4 CIDRs such as 10.8.0.0/16")
+            return ()
+        if any(net.prefixlen < 8 for net in networks):
+            self._fail("analystCidrs", "must not open the warehouse to more than a /8 "
+                       "(never 0.0.0.0/0): name the VPN's or office's ranges")
+            return ()
+        return tuple(str(net) for net in networks)
 
     def _alarm_email(self) -> str | None:
         value = self._raw["alarmEmail"]

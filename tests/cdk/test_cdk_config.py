@@ -130,3 +130,15 @@ def test_command_line_strings_are_coerced(cdk_context: dict[str, Any]) -> None:
     assert (config.batch_size, config.rejected_expiry_days) == (50, 7)
     assert config.log_retention_days == 30
     assert config.availability_zones == ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def test_analyst_cidrs_are_opt_in_and_never_the_whole_internet(
+    cdk_context: dict[str, Any],
+) -> None:
+    assert _config(cdk_context).analyst_cidrs == ()
+    config = _config(cdk_context, analystCidrs="10.8.0.0/16, 192.168.4.0/24")
+    assert config.analyst_cidrs == ("10.8.0.0/16", "192.168.4.0/24")
+    with pytest.raises(ConfigError, match=r"pipeline:analystCidrs.*never 0\.0\.0\.0/0"):
+        _config(cdk_context, analystCidrs=["0.0.0.0/0"])
+    with pytest.raises(ConfigError, match=r"pipeline:analystCidrs.*IPv4 CIDRs"):
+        _config(cdk_context, analystCidrs=["office"])

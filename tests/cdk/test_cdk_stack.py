@@ -643,6 +643,21 @@ def test_destroy_keeps_a_final_snapshot_of_the_warehouse(any_mode: Synth) -> Non
         assert cluster["DeletionPolicy"] == cluster["UpdateReplacePolicy"] == "Snapshot"
 
 
+def test_the_warehouse_takes_no_inbound_connection_unless_analyst_cidrs_open_5439(
+    serverless: Synth, synth: Callable[..., Synth]
+) -> None:
+    (group,) = serverless.resources("AWS::EC2::SecurityGroup").values()
+    assert "SecurityGroupIngress" not in group["Properties"]
+    opened = synth(analystCidrs=["10.8.0.0/16"])
+    (group,) = opened.resources("AWS::EC2::SecurityGroup").values()
+    assert [
+        (rule["CidrIp"], rule["IpProtocol"], rule["FromPort"], rule["ToPort"])
+        for rule in group["Properties"]["SecurityGroupIngress"]
+    ] == [("10.8.0.0/16", "tcp", 5439, 5439)]
+    (workgroup,) = opened.resources("AWS::RedshiftServerless::Workgroup").values()
+    assert workgroup["Properties"]["PubliclyAccessible"] is False
+
+
 def test_physical_names_follow_the_stack_name(synth: Callable[..., Synth]) -> None:
     other = synth(stackName="IngestStaging")
     (workgroup,) = other.resources("AWS::RedshiftServerless::Workgroup").values()
