@@ -533,4 +533,12 @@ def caller_db_user(settings: Settings, client: Any = None) -> str:
         arn = client.get_caller_identity()["Arn"]
     except ClientError as exc:
         raise _client_error("sts get-caller-identity", exc) from exc
-    return sql.iam_db_user(arn)
+    try:
+        return sql.iam_db_user(arn)
+    except ValueError:
+        from pipeline.core.errors import ConfigError
+
+        raise ConfigError(
+            f"the caller {arn} maps to no Redshift database user: run warehouse init as an "
+            "IAM user or role, not the account's root user"
+        ) from None

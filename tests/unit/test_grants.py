@@ -224,3 +224,20 @@ def test_the_embedded_warehouse_accepts_users_and_grants_without_effect(statemen
     from pipeline.offline.warehouse.translate import NoOp, translate
 
     assert isinstance(translate(statement), NoOp)
+
+
+def test_a_root_caller_is_a_one_line_config_error() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from pipeline.aws.settings import Settings
+    from pipeline.core.errors import ConfigError
+
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="fake",
+                       aws_secret_access_key="fake")
+    with Stubber(sts) as stub:
+        stub.add_response("get_caller_identity", {
+            "Arn": "arn:aws:iam::123456789012:root", "Account": "123456789012",
+            "UserId": "123456789012"})
+        with pytest.raises(ConfigError, match="not the account's root user"):
+            dataapi.caller_db_user(Settings(), client=sts)
