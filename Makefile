@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins boto3 and packaging to versions the project cannot use, so it gets a venv of its
+# own; tests/cdk/test_validators.py runs it from there.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
 .DEFAULT_GOAL := help
 
@@ -17,13 +22,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (.venv)" >/dev/null
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its dev tools
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	touch $@
+
+install: $(STAMP) $(CHECKOV_STAMP) ## Create .venv (and .venv-checkov) with the project's dev tools
 
 run: $(STAMP) ## Run the main job end to end on the embedded AWS and DuckDB warehouse
 	$(BIN)/pipeline run --ticks 10 --interval 0
 	$(BIN)/pipeline validate --target local
 
-test: $(STAMP) node_modules/.installed ## Run lint and the whole test suite
+test: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed ## Run lint and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -44,14 +44,6 @@ SINGLE_NODE_TYPES = ("ra3.large", "ra3.xlplus", "dc2.large")
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
 
-# Publishers of the AWS-managed layers pinned in `pipeline:layers`.
-PANDAS_LAYER_ACCOUNT = "336392948345"
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-_LAYER_ARN = re.compile(
-    r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):layer:"
-    r"(?P<name>[A-Za-z0-9_-]+):(?P<version>\d+)$"
-)
-
 # The queue's visibility timeout must cover the loader's retries of one batch: AWS asks for at
 # least six times the function timeout (plus the batching window) for SQS event sources.
 # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
@@ -85,7 +77,8 @@ DEFAULTS: dict[str, Any] = {
     "logRetentionDays": 14,
     "oldestMessageAlarmSeconds": 900,
     "warehouseMode": SERVERLESS,
-    "warehouseName": "telegram-ingest",
+    # None: derived from the stack name (see `default_warehouse_name`).
+    "warehouseName": None,
     "serverlessBaseCapacity": 8,
     "nodeType": "ra3.large",
     "database": Settings.redshift_database,
@@ -93,17 +86,23 @@ DEFAULTS: dict[str, Any] = {
     "adminUsername": "pipeline_admin",
     "vpcCidr": "10.42.0.0/16",
     "availabilityZones": None,
-    "layers": None,
+    # An address the alarms' SNS topic e-mails (a subscription to confirm); None: no e-mail.
+    "alarmEmail": None,
+    # Opt-in: IPv4 CIDRs (reaching the VPC through a VPN, Direct Connect or peering) that may
+    # open TCP 5439 to the warehouse, for redshift-connector. None: no inbound rule at all.
+    "analystCidrs": None,
 }
 CONTEXT_KEYS = tuple(PREFIX + name for name in DEFAULTS)
 
+WAREHOUSE_NAME_PATTERN = r"[a-z](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]"
 
-@dataclass(frozen=True)
-class LayerArns:
-    """The pinned AWS-managed layer versions for the deployment's region."""
 
-    pandas: str
-    powertools: str
+def default_warehouse_name(stack_name: str) -> str:
+    """`TelegramIngestPipeline` -> `telegram-ingest-pipeline`: a Redshift-safe name per stack."""
+    kebab = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", stack_name).lower()
+    kebab = re.sub(r"[^a-z0-9]+", "-", kebab).strip("-")
+    kebab = re.sub(r"^[^a-z]+", "", kebab)[:63].rstrip("-")
+    return kebab if len(kebab) >= 3 else f"{kebab}-warehouse".lstrip("-")
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,8 @@ class PipelineConfig:
     admin_username: str
     vpc_cidr: str
     availability_zones: tuple[str, ...]
-    layers: LayerArns
+    alarm_email: str | None
+    analyst_cidrs: tuple[str, ...]
 
     @property
     def serverless(self) -> bool:
@@ -250,12 +250,7 @@ class _Reader:
             "log_retention_days": self.choice("logRetentionDays", LOG_RETENTION_DAYS),
             "oldest_message_alarm_s": self.integer("oldestMessageAlarmSeconds", 60, 1_209_600),
             "warehouse_mode": self.choice("warehouseMode", WAREHOUSE_MODES),
-            "warehouse_name": self.text(
-                "warehouseName",
-                r"[a-z](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]",
-                "must be 3-63 lower-case letters, digits and single hyphens, starting with a "
-                "letter (it names the namespace, workgroup or cluster)",
-            ),
+            "warehouse_name": self._warehouse_name(),
             "serverless_base_capacity": self.integer("serverlessBaseCapacity", 4, 1024),
             "node_type": self.choice("nodeType", SINGLE_NODE_TYPES),
             "database": self._identifier("database"),
@@ -267,7 +262,8 @@ class _Reader:
                 "must be an IPv4 CIDR between /16 and /22 (it holds three /24 subnets)",
             ),
             "availability_zones": self._availability_zones(region),
-            "layers": self._layers(region),
+            "alarm_email": self._alarm_email(),
+            "analyst_cidrs": self._analyst_cidrs(),
         }
         self._cross_checks(values)
         if self.errors:
@@ -304,47 +300,47 @@ class _Reader:
             return ()
         return tuple(value)
 
-    def _layers(self, region: str) -> LayerArns:
-        placeholder = LayerArns(pandas="", powertools="")
-        table = self._raw["layers"]
-        if not isinstance(table, Mapping) or not table:
-            self._fail("layers", "must map each region to {pandas: <arn>, powertools: <arn>}")
-            return placeholder
-        entry = table.get(region)
-        if entry is None:
-            self.errors.append(
-                f"context {PREFIX}layers has no Lambda layer ARNs pinned for region {region!r} "
-                f"(pinned: {', '.join(sorted(table))}). Add an entry for it with the "
-                "AWSSDKPandas-Python312 and AWSLambdaPowertoolsPythonV3-python312-x86_64 layer "
-                "versions published in that region (see `aws lambda list-layer-versions`)."
-            )
-            return placeholder
-        arns: dict[str, str] = {}
-        for kind, account, name_pattern in (
-            ("pandas", PANDAS_LAYER_ACCOUNT, r"AWSSDKPandas-Python312"),
-            (
-                "powertools",
-                POWERTOOLS_LAYER_ACCOUNT,
-                r"AWSLambdaPowertoolsPythonV3-python312-x86_64",
-            ),
-        ):
-            value = entry.get(kind) if isinstance(entry, Mapping) else None
-            arn = value if isinstance(value, str) else ""
-            match = _LAYER_ARN.match(arn)
-            if (
-                match is None
-                or match["region"] != region
-                or match["account"] != account
-                or not re.fullmatch(name_pattern, match["name"])
-            ):
-                self.errors.append(
-                    f"context {PREFIX}layers.{region}.{kind}={value!r}: must be "
-                    f"arn:aws:lambda:{region}:{account}:layer:{name_pattern}:<version> "
-                    "(the functions run Python 3.12 on x86_64)"
-                )
-                arn = ""
-            arns[kind] = arn
-        return LayerArns(**arns)
+    def _warehouse_name(self) -> str:
+        """The namespace / workgroup / cluster name: given, else derived from the stack name,
+        so two stacks in one account (or region) never collide on a physical name."""
+        if self._raw["warehouseName"] is None:
+            stack_name = self._raw["stackName"]
+            if isinstance(stack_name, str):
+                self._raw["warehouseName"] = default_warehouse_name(stack_name)
+        return self.text(
+            "warehouseName",
+            WAREHOUSE_NAME_PATTERN,
+            "must be 3-63 lower-case letters, digits and single hyphens, starting with a "
+            "letter (it names the namespace, workgroup or cluster)",
+        )
+
+    def _analyst_cidrs(self) -> tuple[str, ...]:
+        import ipaddress
+
+        value = self._raw["analystCidrs"]
+        if value is None or value == "" or value == []:
+            return ()
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        try:
+            networks = [ipaddress.IPv4Network(v) for v in value]
+        except (TypeError, ValueError):
+            self._fail("analystCidrs", "must list IPv4 CIDRs such as 10.8.0.0/16")
+            return ()
+        if any(net.prefixlen < 8 for net in networks):
+            self._fail("analystCidrs", "must not open the warehouse to more than a /8 "
+                       "(never 0.0.0.0/0): name the VPN's or office's ranges")
+            return ()
+        return tuple(str(net) for net in networks)
+
+    def _alarm_email(self) -> str | None:
+        value = self._raw["alarmEmail"]
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            self._fail("alarmEmail", "must be one e-mail address (or absent for no e-mail)")
+            return None
+        return value
 
     def _cross_checks(self, v: dict[str, Any]) -> None:
         if v["sample_min"] > v["sample_max"]:

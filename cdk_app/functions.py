@@ -1,7 +1,9 @@
 """The two Lambdas (publisher on a schedule, loader on the queue), packaged without Docker.
 
-The asset is the repository root filtered down to `pipeline/**` and `data/*.zip`; the heavy
-libraries (pandas, pyarrow, Powertools) come from AWS-managed layers pinned in `cdk.json`.
+The asset is the repository root filtered down to `pipeline/**` and `data/*.zip`. The functions
+need only what the Python runtime provides (boto3) and Powertools, which comes from AWS's own
+layer: its ARN is read at deploy time from the public SSM parameter AWS publishes per region
+(`POWERTOOLS_LAYER_PARAMETER`), so no layer version or region is maintained by hand.
 Environment variable names are imported from `pipeline.aws.settings`, never retyped.
 """
 
@@ -17,6 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_app.config import PipelineConfig
@@ -46,6 +49,13 @@ LAMBDA_TASK_ROOT = PurePosixPath("/var/task")
 PUBLISHER_HANDLER = "pipeline.lambdas.publisher.handler"
 LOADER_HANDLER = "pipeline.lambdas.loader.handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.X86_64
+# The public parameter AWS keeps pointing at the newest Powertools v3 layer of this runtime and
+# architecture, in every region (https://docs.powertools.aws.dev/lambda/python/latest/#lambda-layer).
+# Resolved by CloudFormation at deploy time, so synth needs no credentials and no lookup.
+POWERTOOLS_LAYER_PARAMETER = (
+    f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/latest"
+)
 # Where the dataset lands inside the function: the same relative path as in the repository.
 DATASET_PATH = str(LAMBDA_TASK_ROOT / settings.DEFAULT_DATASET.relative_to(settings.REPO_ROOT))
 
@@ -86,10 +96,20 @@ _RETENTION = {
 }
 
 _L1_REASON = (
-    "Pinned to Python 3.12 because the AWS-managed layers the function depends on "
-    "(AWSSDKPandas-Python312, AWSLambdaPowertoolsPythonV3-python312) are built for it; "
-    "move runtime and layers together."
+    "Pinned to Python 3.12 on purpose: the Powertools layer parameter names the runtime "
+    "(.../python3.12/latest) and the runtime rehearsal test imports the handlers in a venv "
+    "built for it; move runtime, parameter and rehearsal together."
 )
+
+
+def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """AWS's Powertools layer for this runtime, one per stack, resolved at deploy time."""
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child("PowertoolsLayer")
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    arn = ssm.StringParameter.value_for_string_parameter(stack, POWERTOOLS_LAYER_PARAMETER)
+    return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
 
 
 def asset_code() -> lambda_.Code:
@@ -111,7 +131,6 @@ class PipelineFunction(Construct):
         service: str,
         timeout_s: int,
         memory_mb: int,
-        layer_arns: list[str],
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -125,23 +144,19 @@ class PipelineFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
         self.log_group.grant_write(self.role)
-        layers = [
-            lambda_.LayerVersion.from_layer_version_arn(self, f"Layer{index}", arn)
-            for index, arn in enumerate(layer_arns)
-        ]
         self.function = lambda_.Function(
             self,
             "Function",
             description=description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,
+            architecture=ARCHITECTURE,
             handler=handler,
             code=asset_code(),
             role=self.role,
             log_group=self.log_group,
             timeout=Duration.seconds(timeout_s),
             memory_size=memory_mb,
-            layers=layers,
+            layers=[powertools_layer(self)],
             environment={**environment, "POWERTOOLS_SERVICE_NAME": service},
         )
         acknowledge(self.function, "AwsSolutions-L1", _L1_REASON)
@@ -178,7 +193,6 @@ class Publisher(Construct):
             service="publisher",
             timeout_s=config.publisher_timeout_s,
             memory_mb=config.publisher_memory_mb,
-            layer_arns=[config.layers.pandas, config.layers.powertools],
             environment=environment,
         )
         self.function = self.pipeline_function.function
@@ -234,7 +248,6 @@ class Loader(Construct):
             service="loader",
             timeout_s=config.loader_timeout_s,
             memory_mb=config.loader_memory_mb,
-            layer_arns=[config.layers.powertools],
             environment=environment,
         )
         self.function = self.pipeline_function.function

@@ -1,14 +1,18 @@
-"""Alarms and a dashboard over the queue, the DLQ and the two Lambdas."""
+"""Alarms, the SNS topic they notify, and a dashboard over the queue, the DLQ and the Lambdas."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_app.config import PipelineConfig
+from cdk_app.nag import acknowledge
 
 ONE_MINUTE = Duration.minutes(1)
 FIVE_MINUTES = Duration.minutes(5)
@@ -16,7 +20,8 @@ FIVE_MINUTES = Duration.minutes(5)
 
 class Monitoring(Construct):
     """Alarms: a message in the DLQ, any loader or publisher error, the oldest queued message
-    older than `oldestMessageAlarmSeconds`. Dashboard: the pipeline's flow end to end."""
+    older than `oldestMessageAlarmSeconds`; each notifies `topic` when it fires and when it
+    clears (e-mail when `alarmEmail` is set). Dashboard: the pipeline's flow end to end."""
 
     def __init__(
         self,
@@ -31,6 +36,19 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
+        self.topic = sns.Topic(self, "AlarmTopic", display_name="Telegram ingest alarms",
+                               enforce_ssl=True)
+        acknowledge(
+            self.topic,
+            "AwsSolutions-SNS2",
+            "The topic carries only CloudWatch alarm notifications (alarm name, state, metric): "
+            "no pipeline data. CloudWatch cannot publish to a topic under the AWS-managed SNS "
+            "key, and a customer-managed KMS key would cost more than the rest of the idle stack.",
+        )
+        if config.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        notify = cloudwatch_actions.SnsAction(self.topic)
+
         dlq_depth = dlq.metric_approximate_number_of_messages_visible(
             period=ONE_MINUTE, statistic="Maximum"
         )
@@ -43,7 +61,7 @@ class Monitoring(Construct):
         def alarm(alarm_id: str, description: str, metric: cloudwatch.IMetric,
                   threshold: float = 0) -> cloudwatch.Alarm:
             """Alarm as soon as one period's value goes above `threshold`; no data is fine."""
-            return cloudwatch.Alarm(
+            created = cloudwatch.Alarm(
                 self,
                 alarm_id,
                 alarm_description=description,
@@ -53,6 +71,9 @@ class Monitoring(Construct):
                 evaluation_periods=1,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
+            created.add_alarm_action(notify)
+            created.add_ok_action(notify)
+            return created
 
         self.dlq_alarm = alarm(
             "DlqNotEmpty",

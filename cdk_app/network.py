@@ -12,6 +12,7 @@ from cdk_app.config import PipelineConfig
 # Redshift Serverless needs subnets in at least three Availability Zones.
 # https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html
 WAREHOUSE_AZ_COUNT = 3
+REDSHIFT_PORT = 5439
 
 
 class Network(Construct):
@@ -69,6 +70,13 @@ class Network(Construct):
             self,
             "WarehouseSecurityGroup",
             vpc=self.vpc,
-            description="Redshift warehouse: no inbound rules; reached through the Data API",
+            description="Redshift warehouse: reached through the Data API; TCP 5439 only from "
+            "pipeline:analystCidrs",
             allow_all_outbound=True,
         )
+        # Opt-in, for redshift-connector over a VPN / Direct Connect / peering route into the
+        # VPC: the workgroup stays private (no public endpoint), only these ranges may connect.
+        for cidr in config.analyst_cidrs:
+            self.warehouse_security_group.add_ingress_rule(
+                ec2.Peer.ipv4(cidr), ec2.Port.tcp(REDSHIFT_PORT), f"analysts from {cidr}"
+            )

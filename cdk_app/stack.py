@@ -41,12 +41,14 @@ class PipelineStack(Stack):
             queue=self.queues.queue,
             bucket_name=self.staging.bucket.bucket_name,
             warehouse_name=self.warehouse.name,
-            secret_arn=self.warehouse.secret.secret_arn,
+            secret_arn=self.warehouse.loader_secret.secret_arn,
             copy_role_arn=self.warehouse.copy_role.role_arn,
         )
 
         # Grants (the loader's SQS consume permissions come with its event source).
-        self.queues.queue.grant_send_messages(self.publisher.function)
+        # SendMessageBatch only (grant_send_messages would add GetQueueAttributes/GetQueueUrl,
+        # which the publisher never calls: it is given the queue URL).
+        self.queues.queue.grant(self.publisher.function, "sqs:SendMessage")
         self.staging.grant_loader(self.loader.function)
         self.staging.grant_copy(self.warehouse.copy_role)
         self.warehouse.grant_data_api(self.loader.function)
@@ -71,6 +73,8 @@ class PipelineStack(Stack):
             settings.OUTPUT_SECRET_ARN: self.warehouse.secret.secret_arn,
             settings.OUTPUT_REGION: self.region,
             settings.OUTPUT_COPY_ROLE_ARN: self.warehouse.copy_role.role_arn,
+            settings.OUTPUT_LOADER_SECRET_ARN: self.warehouse.loader_secret.secret_arn,
+            settings.OUTPUT_ALARM_TOPIC_ARN: self.monitoring.topic.topic_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

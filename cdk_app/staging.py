@@ -17,12 +17,12 @@ PROCESSED_PREFIX = staging.PROCESSED
 REJECTED_PREFIX = staging.REJECTED
 STAGING_PREFIXES = (INCOMING_PREFIX, PROCESSED_PREFIX, REJECTED_PREFIX)
 
-# Objects the loader reads, writes, moves (copy + delete) and cleans up after a failed upload.
+# Objects the loader reads, writes and moves (copy + delete). It uploads with single PUTs
+# (pipeline.aws.s3.ObjectStore), so it needs no multipart permissions.
 LOADER_OBJECT_ACTIONS = (
     "s3:GetObject",
     "s3:PutObject",
     "s3:DeleteObject",
-    "s3:AbortMultipartUpload",
 )
 
 

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import __version__
 from pipeline.aws.settings import ENV_WAREHOUSE_PATH, Settings
-from pipeline.core.errors import PipelineError
+from pipeline.core.errors import ConfigError, PipelineError
 
 EPILOG = """\
 Settings come from PIPELINE_* environment variables (see README, "Configuration");
@@ -113,14 +113,19 @@ def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
         from pipeline.offline.runtime import start_local
 
         with start_local(settings) as stack:
-            dataapi.build(stack.settings).ensure_schema()
+            dataapi.init_warehouse(dataapi.build(stack.settings), stack.settings)
     else:
         from pipeline import ops
         from pipeline.aws import dataapi
+        from pipeline.aws.settings import read_stack_outputs
 
-        if args.stack_outputs:
-            settings = ops.from_stack_outputs(args.stack_outputs, settings)
-        dataapi.build(settings).ensure_schema()
+        if not args.stack_outputs:
+            raise ConfigError("warehouse init --target redshift needs --stack-outputs FILE "
+                              "(the JSON `cdk deploy --outputs-file` wrote)")
+        settings = ops.from_stack_outputs(args.stack_outputs, settings)
+        outputs = read_stack_outputs(args.stack_outputs)
+        analysts = dataapi.init_redshift(settings, outputs, args.analyst)
+        _stderr(f"loader user and analyst role granted; analysts: {', '.join(analysts)}")
     _stderr(f"schema {settings.schema} ready on {args.target}")
     return 0
 
@@ -250,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--target", choices=("local", "redshift"), default="local")
     init.add_argument("--stack-outputs", type=Path, metavar="FILE",
                       help="with --target redshift: the JSON `cdk deploy --outputs-file` wrote")
+    init.add_argument("--analyst", action="append", default=[], metavar="IAM:USER|IAMR:ROLE",
+                      help="also map this IAM identity to the read-only analyst role "
+                           "(repeatable; the caller's own identity always is)")
     warehouse_option(init)
     init.set_defaults(func=cmd_warehouse_init)
 

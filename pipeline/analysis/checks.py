@@ -143,7 +143,9 @@ class NotebookTarget:
         settings = self.settings()
         if self.target == "local":
             return connect("local", settings, warehouse_path=settings.warehouse_path)
-        return connect("redshift", settings)
+        # The transport (Data API by default, or redshift-connector) is the analyst's
+        # setting, PIPELINE_REDSHIFT_TRANSPORT, not a notebook parameter.
+        return connect("redshift", settings, transport=Settings.from_env().redshift_transport)
 
     def describe(self) -> str:
         if self.target == "local":

@@ -1,7 +1,10 @@
 """The warehouse: Redshift SQL in, pandas DataFrame out, on Redshift or the embedded DuckDB file.
 
 `connect()` is the analysts' (and notebooks', and `pipeline query`'s) one query
-interface. The loader does not use it: it talks to the Data API (`dataapi`).
+interface. Redshift is reached through the Data API by default (IAM credentials
+alone, from any machine: the workgroup stays private), or through
+redshift-connector over TCP where there is a network path (`PIPELINE_REDSHIFT_TRANSPORT
+=connector`). The loader does not use this module: it talks to the Data API (`dataapi`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pipeline.aws.settings import ENV_REDSHIFT_CLUSTER, ENV_REDSHIFT_WORKGROUP, Settings
+from pipeline.aws.settings import (
+    ENV_REDSHIFT_CLUSTER,
+    ENV_REDSHIFT_TRANSPORT,
+    ENV_REDSHIFT_WORKGROUP,
+    Settings,
+)
 from pipeline.core.errors import ConfigError, PipelineError, TerminalWarehouseError
 
 if TYPE_CHECKING:
@@ -146,9 +154,10 @@ def connect(
     """Open the warehouse the analyst names.
 
     `local` opens the DuckDB file (`warehouse_path`, else PIPELINE_WAREHOUSE_PATH,
-    else var/warehouse.duckdb) read-only. `redshift` connects with IAM through
-    redshift-connector to the workgroup or cluster in the settings;
-    `redshift_options` pass through (host, region, profile, db_user, ...).
+    else var/warehouse.duckdb) read-only. `redshift` runs statements on the
+    workgroup or cluster in the settings through the Data API with the caller's
+    IAM identity (`transport="connector"`, or the setting, uses redshift-connector
+    instead; then `redshift_options` pass through: host, region, profile, db_user, ...).
     """
     settings = settings or Settings.from_env()
     if target == "local":
@@ -166,6 +175,19 @@ def connect(
             con.execute(statement)
         return DuckDBConnection(path=path, con=con)
     if target == "redshift":
+        transport = redshift_options.pop("transport", None) or settings.redshift_transport
+        if transport == "data-api":
+            if set(redshift_options) - {"client"}:
+                raise ConfigError(
+                    f"{', '.join(sorted(redshift_options))}: redshift-connector options; the "
+                    f"Data API transport takes none (set {ENV_REDSHIFT_TRANSPORT}=connector)"
+                )
+            return connect_data_api(settings, **redshift_options)
+        if transport != "connector":
+            raise ConfigError(
+                f"unknown Redshift transport {transport!r} ({ENV_REDSHIFT_TRANSPORT}): use "
+                "'data-api' or 'connector'"
+            )
         import redshift_connector
 
         options: dict[str, Any] = {
@@ -185,3 +207,75 @@ def connect(
         options.update(redshift_options)
         return RedshiftConnection(con=redshift_connector.connect(**options))
     raise ConfigError(f"unknown target {target!r}: use 'local' or 'redshift'")
+
+
+# ---------------------------------------------------------------------------
+# Redshift through the Data API (the default transport).
+
+
+@dataclass
+class DataApiConnection(Connection):
+    """Amazon Redshift (or the embedded endpoint) through the Redshift Data API.
+
+    Each `query` is one ExecuteStatement, waited for and paged through with
+    GetStatementResult by `pipeline.aws.dataapi.DataApi`; there is no session, so
+    nothing to close but the client's connections.
+    """
+
+    api: Any  # pipeline.aws.dataapi.DataApi
+
+    def query(self, sql: str) -> pd.DataFrame:
+        result = self.api.execute(sql)
+        return result_frame(result)
+
+    def close(self) -> None:
+        self.api.client.close()
+
+
+def connect_data_api(settings: Settings, client: Any = None) -> DataApiConnection:
+    """A Data API connection to the settings' workgroup or cluster, as the caller's IAM identity.
+
+    Serverless maps the caller to `IAM:<user>` / `IAMR:<role>`; a provisioned cluster
+    takes `PIPELINE_REDSHIFT_DB_USER` (or a secret). `pipeline warehouse init` grants
+    those users the read-only analyst role.
+    """
+    from pipeline.aws import boto
+    from pipeline.aws.dataapi import DataApi
+
+    if not (settings.redshift_workgroup or settings.redshift_cluster):
+        raise ConfigError(
+            f"target redshift needs {ENV_REDSHIFT_WORKGROUP} or {ENV_REDSHIFT_CLUSTER}"
+        )
+    if client is None:
+        client = boto.client(settings, "redshift-data", endpoint_url=settings.data_api_endpoint_url)
+    return DataApiConnection(api=DataApi(client=client, settings=settings))
+
+
+def result_frame(result: Any) -> pd.DataFrame:
+    """A Data API result set (`dataapi.Result`, or None for no rows) as a DataFrame.
+
+    Values are typed from the column's Redshift type name: timestamps become UTC
+    datetimes (naive ones are UTC), numerics become numbers, booleans stay
+    booleans; SUPER stays JSON text, as redshift-connector returns it.
+    """
+    import pandas as pd
+
+    if result is None:
+        return pd.DataFrame()
+    frame = pd.DataFrame(result.rows, columns=result.columns, dtype=object)
+    for name, type_name in zip(result.columns, result.type_names, strict=True):
+        kind = type_name.lower()
+        column = frame[name]
+        if kind in ("timestamptz", "timestamp with time zone"):
+            frame[name] = pd.to_datetime(column, utc=True, format="ISO8601")
+        elif kind in ("timestamp", "timestamp without time zone"):
+            frame[name] = pd.to_datetime(column, format="ISO8601")
+        elif kind == "date":
+            frame[name] = pd.to_datetime(column, format="ISO8601").dt.date
+        elif kind in ("int2", "int4", "int8", "smallint", "integer", "bigint"):
+            frame[name] = column.astype("Int64") if column.isna().any() else column.astype("int64")
+        elif kind in ("float4", "float8", "real", "double precision", "numeric", "decimal"):
+            frame[name] = pd.to_numeric(column)
+        elif kind in ("bool", "boolean"):
+            frame[name] = column.astype("boolean") if column.isna().any() else column.astype(bool)
+    return frame

@@ -404,6 +404,35 @@ class DataApiWarehouse:
         if found is None or found.rows[0][0] < len(sql.CATALOG_OBJECTS):
             self.api.batch(sql.render_ddl(self.schema))
 
+    def ensure_users(
+        self, database: str, loader_password: str, analysts: Sequence[str] = ()
+    ) -> None:
+        """Create the loader user, the analyst role and the analysts' IAM users, then grant
+        (`pipeline warehouse init`, as the admin; idempotent).
+
+        Redshift has no CREATE USER / ROLE IF NOT EXISTS: a create that fails with
+        "already exists" is the no-op, and the loader's password is reset to the secret's.
+        """
+        loader_md5 = sql.password_hash(sql.LOADER_USER, loader_password)
+        if not self._create(sql.render_create_user(sql.LOADER_USER, loader_md5)):
+            self.api.execute(sql.render_alter_user_password(sql.LOADER_USER, loader_md5))
+        self._create(sql.render_create_role())
+        for name in analysts:
+            self._create(sql.render_create_user(name, None))
+        self.api.batch(
+            sql.render_grants(self.schema, database, self.copy_role_arn, tuple(analysts))
+        )
+
+    def _create(self, statement: str) -> bool:
+        """Run a CREATE; False when the object already exists."""
+        try:
+            self.api.execute(statement)
+        except TerminalWarehouseError as exc:
+            if "already exists" not in str(exc).lower():
+                raise
+            return False
+        return True
+
     def load(self, rows_manifest_url: str, parts_manifest_url: str) -> str:
         """Load one staged batch exactly once per (batch_id, part); returns the statement id."""
         return self.api.batch(
@@ -434,3 +463,82 @@ def build(settings: Settings, client: Any = None) -> DataApiWarehouse:
         client = boto.client(settings, "redshift-data", endpoint_url=settings.data_api_endpoint_url)
     api = DataApi(client=client, settings=settings, long_poll_s=long_poll_s(client))
     return DataApiWarehouse(api=api, schema=settings.schema, copy_role_arn=settings.copy_role_arn)
+
+
+def init_warehouse(
+    warehouse: DataApiWarehouse,
+    settings: Settings,
+    loader_password: str | None = None,
+    analysts: Sequence[str] = (),
+) -> None:
+    """`pipeline warehouse init`: schema, tables and view, then users and grants (idempotent).
+
+    The embedded warehouse has no users: there the same statements run without effect, and
+    the loader's password is a throwaway.
+    """
+    import secrets
+
+    warehouse.ensure_schema()
+    warehouse.ensure_users(
+        settings.redshift_database, loader_password or secrets.token_hex(16), analysts
+    )
+
+
+def init_redshift(
+    settings: Settings, outputs: Mapping[str, str], analysts: Sequence[str] = ()
+) -> list[str]:
+    """`pipeline warehouse init --target redshift`, as the admin (`settings` from the stack's
+    outputs, with its admin secret): schema, then the loader user with the password of the
+    stack's loader secret, then the caller's IAM identity plus `analysts` (`IAM:<user>` /
+    `IAMR:<role>`) mapped to the read-only analyst role. Returns the users mapped."""
+    from pipeline.aws.settings import OUTPUT_LOADER_SECRET_ARN
+    from pipeline.core.errors import ConfigError
+
+    try:
+        named = [sql.validate_iam_db_user(name) for name in analysts]
+    except ValueError as exc:
+        raise ConfigError(f"--analyst: {exc}") from None
+    secret_arn = outputs.get(OUTPUT_LOADER_SECRET_ARN)
+    if not secret_arn:
+        raise ConfigError(
+            f"the stack outputs have no {OUTPUT_LOADER_SECRET_ARN}: redeploy the stack"
+        )
+    mapped = list(dict.fromkeys([caller_db_user(settings), *named]))
+    init_warehouse(build(settings), settings, loader_password(settings, secret_arn), mapped)
+    return mapped
+
+
+def loader_password(settings: Settings, secret_arn: str, client: Any = None) -> str:
+    """The loader user's password from the stack's loader secret (`warehouse init` only)."""
+    import json
+
+    if client is None:
+        from pipeline.aws import boto
+
+        client = boto.client(settings, "secretsmanager")
+    try:
+        secret = client.get_secret_value(SecretId=secret_arn)["SecretString"]
+    except ClientError as exc:
+        raise _client_error(f"reading the loader secret {secret_arn}", exc) from exc
+    return str(json.loads(secret)["password"])
+
+
+def caller_db_user(settings: Settings, client: Any = None) -> str:
+    """The database user Redshift maps the caller's IAM identity to (`IAM:` / `IAMR:`)."""
+    if client is None:
+        from pipeline.aws import boto
+
+        client = boto.client(settings, "sts")
+    try:
+        arn = client.get_caller_identity()["Arn"]
+    except ClientError as exc:
+        raise _client_error("sts get-caller-identity", exc) from exc
+    try:
+        return sql.iam_db_user(arn)
+    except ValueError:
+        from pipeline.core.errors import ConfigError
+
+        raise ConfigError(
+            f"the caller {arn} maps to no Redshift database user: run warehouse init as an "
+            "IAM user or role, not the account's root user"
+        ) from None

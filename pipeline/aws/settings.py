@@ -42,6 +42,7 @@ ENV_REDSHIFT_CLUSTER = "PIPELINE_REDSHIFT_CLUSTER"
 ENV_REDSHIFT_DATABASE = "PIPELINE_REDSHIFT_DATABASE"
 ENV_REDSHIFT_SECRET_ARN = "PIPELINE_REDSHIFT_SECRET_ARN"  # noqa: S105 (a name, not a secret)
 ENV_REDSHIFT_DB_USER = "PIPELINE_REDSHIFT_DB_USER"
+ENV_REDSHIFT_TRANSPORT = "PIPELINE_REDSHIFT_TRANSPORT"
 ENV_COPY_ROLE_ARN = "PIPELINE_COPY_ROLE_ARN"
 ENV_STATEMENT_TIMEOUT_S = "PIPELINE_STATEMENT_TIMEOUT_S"
 ENV_VISIBILITY_TIMEOUT_S = "PIPELINE_VISIBILITY_TIMEOUT_S"
@@ -84,6 +85,9 @@ RESERVED_WORDS = frozenset({
     "truncatecolumns", "union", "unique", "unnest", "unpivot", "user", "using", "verbose",
     "wallet", "when", "where", "with", "without"
 })
+# How analysts reach Redshift: the Data API (IAM alone, from anywhere) or redshift-connector
+# over TCP (needs a network path to the private workgroup).
+REDSHIFT_TRANSPORTS = ("data-api", "connector")
 
 
 def validate_identifier(value: str, name: str = "identifier") -> str:
@@ -129,6 +133,7 @@ class Settings:
     redshift_database: str = "dev"
     redshift_secret_arn: str | None = None
     redshift_db_user: str | None = None
+    redshift_transport: str = "data-api"
     copy_role_arn: str = "arn:aws:iam::000000000000:role/embedded-copy"
     statement_timeout_s: float = 240.0
     visibility_timeout_s: int = 360
@@ -155,6 +160,11 @@ class Settings:
             raise ConfigError(f"{ENV_STATEMENT_TIMEOUT_S}={self.statement_timeout_s} must be > 0")
         if self.log_level not in _LOG_LEVELS:
             raise ConfigError(f"{ENV_LOG_LEVEL}={self.log_level!r} must be one of {_LOG_LEVELS}")
+        if self.redshift_transport not in REDSHIFT_TRANSPORTS:
+            raise ConfigError(
+                f"{ENV_REDSHIFT_TRANSPORT}={self.redshift_transport!r} must be one of "
+                f"{', '.join(REDSHIFT_TRANSPORTS)}"
+            )
         if self.redshift_workgroup and self.redshift_cluster:
             raise ConfigError(
                 f"set {ENV_REDSHIFT_WORKGROUP} (serverless) or {ENV_REDSHIFT_CLUSTER} "
@@ -219,6 +229,7 @@ ENV_FIELDS: dict[str, str] = {
     ENV_REDSHIFT_DATABASE: "redshift_database",
     ENV_REDSHIFT_SECRET_ARN: "redshift_secret_arn",
     ENV_REDSHIFT_DB_USER: "redshift_db_user",
+    ENV_REDSHIFT_TRANSPORT: "redshift_transport",
     ENV_COPY_ROLE_ARN: "copy_role_arn",
     ENV_STATEMENT_TIMEOUT_S: "statement_timeout_s",
     ENV_VISIBILITY_TIMEOUT_S: "visibility_timeout_s",
@@ -261,6 +272,8 @@ OUTPUT_DATABASE = "Database"
 OUTPUT_SECRET_ARN = "SecretArn"  # noqa: S105 (an output name, not a secret)
 OUTPUT_REGION = "Region"
 OUTPUT_COPY_ROLE_ARN = "CopyRoleArn"
+OUTPUT_LOADER_SECRET_ARN = "LoaderSecretArn"  # noqa: S105 (an output name, not a secret)
+OUTPUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
 STACK_OUTPUTS: dict[str, str] = {
     OUTPUT_QUEUE_URL: "queue_url",
     OUTPUT_DLQ_URL: "dlq_url",

@@ -194,3 +194,139 @@ def render_ledger_lookup(schema: str) -> str:
         "COALESCE(SUM(rejected_count), 0) AS rejected_count, MAX(loaded_at) AS last_loaded_at "
         f"FROM {qualified(schema, LEDGER_TABLE)}"
     )
+
+
+# ---------------------------------------------------------------------------
+# Database users and grants (`pipeline warehouse init`, run with the admin secret).
+
+# The loader's own login (its password is the stack's loader secret) and the read-only role
+# analysts and validation runs get through their IAM identities.
+LOADER_USER = "pipeline_loader"
+ANALYST_ROLE = "pipeline_analyst"
+
+# What one load (`render_load`) and the loader's cold-start check (`render_catalog_lookup`)
+# need, table by table, and nothing more:
+# - messages: INSERT (the load never reads it back);
+# - ledger: SELECT (DELETE ... USING reads it), INSERT, and UPDATE only because `LOCK`
+#   takes an ACCESS EXCLUSIVE lock, which PostgreSQL (Redshift's ancestor) grants only to
+#   holders of UPDATE or DELETE; the loader never updates a ledger row;
+# - the view: SELECT, so information_schema lists it to the loader and the cold-start check
+#   finds all three objects instead of trying to create them.
+# Its temp stage tables need TEMP on the database; its COPY needs ASSUMEROLE on the copy role.
+LOADER_TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
+    MESSAGES_TABLE: ("INSERT",),
+    LEDGER_TABLE: ("SELECT", "INSERT", "UPDATE"),
+    LATEST_VIEW: ("SELECT",),
+}
+
+# Redshift's database user for an IAM identity: `IAM:<user>` or `IAMR:<role>`
+# (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-iam.html).
+_IAM_DB_USER = re.compile(r"^IAMR?:[A-Za-z0-9+=,.@_\-]{1,64}\Z")
+_PASSWORD = re.compile(r"^[A-Za-z0-9]{8,64}\Z")
+
+
+def iam_db_user(arn: str) -> str:
+    """The database user Redshift maps an IAM ARN to (`sts get-caller-identity`'s Arn).
+
+    `arn:aws:iam::1:user/alice` -> `IAM:alice`;
+    `arn:aws:sts::1:assumed-role/ci-validate/session` or `arn:aws:iam::1:role/ci-validate`
+    -> `IAMR:ci-validate`.
+    """
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or not parts[0] == "arn" or parts[2] not in ("iam", "sts"):
+        raise ValueError(f"{arn!r} is not an IAM user or role ARN")
+    kind, _, rest = parts[5].partition("/")
+    if kind == "assumed-role":
+        name = rest.split("/")[0]
+    elif kind in ("user", "role"):
+        name = rest.rsplit("/", 1)[-1]  # drop an IAM path
+    else:
+        raise ValueError(f"{arn!r} is not an IAM user or role ARN")
+    return validate_iam_db_user(("IAM:" if kind == "user" else "IAMR:") + name)
+
+
+def validate_iam_db_user(name: str) -> str:
+    """`name` if it is an `IAM:<user>` / `IAMR:<role>` database user name, else ValueError."""
+    if not _IAM_DB_USER.match(name):
+        raise ValueError(
+            f"{name!r} is not an IAM database user: use IAM:<user name> or IAMR:<role name>"
+        )
+    return name
+
+
+def password_hash(user: str, password: str) -> str:
+    """`md5` + md5(password + user): the form Redshift accepts in CREATE/ALTER USER, so the
+    password itself never appears in SQL text or the query log."""
+    import hashlib
+
+    if not _PASSWORD.match(password):
+        raise ValueError("refusing a password that is not 8-64 letters and digits")
+    digest = hashlib.md5((password + user).encode(), usedforsecurity=False).hexdigest()
+    return "md5" + digest
+
+
+def render_create_user(user: str, password_md5: str | None) -> str:
+    """CREATE USER with a hashed password, or PASSWORD DISABLE for IAM-only users."""
+    return f"CREATE USER {_user(user)} PASSWORD {_password_clause(password_md5)}"
+
+
+def render_alter_user_password(user: str, password_md5: str) -> str:
+    """Reset the password (init run again after the secret was rotated)."""
+    return f"ALTER USER {_user(user)} PASSWORD {_password_clause(password_md5)}"
+
+
+def render_create_role(role: str = ANALYST_ROLE) -> str:
+    return f"CREATE ROLE {validate_identifier(role, 'role')}"
+
+
+def render_grants(
+    schema: str,
+    database: str,
+    copy_role_arn: str,
+    analysts: tuple[str, ...] = (),
+    *,
+    loader: str = LOADER_USER,
+    role: str = ANALYST_ROLE,
+) -> list[str]:
+    """Every GRANT of the pipeline's users, each safe to run again.
+
+    The loader gets `LOADER_TABLE_PRIVILEGES` on the schema's objects, TEMP and ASSUMEROLE
+    on the copy role for COPY; the analyst role reads the schema (now and, through default
+    privileges, tables the admin creates later); each IAM identity in `analysts` gets the role.
+    """
+    schema_sql = validate_identifier(schema, "schema")
+    loader_sql = validate_identifier(loader, "loader user")
+    role_sql = validate_identifier(role, "role")
+    statements = [
+        f"GRANT USAGE ON SCHEMA {schema_sql} TO {loader_sql}",
+        *(
+            f"GRANT {', '.join(privileges)} ON {qualified(schema, table)} TO {loader_sql}"
+            for table, privileges in LOADER_TABLE_PRIVILEGES.items()
+        ),
+        f"GRANT TEMP ON DATABASE {validate_identifier(database, 'database')} TO {loader_sql}",
+        f"GRANT ASSUMEROLE ON {_literal(copy_role_arn, _ROLE_ARN, 'IAM role ARN')} "
+        f"TO {loader_sql} FOR COPY",
+        f"GRANT USAGE ON SCHEMA {schema_sql} TO ROLE {role_sql}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema_sql} TO ROLE {role_sql}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema_sql} GRANT SELECT ON TABLES "
+        f"TO ROLE {role_sql}",
+    ]
+    statements += [
+        f'GRANT ROLE {role_sql} TO "{validate_iam_db_user(name)}"' for name in analysts
+    ]
+    return statements
+
+
+def _user(name: str) -> str:
+    """A plain identifier, or an `IAM:`/`IAMR:` user, which must be double-quoted."""
+    if name.startswith(("IAM:", "IAMR:")):
+        return f'"{validate_iam_db_user(name)}"'
+    return validate_identifier(name, "user")
+
+
+def _password_clause(password_md5: str | None) -> str:
+    if password_md5 is None:
+        return "DISABLE"
+    if not re.fullmatch(r"md5[0-9a-f]{32}", password_md5):
+        raise ValueError("refusing a password that is not an md5 hash (see password_hash)")
+    return f"'{password_md5}'"

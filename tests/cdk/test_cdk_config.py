@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from cdk_app.config import CONTEXT_KEYS, PREFIX, PipelineConfig
+from cdk_app.config import CONTEXT_KEYS, PREFIX, PipelineConfig, default_warehouse_name
 from pipeline.aws.settings import SQS_MAX_MESSAGE_BYTES
 from pipeline.core.errors import ConfigError
 
@@ -25,7 +26,8 @@ def test_cdk_json_builds_a_valid_config(cdk_context: dict[str, Any]) -> None:
     assert config.max_message_bytes == SQS_MAX_MESSAGE_BYTES
     assert config.visibility_timeout_s >= 6 * config.loader_timeout_s
     assert 0 < config.statement_timeout_s < config.loader_timeout_s
-    assert config.layers.pandas.startswith(f"arn:aws:lambda:{config.region}:")
+    assert config.warehouse_name == "telegram-ingest-pipeline"  # derived from the stack name
+    assert config.alarm_email is None
 
 
 def test_cdk_json_uses_only_known_keys_and_no_secret(cdk_context: dict[str, Any]) -> None:
@@ -34,27 +36,46 @@ def test_cdk_json_uses_only_known_keys_and_no_secret(cdk_context: dict[str, Any]
     assert not [key for key in cdk_context if "password" in key.lower()]
 
 
-def test_layers_are_pinned_for_the_documented_regions(cdk_context: dict[str, Any]) -> None:
-    for region in ("us-east-1", "eu-west-1", "eu-central-1", "us-west-2"):
-        assert _config(cdk_context, region=region).layers.powertools.split(":")[3] == region
-
-
-def test_a_region_without_pinned_layers_fails_with_a_clear_message(
+def test_nothing_region_specific_or_versioned_by_hand_is_left_in_cdk_json(
     cdk_context: dict[str, Any],
 ) -> None:
-    with pytest.raises(ConfigError, match=r"no Lambda layer ARNs pinned for region 'ap-south-1'"):
-        _config(cdk_context, region="ap-south-1")
+    text = json.dumps({k: v for k, v in cdk_context.items() if k.startswith(PREFIX)})
+    assert "arn:aws:lambda" not in text and ":layer:" not in text
+    assert PREFIX + "layers" not in CONTEXT_KEYS
+    # Any region builds: the Powertools layer is resolved by CloudFormation at deploy time.
+    for region in ("ap-south-1", "sa-east-1", "eu-north-1"):
+        assert _config(cdk_context, region=region).region == region
 
 
-def test_a_layer_for_another_runtime_is_rejected(cdk_context: dict[str, Any]) -> None:
-    layers = {
-        "us-east-1": {
-            **cdk_context["pipeline:layers"]["us-east-1"],
-            "pandas": "arn:aws:lambda:us-east-1:336392948345:layer:AWSSDKPandas-Python313:3",
-        }
-    }
-    with pytest.raises(ConfigError, match=r"layers\.us-east-1\.pandas"):
-        _config(cdk_context, layers=layers)
+@pytest.mark.parametrize(
+    ("stack_name", "expected"),
+    [
+        ("TelegramIngestPipeline", "telegram-ingest-pipeline"),
+        ("Telegram-Ingest-Staging2", "telegram-ingest-staging2"),
+        ("A1", "a1-warehouse"),
+        ("X" * 128, "x" * 63),
+    ],
+)
+def test_warehouse_names_are_derived_from_the_stack_name(
+    cdk_context: dict[str, Any], stack_name: str, expected: str
+) -> None:
+    assert default_warehouse_name(stack_name) == expected
+    assert _config(cdk_context, stackName=stack_name).warehouse_name == expected
+
+
+def test_two_stacks_in_one_account_get_different_physical_names(
+    cdk_context: dict[str, Any],
+) -> None:
+    first = _config(cdk_context, stackName="PipelineA")
+    second = _config(cdk_context, stackName="PipelineB")
+    assert first.warehouse_name != second.warehouse_name
+    assert _config(cdk_context, warehouseName="my-warehouse").warehouse_name == "my-warehouse"
+
+
+def test_alarm_email_is_optional_and_checked(cdk_context: dict[str, Any]) -> None:
+    assert _config(cdk_context, alarmEmail="ops@example.com").alarm_email == "ops@example.com"
+    with pytest.raises(ConfigError, match=r"pipeline:alarmEmail.*one e-mail address"):
+        _config(cdk_context, alarmEmail="ops at example")
 
 
 @pytest.mark.parametrize(
@@ -109,3 +130,15 @@ def test_command_line_strings_are_coerced(cdk_context: dict[str, Any]) -> None:
     assert (config.batch_size, config.rejected_expiry_days) == (50, 7)
     assert config.log_retention_days == 30
     assert config.availability_zones == ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def test_analyst_cidrs_are_opt_in_and_never_the_whole_internet(
+    cdk_context: dict[str, Any],
+) -> None:
+    assert _config(cdk_context).analyst_cidrs == ()
+    config = _config(cdk_context, analystCidrs="10.8.0.0/16, 192.168.4.0/24")
+    assert config.analyst_cidrs == ("10.8.0.0/16", "192.168.4.0/24")
+    with pytest.raises(ConfigError, match=r"pipeline:analystCidrs.*never 0\.0\.0\.0/0"):
+        _config(cdk_context, analystCidrs=["0.0.0.0/0"])
+    with pytest.raises(ConfigError, match=r"pipeline:analystCidrs.*IPv4 CIDRs"):
+        _config(cdk_context, analystCidrs=["office"])

@@ -33,6 +33,7 @@ from pipeline.aws.settings import (
     ENV_STATEMENT_TIMEOUT_S,
     Settings,
 )
+from pipeline.aws.sql import LOADER_USER
 
 from .conftest import Synth
 
@@ -50,7 +51,8 @@ COMMON_COUNTS = {
     "AWS::CloudWatch::Alarm": 4,  # DLQ depth, loader errors, publisher errors, oldest age
     "AWS::CloudWatch::Dashboard": 1,
     "AWS::S3::Bucket": 2,  # staging + access logs
-    "AWS::SecretsManager::Secret": 1,
+    "AWS::SecretsManager::Secret": 2,  # admin (warehouse init only) + loader
+    "AWS::SNS::Topic": 1,  # the alarms' notifications
     "AWS::EC2::VPC": 1,
     "AWS::EC2::Subnet": 3,
     "AWS::EC2::VPCEndpoint": 1,
@@ -392,25 +394,24 @@ def test_admin_password_is_a_secrets_manager_dynamic_reference(any_mode: Synth) 
 # --- functions --------------------------------------------------------------------------------
 
 
-def test_functions_run_python_312_with_the_pinned_layers(serverless: Synth) -> None:
-    layers = serverless.config.layers
-    expected = {
-        PUBLISHER_HANDLER: [layers.pandas, layers.powertools],
-        LOADER_HANDLER: [layers.powertools],
-    }
-    for handler, layer_arns in expected.items():
+def test_functions_run_python_312_with_powertools_resolved_at_deploy_time(
+    serverless: Synth,
+) -> None:
+    parameters = serverless.cfn["Parameters"]
+    for handler in (PUBLISHER_HANDLER, LOADER_HANDLER):
         serverless.template.has_resource_properties(
             "AWS::Lambda::Function",
-            {
-                "Handler": handler,
-                "Runtime": "python3.12",
-                "Architectures": ["x86_64"],
-                "Layers": layer_arns,
-            },
+            {"Handler": handler, "Runtime": "python3.12", "Architectures": ["x86_64"]},
         )
-    assert ":336392948345:layer:AWSSDKPandas-Python312:" in layers.pandas
-    assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:" in layers.powertools
-    assert f":{serverless.config.region}:" in layers.pandas
+        _, function = serverless.function(handler)
+        (layer,) = function["Properties"]["Layers"]
+        parameter = parameters[layer["Ref"]]
+        # CloudFormation reads AWS's public parameter when it deploys: no version, no region.
+        assert parameter == {
+            "Type": "AWS::SSM::Parameter::Value<String>",
+            "Default": "/aws/service/powertools/python/x86_64/python3.12/latest",
+        }
+    assert ":layer:" not in json.dumps(serverless.cfn)
 
 
 def test_function_asset_holds_only_the_layers_that_run_in_lambda_and_the_dataset(
@@ -505,7 +506,7 @@ def test_publisher_may_only_send_to_the_queue(serverless: Synth) -> None:
                 "Statement": Match.array_with(
                     [
                         {
-                            "Action": Match.array_with(["sqs:SendMessage"]),
+                            "Action": "sqs:SendMessage",  # SendMessageBatch; nothing else
                             "Effect": "Allow",
                             "Resource": {"Fn::GetAtt": [source_id, "Arn"]},
                         }
@@ -529,14 +530,35 @@ def test_loader_data_api_access_is_scoped_to_the_warehouse(any_mode: Synth) -> N
     if _mode(any_mode) == "serverless":
         (workgroup_id,) = any_mode.resources("AWS::RedshiftServerless::Workgroup")
         assert execute[0]["Resource"] == {"Fn::GetAtt": [workgroup_id, "Workgroup.WorkgroupArn"]}
-        credentials = "redshift-serverless:GetCredentials"
     else:
         (cluster_id,) = any_mode.resources("AWS::Redshift::Cluster")
         assert ":cluster:" in resource and cluster_id in resource
-        credentials = "redshift:GetClusterCredentials"
     actions = {a for _, s in _statements(any_mode) for a in _as_list(s["Action"])}
-    assert credentials in actions
     assert {"secretsmanager:GetSecretValue", *STATEMENT_ACTIONS} <= actions
+    # The loader logs in with its secret: it needs no temporary-credential calls.
+    assert not actions & {"redshift-serverless:GetCredentials", "redshift:GetClusterCredentials"}
+
+
+def test_the_loader_reads_only_its_own_secret_never_the_admins(any_mode: Synth) -> None:
+    secrets = any_mode.resources("AWS::SecretsManager::Secret")
+    by_user = {
+        json.loads(s["Properties"]["GenerateSecretString"]["SecretStringTemplate"])["username"]:
+            logical_id
+        for logical_id, s in secrets.items()
+    }
+    assert set(by_user) == {any_mode.config.admin_username, LOADER_USER}
+    readable = {
+        json.dumps(s["Resource"])
+        for _, s in _statements(any_mode)
+        if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+    }
+    assert len(readable) == 1
+    (resource,) = readable
+    assert by_user[LOADER_USER] in resource
+    assert by_user[any_mode.config.admin_username] not in resource
+    _, loader = any_mode.loader
+    env = loader["Properties"]["Environment"]["Variables"]
+    assert env[ENV_REDSHIFT_SECRET_ARN] == {"Ref": by_user[LOADER_USER]}
 
 
 def test_loader_reads_writes_and_deletes_only_under_the_staging_prefixes(serverless: Synth) -> None:
@@ -546,7 +568,8 @@ def test_loader_reads_writes_and_deletes_only_under_the_staging_prefixes(serverl
         if resource_type == "AWS::IAM::Policy" and "s3:PutObject" in _as_list(s["Action"])
     ]
     assert len(objects) == 1
-    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= set(objects[0]["Action"])
+    # Single PUTs and copies only: no multipart permissions the code never uses.
+    assert set(objects[0]["Action"]) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     suffixes = {r["Fn::Join"][1][-1] for r in objects[0]["Resource"]}
     assert suffixes == {"/incoming/*", "/processed/*", "/rejected/*"}
 
@@ -588,6 +611,63 @@ def test_alarms_watch_the_dlq_the_loader_and_the_queue_age(serverless: Synth) ->
         )
 
 
+def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears(any_mode: Synth) -> None:
+    (topic_id,) = any_mode.resources("AWS::SNS::Topic")
+    alarms = any_mode.resources("AWS::CloudWatch::Alarm").values()
+    assert alarms
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
+    assert any_mode.resources("AWS::SNS::Subscription") == {}
+
+
+def test_an_alarm_email_from_context_subscribes_to_the_topic(
+    synth: Callable[..., Synth],
+) -> None:
+    mailed = synth(alarmEmail="oncall@example.com")
+    (topic_id,) = mailed.resources("AWS::SNS::Topic")
+    mailed.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {"Protocol": "email", "Endpoint": "oncall@example.com", "TopicArn": {"Ref": topic_id}},
+    )
+
+
+def test_destroy_keeps_a_final_snapshot_of_the_warehouse(any_mode: Synth) -> None:
+    if _mode(any_mode) == "serverless":
+        (namespace,) = any_mode.resources("AWS::RedshiftServerless::Namespace").values()
+        assert namespace["Properties"]["FinalSnapshotName"] == (
+            f"{any_mode.config.warehouse_name}-final"
+        )
+    else:
+        (cluster,) = any_mode.resources("AWS::Redshift::Cluster").values()
+        assert cluster["DeletionPolicy"] == cluster["UpdateReplacePolicy"] == "Snapshot"
+
+
+def test_the_warehouse_takes_no_inbound_connection_unless_analyst_cidrs_open_5439(
+    serverless: Synth, synth: Callable[..., Synth]
+) -> None:
+    (group,) = serverless.resources("AWS::EC2::SecurityGroup").values()
+    assert "SecurityGroupIngress" not in group["Properties"]
+    opened = synth(analystCidrs=["10.8.0.0/16"])
+    (group,) = opened.resources("AWS::EC2::SecurityGroup").values()
+    assert [
+        (rule["CidrIp"], rule["IpProtocol"], rule["FromPort"], rule["ToPort"])
+        for rule in group["Properties"]["SecurityGroupIngress"]
+    ] == [("10.8.0.0/16", "tcp", 5439, 5439)]
+    (workgroup,) = opened.resources("AWS::RedshiftServerless::Workgroup").values()
+    assert workgroup["Properties"]["PubliclyAccessible"] is False
+
+
+def test_physical_names_follow_the_stack_name(synth: Callable[..., Synth]) -> None:
+    other = synth(stackName="IngestStaging")
+    (workgroup,) = other.resources("AWS::RedshiftServerless::Workgroup").values()
+    (namespace,) = other.resources("AWS::RedshiftServerless::Namespace").values()
+    assert namespace["Properties"]["NamespaceName"] == "ingest-staging"
+    assert workgroup["Properties"]["WorkgroupName"] == "ingest-staging"
+    (dashboard,) = other.resources("AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"].startswith("IngestStaging")
+
+
 def test_dashboard_shows_the_pipelines_key_figures(serverless: Synth) -> None:
     (dashboard,) = serverless.resources("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
@@ -617,6 +697,8 @@ def test_stack_outputs(any_mode: Synth) -> None:
         "SecretArn",
         "Region",
         "CopyRoleArn",
+        "LoaderSecretArn",
+        "AlarmTopicArn",
     }
     assert set(any_mode.template.find_outputs("*")) == expected
     any_mode.template.has_output("Region", {"Value": any_mode.config.region})

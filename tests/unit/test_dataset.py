@@ -1,4 +1,4 @@
-"""The dataset zip, its generator, and the typed loader the publisher and notebooks use."""
+"""The dataset zip, its generator, the stdlib loader the publisher uses, the notebooks' frame."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.core.dataset import COLUMNS, Dataset, load_dataset, load_frame
+from pipeline.analysis.frames import load_frame
+from pipeline.core.dataset import COLUMNS, Dataset, load_dataset
 
 pytestmark = pytest.mark.unit
 

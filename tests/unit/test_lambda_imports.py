@@ -1,4 +1,4 @@
-"""The Lambda handlers import with only what the runtime and the managed layers provide."""
+"""The Lambda handlers import with only what the runtime and the Powertools layer provide."""
 
 import subprocess
 import sys
@@ -7,8 +7,8 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-# Not in the Lambda runtime: the loader has only the Powertools layer; the publisher
-# adds AWS SDK for pandas (pandas, numpy, pyarrow), which it uses only when reading.
+# Not in the Lambda runtime: both functions have only boto3 and the Powertools layer
+# (tests/cdk/test_rehearsal.py runs them in exactly that environment).
 ABSENT_IN_LAMBDA = ["pandas", "pyarrow", "numpy", "duckdb", "sqlglot", "moto",
                     "redshift_connector", "matplotlib", "papermill", "psutil"]
 

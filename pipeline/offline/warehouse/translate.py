@@ -2189,6 +2189,23 @@ def maintenance_statement(tokens: Sequence[Token], sql: str) -> Statement | None
     return None
 
 
+_USER_STATEMENTS = (
+    ("CREATE", "USER"), ("ALTER", "USER"), ("DROP", "USER"),
+    ("CREATE", "ROLE"), ("DROP", "ROLE"), ("ALTER", "DEFAULT"),
+)
+
+
+def database_user_statement(tokens: Sequence[Token], sql: str) -> Statement | None:
+    """CREATE/ALTER/DROP USER, CREATE/DROP ROLE, ALTER DEFAULT PRIVILEGES (issue 13).
+
+    The embedded warehouse is one DuckDB file with no users, roles or privileges, so
+    `pipeline warehouse init`'s users and grants succeed without effect (GRANT and
+    REVOKE are no-ops in `maintenance_statement`).
+    """
+    words = tuple(_word(t) for t in tokens[:2])
+    return NoOp(reason=" ".join(words)) if words in _USER_STATEMENTS else None
+
+
 class _Tokens:
     """A cursor over tokens for the small hand-written COPY grammar."""
 
@@ -2328,6 +2345,7 @@ STATEMENT_RULES: tuple[Callable[[Sequence[Token], str], Statement | None], ...] 
     lock_statement,
     transaction_statement,
     maintenance_statement,
+    database_user_statement,
     copy_statement,
 )
 

@@ -1,0 +1,243 @@
+"""Database users and grants: what each user may do is pinned, and the loader's statements
+need nothing it is not granted."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from pipeline.aws import dataapi, sql
+
+pytestmark = pytest.mark.unit
+
+SCHEMA = "scraped"
+DATABASE = "dev"
+ROLE_ARN = "arn:aws:iam::123456789012:role/copy"
+ROWS_URL = "s3://telegram-staging/incoming/2026/11/29/b-p0-x.rows.manifest"
+PARTS_URL = "s3://telegram-staging/incoming/2026/11/29/b-p0-x.parts.manifest"
+ANALYSTS = ("IAM:alice", "IAMR:ci-validate")
+LOADER = sql.LOADER_USER
+ROLE = sql.ANALYST_ROLE
+
+
+def grants() -> list[str]:
+    return sql.render_grants(SCHEMA, DATABASE, ROLE_ARN, ANALYSTS)
+
+
+def test_the_grants_are_exactly_these() -> None:
+    assert grants() == [
+        f"GRANT USAGE ON SCHEMA scraped TO {LOADER}",
+        f"GRANT INSERT ON scraped.telegram_messages TO {LOADER}",
+        f"GRANT SELECT, INSERT, UPDATE ON scraped.load_ledger TO {LOADER}",
+        f"GRANT SELECT ON scraped.telegram_messages_latest TO {LOADER}",
+        f"GRANT TEMP ON DATABASE dev TO {LOADER}",
+        f"GRANT ASSUMEROLE ON '{ROLE_ARN}' TO {LOADER} FOR COPY",
+        f"GRANT USAGE ON SCHEMA scraped TO ROLE {ROLE}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA scraped TO ROLE {ROLE}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA scraped GRANT SELECT ON TABLES TO ROLE {ROLE}",
+        f'GRANT ROLE {ROLE} TO "IAM:alice"',
+        f'GRANT ROLE {ROLE} TO "IAMR:ci-validate"',
+    ]
+
+
+def test_the_analyst_role_can_only_read() -> None:
+    to_role = [g for g in grants() if f"TO ROLE {ROLE}" in g]
+    for grant in to_role:
+        privileges = re.search(r"GRANT (.+?) ON", grant)
+        assert privileges is not None
+        assert privileges.group(1) in ("USAGE", "SELECT"), grant
+
+
+def granted_to_loader() -> set[tuple[str, str]]:
+    """(privilege, object) pairs the grants give the loader user."""
+    out = set()
+    for grant in grants():
+        match = re.fullmatch(rf"GRANT (.+?) ON (?:SCHEMA |DATABASE )?(\S+) TO {LOADER}( FOR COPY)?",
+                             grant)
+        if match:
+            for privilege in match.group(1).split(", "):
+                out.add((privilege, match.group(2).strip("'")))
+    return out
+
+
+def loader_needs() -> set[tuple[str, str]]:
+    """What the loader's own statements need, read from the statements themselves.
+
+    The loader runs the cold-start catalog check and `render_load`: its temp stage
+    tables are its own (TEMP on the database), COPY assumes the copy role, LOCK takes an
+    ACCESS EXCLUSIVE lock (UPDATE, as PostgreSQL rules it), INSERT needs INSERT, and
+    any table read (FROM, USING, a subquery) needs SELECT. The schema needs USAGE.
+    """
+    needs = {("USAGE", SCHEMA)}
+    statements = [sql.render_catalog_lookup(), *sql.render_load(SCHEMA, ROWS_URL, PARTS_URL,
+                                                                   ROLE_ARN)]
+    for statement in statements:
+        if statement.startswith("LOCK "):
+            needs |= {("UPDATE", t) for t in statement[5:].split(", ")}
+            continue
+        if statement.startswith("CREATE TEMP TABLE "):
+            needs.add(("TEMP", DATABASE))
+            continue
+        if statement.startswith("COPY "):
+            needs.add(("ASSUMEROLE", ROLE_ARN))
+            continue
+        tree = sqlglot.parse_one(statement, read="redshift")
+        written = None
+        if isinstance(tree, exp.Insert):
+            written = tree.this.find(exp.Table)
+            needs.add(("INSERT", _name(written)))
+        if isinstance(tree, exp.Delete):
+            written = tree.this
+        for table in tree.find_all(exp.Table):
+            name = _name(table)
+            if table is written or "." not in name or name.startswith("information_schema."):
+                continue  # its own temp tables; the catalog is readable by everyone
+            needs.add(("SELECT", name))
+    return needs
+
+
+def _name(table: exp.Table) -> str:
+    return ".".join(part.name for part in table.parts)
+
+
+def test_the_loader_statements_need_nothing_beyond_its_grants() -> None:
+    needs = loader_needs()
+    granted = granted_to_loader()
+    assert needs <= granted, f"the loader would be refused: {sorted(needs - granted)}"
+
+
+def test_the_loader_is_granted_nothing_its_statements_do_not_use_but_the_view_for_the_catalog(
+) -> None:
+    extra = granted_to_loader() - loader_needs()
+    # SELECT on the view only lets information_schema list it, so the cold-start check sees
+    # all three objects and never tries DDL the loader may not run.
+    assert extra == {("SELECT", f"{SCHEMA}.{sql.LATEST_VIEW}")}
+
+
+def test_the_loader_gets_no_ddl_delete_or_ownership() -> None:
+    for grant in grants():
+        if grant.endswith(f"TO {LOADER}") or grant.endswith(f"TO {LOADER} FOR COPY"):
+            assert not re.search(r"\b(CREATE|DELETE|DROP|ALTER|TRUNCATE|ALL)\b", grant), grant
+
+
+@pytest.mark.parametrize(
+    ("arn", "user"),
+    [
+        ("arn:aws:iam::123456789012:user/alice", "IAM:alice"),
+        ("arn:aws:iam::123456789012:user/team/data/bob", "IAM:bob"),
+        ("arn:aws:sts::123456789012:assumed-role/ci-validate/gh-run-42", "IAMR:ci-validate"),
+        ("arn:aws:iam::123456789012:role/analysts/Analyst", "IAMR:Analyst"),
+    ],
+)
+def test_iam_identities_map_to_redshift_database_users(arn: str, user: str) -> None:
+    assert sql.iam_db_user(arn) == user
+
+
+@pytest.mark.parametrize("bad", ["root", "IAM:", 'IAM:x"; DROP TABLE t; --', "IAMX:a"])
+def test_only_iam_user_names_reach_the_sql(bad: str) -> None:
+    with pytest.raises(ValueError, match="not an IAM database user"):
+        sql.render_grants(SCHEMA, DATABASE, ROLE_ARN, (bad,))
+
+
+def test_the_loader_password_never_appears_in_sql_text() -> None:
+    generated = "Abcdefgh12345678" * 2  # the shape Secrets Manager generates
+    hashed = sql.password_hash(LOADER, generated)
+    create = sql.render_create_user(LOADER, hashed)
+    alter = sql.render_alter_user_password(LOADER, hashed)
+    for statement in (create, alter):
+        assert generated not in statement
+        assert re.fullmatch(rf"(CREATE|ALTER) USER {LOADER} PASSWORD 'md5[0-9a-f]{{32}}'",
+                            statement)
+    assert sql.render_create_user("IAM:alice", None) == 'CREATE USER "IAM:alice" PASSWORD DISABLE'
+    with pytest.raises(ValueError, match="not an md5 hash"):
+        sql.render_create_user(LOADER, generated)  # a plain password is refused
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        *grants(),
+        sql.render_create_user(LOADER, sql.password_hash(LOADER, "Abcdefgh1234")),
+        sql.render_create_user("IAMR:ci-validate", None),
+        sql.render_create_role(),
+    ],
+    ids=lambda s: s[:48],
+)
+def test_every_user_and_grant_statement_parses_as_redshift_sql(statement: str) -> None:
+    sqlglot.parse(statement, read="redshift")  # raises ParseError on malformed text
+
+
+class _Api:
+    """Records statements; answers like Redshift for users and roles that already exist."""
+
+    def __init__(self, existing: set[str]) -> None:
+        self.existing = existing
+        self.executed: list[str] = []
+        self.batches: list[list[str]] = []
+
+    def execute(self, statement: str, parameters: object = None) -> None:
+        self.executed.append(statement)
+        match = re.match(r'CREATE (?:USER|ROLE) "?([^" ]+)"?', statement)
+        if match and match.group(1) in self.existing:
+            from pipeline.core.errors import TerminalWarehouseError
+
+            raise TerminalWarehouseError(f'ERROR: user "{match.group(1)}" already exists')
+
+    def batch(self, statements: list[str]) -> str:
+        self.batches.append(list(statements))
+        return "batch-id"
+
+
+def test_warehouse_init_creates_once_and_on_a_second_run_resets_the_password_and_regrants(
+) -> None:
+    first = _Api(existing=set())
+    warehouse = dataapi.DataApiWarehouse(api=first, schema=SCHEMA,  # type: ignore[arg-type]
+                                         copy_role_arn=ROLE_ARN)
+    warehouse.ensure_users(DATABASE, "Abcdefgh1234", ["IAM:alice"])
+    assert [s.split(" PASSWORD")[0] for s in first.executed] == [
+        f"CREATE USER {LOADER}", f"CREATE ROLE {ROLE}", 'CREATE USER "IAM:alice"']
+    assert first.batches == [sql.render_grants(SCHEMA, DATABASE, ROLE_ARN, ("IAM:alice",))]
+
+    again = _Api(existing={LOADER, ROLE, "IAM:alice"})
+    warehouse.api = again  # type: ignore[assignment]
+    warehouse.ensure_users(DATABASE, "Abcdefgh1234", ["IAM:alice"])
+    assert f"ALTER USER {LOADER} PASSWORD '{sql.password_hash(LOADER, 'Abcdefgh1234')}'" in (
+        again.executed)
+    assert again.batches == first.batches
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        *grants(),
+        sql.render_create_user(LOADER, sql.password_hash(LOADER, "Abcdefgh1234")),
+        sql.render_alter_user_password(LOADER, sql.password_hash(LOADER, "Abcdefgh1234")),
+        sql.render_create_user("IAMR:ci-validate", None),
+        sql.render_create_role(),
+    ],
+    ids=lambda s: s[:48],
+)
+def test_the_embedded_warehouse_accepts_users_and_grants_without_effect(statement: str) -> None:
+    from pipeline.offline.warehouse.translate import NoOp, translate
+
+    assert isinstance(translate(statement), NoOp)
+
+
+def test_a_root_caller_is_a_one_line_config_error() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from pipeline.aws.settings import Settings
+    from pipeline.core.errors import ConfigError
+
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="fake",
+                       aws_secret_access_key="fake")
+    with Stubber(sts) as stub:
+        stub.add_response("get_caller_identity", {
+            "Arn": "arn:aws:iam::123456789012:root", "Account": "123456789012",
+            "UserId": "123456789012"})
+        with pytest.raises(ConfigError, match="not the account's root user"):
+            dataapi.caller_db_user(Settings(), client=sts)
