@@ -73,6 +73,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         tick_count=None if args.follow else (args.ticks if args.ticks is not None else 10),
         interval_s=60.0 if args.follow else args.interval,
         concurrency=args.concurrency,
+        **_trigger_arguments(args),
         progress=(lambda _: None) if args.json else _stderr,
     )
     data = summary.as_dict()
@@ -89,6 +90,41 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 f"(DLQ {summary.dlq_messages}, in flight {summary.in_flight_messages}); "
                 "see `pipeline status`")
     return 0
+
+
+def _add_trigger_options(parser: argparse.ArgumentParser, default: str = "schedule") -> None:
+    """`--trigger` and `--load-every`: which load trigger the offline loader emulates."""
+    from pipeline.offline.run import DEFAULT_LOAD_EVERY_S, TRIGGERS
+
+    parser.add_argument("--trigger", choices=TRIGGERS, default=default,
+                        help=f"schedule: a drain every --load-every seconds loads what the "
+                             f"queue holds in as few COPYs as it can (deployed default); "
+                             f"queue: the SQS event source invokes the loader per message "
+                             f"batch (default here: {default})")
+    parser.add_argument("--load-every", type=_positive_seconds, metavar="SECONDS",
+                        help=f"with --trigger schedule: seconds between drains (default "
+                             f"{DEFAULT_LOAD_EVERY_S:g}; with --follow 300, the deployed "
+                             "pipeline:loadEvery of 5 minutes)")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 and at most 3600 seconds")
+    return value
+
+
+def _trigger_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    from pipeline.offline.run import DEFAULT_LOAD_EVERY_S, SCHEDULE
+
+    if args.load_every is not None and args.trigger != SCHEDULE:
+        raise PipelineError("--load-every sets the drain's period; it needs --trigger schedule")
+    follow = getattr(args, "follow", False)
+    every = args.load_every or (300.0 if follow else DEFAULT_LOAD_EVERY_S)
+    return {"trigger": args.trigger, "load_every_s": every}
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
@@ -166,6 +202,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     figures = bench(args.rows, seed=args.seed, scrapers=args.scrapers, interval_s=args.interval,
                     batching_window_s=args.batching_window,
                     concurrency=args.concurrency, batch_size=args.batch_size,
+                    **_trigger_arguments(args),
                     progress=(lambda _: None) if args.json else _stderr)
     if args.json:
         print(json.dumps(figures))
@@ -229,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                      default="WARNING", help="JSON logs on stderr at this level (default WARNING;"
                      " INFO traces every batch from publish to load)")
     run.add_argument("--json", action="store_true", help="print one JSON object, no progress")
+    _add_trigger_options(run)
     warehouse_option(run)
     run.set_defaults(func=cmd_run)
 
@@ -306,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="SQS messages per loader invocation, capped by Lambda's 6 MB "
                             "payload (default 100, the deployed default)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_trigger_options(bench, default="queue")
     bench.set_defaults(func=cmd_bench)
 
     validate = sub.add_parser(
