@@ -67,6 +67,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                                  "log_level": args.log_level}
     if args.seed is not None:
         overrides["seed"] = args.seed
+    overrides.update(_event_source_window(args, settings))
     settings = dataclasses.replace(settings, **overrides)
     summary = run(
         settings,
@@ -105,6 +106,35 @@ def _add_trigger_options(parser: argparse.ArgumentParser, default: str = "schedu
                         help=f"with --trigger schedule: seconds between drains (default "
                              f"{DEFAULT_LOAD_EVERY_S:g}; with --follow 300, the deployed "
                              "pipeline:loadEvery of 5 minutes)")
+
+
+def _add_window_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batching-window", type=int, metavar="SECONDS",
+                        help="with --trigger queue: the event source's maximum batching window "
+                             "(default 1 in the accelerated demo; with --follow the "
+                             "PIPELINE_BATCHING_WINDOW_S setting, 5); shorter than "
+                             "--visibility-timeout, as Lambda requires")
+
+
+def _event_source_window(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """The window `pipeline run --trigger queue` gathers batches for, checked like Lambda does.
+
+    Lambda keeps a batch's messages in flight for the whole window, so the queue's
+    visibility timeout must outlast it, or messages come back mid-window (twice in a batch).
+    """
+    if args.trigger != "queue":
+        if args.batching_window is not None:
+            raise PipelineError("--batching-window is the SQS event source's; it needs "
+                                "--trigger queue")
+        return {}
+    window = args.batching_window
+    if window is None:
+        window = settings.batching_window_s if args.follow else 1
+    if not 0 <= window < args.visibility_timeout:
+        raise PipelineError(f"--batching-window {window} must be at least 0 and shorter than "
+                            f"the visibility timeout ({args.visibility_timeout} s); raise "
+                            "--visibility-timeout or shorten the window")
+    return {"batching_window_s": window}
 
 
 def _positive_seconds(text: str) -> float:
@@ -398,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                      " INFO traces every batch from publish to load)")
     run.add_argument("--json", action="store_true", help="print one JSON object, no progress")
     _add_trigger_options(run)
+    _add_window_option(run)
     warehouse_option(run)
     run.set_defaults(func=cmd_run)
 

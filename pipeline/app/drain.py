@@ -70,7 +70,9 @@ class _Batch:
     messages: list[dict[str, Any]]
     envelopes: list[Envelope]
     poison: int = 0
-    ended: str = "empty"  # why receiving stopped: "empty", "full" (the budget) or "time"
+    # Why receiving stopped: "empty", "caught-up" (a message newer than the drain came),
+    # "full" (one load's budget) or "time" (the invocation's).
+    ended: str = "empty"
 
 
 def drain(
@@ -86,18 +88,23 @@ def drain(
 ) -> DrainOutcome:
     """Receive up to `budget`, load it with `load_batch`, delete what committed; repeat.
 
-    Stops when a receive comes back short of the budget (the queue is drained), when
+    A drain loads what was queued when it started: it stops receiving at an empty long
+    poll or at the first message sent after it started (that one rides along), so a
+    steady stream cannot keep one drain receiving until its timeout.
+
+    Stops when receiving ends short of the budget (the queue is drained), when
     less than the reserve (or twice the longest load so far) is left of the invocation,
     or when a load fails: then it re-raises, after deleting nothing of that load, so the
     invocation counts as failed (the Errors metric and its alarm see it).
     """
     outcome = DrainOutcome()
     longest = 0.0
+    started_ms = int(clock().timestamp() * 1000)
     while True:
         if outcome.loads and remaining_s() < max(budget.reserve_s, 2 * longest):
             outcome.stopped = "time"
             break
-        batch = _receive(queue, queue_url, budget, remaining_s, wait_s)
+        batch = _receive(queue, queue_url, budget, remaining_s, wait_s, started_ms)
         outcome.poison += batch.poison
         if not batch.messages:
             outcome.stopped = batch.ended
@@ -126,17 +133,21 @@ def drain(
 
 
 def _receive(queue: DrainQueue, queue_url: str, budget: Budget,
-             remaining_s: Callable[[], float], wait_s: int) -> _Batch:
-    """Long-poll until the queue is empty or one load's budget is full."""
+             remaining_s: Callable[[], float], wait_s: int, started_ms: int) -> _Batch:
+    """Long-poll until the queue is empty, a message newer than the drain arrives, or one
+    load's budget is full."""
     batch = _Batch(messages=[], envelopes=[])
     payload = rows = 0
     while remaining_s() >= budget.reserve_s:
         received = queue.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=SQS_MAX_BATCH_ENTRIES,
-            WaitTimeSeconds=wait_s, MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            WaitTimeSeconds=wait_s,
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
         ).get("Messages", [])
         if not received:
             return batch
+        newer = any(int(m.get("Attributes", {}).get("SentTimestamp", 0)) > started_ms
+                    for m in received)
         for index, message in enumerate(received):
             try:
                 env = decode(message["Body"])
@@ -158,6 +169,9 @@ def _receive(queue: DrainQueue, queue_url: str, budget: Budget,
             batch.envelopes.append(env)
             payload += size
             rows += len(env.rows)
+        if newer:
+            batch.ended = "caught-up"
+            return batch
     batch.ended = "time"
     return batch
 

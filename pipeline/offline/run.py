@@ -105,12 +105,19 @@ def run(
     progress: Progress = lambda _: None,
 ) -> RunSummary:
     """Run publisher and loader on the embedded stack; returns the accounting summary."""
+    from pipeline.lambdas import loader as lambda_loader
+    from pipeline.lambdas import publisher as lambda_publisher
+
     if trigger not in TRIGGERS:
         raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
     started = time.monotonic()
     with start_local(settings) as stack:
         warehouse = dataapi.build(stack.settings)
         warehouse.ensure_schema()
+        # A warm container's clients and schema check, built before the first load (in
+        # AWS the cold start happens once per container, not once per run).
+        lambda_loader.dependencies(stack.settings)
+        lambda_publisher.dependencies(stack.settings)  # the dataset, read once
         loader: Pollers | DrainSchedule
         if trigger == QUEUE:
             loader = Pollers(event_source(stack.settings), concurrency=concurrency).start()
