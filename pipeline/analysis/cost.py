@@ -122,6 +122,8 @@ def estimate(profile: Profile, prices: dict[str, Any]) -> Estimate:
     busy_s = min(SECONDS_PER_DAY, copies * max(min_charge_s, LOAD_S))
     rpu_hour = float(_usd(prices, "redshift_serverless_rpu_hour"))
     node_hour = float(_usd(prices, "redshift_node_hour")[profile.node_type])
+    even_h: float | None = None
+    even_every: float | None = None
     if profile.warehouse_mode == SERVERLESS:
         redshift = profile.base_rpu * rpu_hour * busy_s / 3600 * DAYS_PER_MONTH
         # Serverless at this base capacity costs what one provisioned node does when busy
@@ -130,7 +132,6 @@ def estimate(profile: Profile, prices: dict[str, Any]) -> Estimate:
         even_every = (min_charge_s / 60) * 24 / even_h if even_h < 24 else None
     else:
         redshift = node_hour * HOURS_PER_MONTH
-        even_h = even_every = None
     publishes_per_day = SECONDS_PER_DAY / profile.publish_every_s
     invocations = (publishes_per_day + copies) * DAYS_PER_MONTH
     gb_s = (publishes_per_day * PUBLISHER_S + copies * LOAD_S) * profile.memory_gb * DAYS_PER_MONTH
