@@ -8,13 +8,15 @@ from typing import Any
 
 from pipeline.app.drain import DrainOutcome, drain
 from pipeline.aws import boto
-from pipeline.aws.settings import Settings
+from pipeline.aws.settings import ENV_QUEUE_URL, Settings
+from pipeline.core.errors import ConfigError
 from pipeline.lambdas import loader
 
 
 def handle(settings: Settings, deps: loader.Dependencies, sqs: Any, context: Any) -> DrainOutcome:
     """Drain the settings' queue into the warehouse within the invocation's remaining time."""
-    assert settings.queue_url, "the stack sets the drain's queue URL"
+    if not settings.queue_url:
+        raise ConfigError(f"{ENV_QUEUE_URL} is not set: the drain needs the queue to drain")
     return drain(sqs, settings.queue_url, deps.store, deps.warehouse,
                  remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
                  clock=lambda: datetime.now(UTC))

@@ -384,13 +384,20 @@ class DrainSchedule:
 
 
 def wait_drained(settings: Settings, timeout_s: float, poll_s: float = 0.2) -> bool:
-    """Wait until nothing is visible or in flight on the source queue; False on timeout."""
+    """Wait until nothing is visible or in flight on the source queue; False on timeout.
+
+    Two readings `poll_s` apart must both be empty: the two counts are computed one after
+    the other, so a message whose visibility timeout expires between them is counted in
+    neither, and one empty reading once ended a test while a retry was still due.
+    """
     sqs = boto.client(settings, "sqs")
     assert settings.queue_url
     deadline = time.monotonic() + timeout_s
+    empty = 0
     while time.monotonic() < deadline:
         depth = queue_depth(sqs, settings.queue_url)
-        if depth["visible"] == 0 and depth["in_flight"] == 0:
+        empty = empty + 1 if depth["visible"] == 0 and depth["in_flight"] == 0 else 0
+        if empty == 2:
             return True
         time.sleep(poll_s)
     return False
