@@ -38,6 +38,16 @@ SERVERLESS = "serverless"
 PROVISIONED = "provisioned"
 WAREHOUSE_MODES = (SERVERLESS, PROVISIONED)
 
+# How the loader is triggered: a drain on a schedule (few COPYs: the cheap default) or the
+# SQS event source per message (seconds of freshness, a workgroup billed around the clock).
+LOAD_SCHEDULE = "schedule"
+LOAD_QUEUE = "queue"
+LOAD_TRIGGERS = (LOAD_SCHEDULE, LOAD_QUEUE)
+# Redshift Serverless usage limits: the period and what happens when one is reached.
+# https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-billing-on-demand.html
+USAGE_LIMIT_PERIODS = ("daily", "weekly", "monthly")
+USAGE_LIMIT_BREACH_ACTIONS = ("log", "emit-metric", "deactivate")
+
 # Single-node provisioned clusters are only offered on these node types.
 SINGLE_NODE_TYPES = ("ra3.large", "ra3.xlplus", "dc2.large")
 
@@ -76,10 +86,16 @@ DEFAULTS: dict[str, Any] = {
     "accessLogExpiryDays": 90,
     "logRetentionDays": 14,
     "oldestMessageAlarmSeconds": 900,
+    "loadTrigger": LOAD_SCHEDULE,
+    "loadEvery": 5,
     "warehouseMode": SERVERLESS,
     # None: derived from the stack name (see `default_warehouse_name`).
     "warehouseName": None,
-    "serverlessBaseCapacity": 8,
+    "serverlessBaseCapacity": 4,
+    "maxCapacityRpu": 32,
+    "usageLimitRpuHours": 40,
+    "usageLimitPeriod": "daily",
+    "usageLimitBreachAction": "emit-metric",
     "nodeType": "ra3.large",
     "database": Settings.redshift_database,
     "schema": Settings.schema,
@@ -136,6 +152,12 @@ class PipelineConfig:
     warehouse_name: str
     serverless_base_capacity: int
     node_type: str
+    load_trigger: str
+    load_every_min: int
+    max_capacity_rpu: int
+    usage_limit_rpu_hours: int
+    usage_limit_period: str
+    usage_limit_breach_action: str
     database: str
     schema: str
     admin_username: str
@@ -253,6 +275,14 @@ class _Reader:
             "warehouse_name": self._warehouse_name(),
             "serverless_base_capacity": self.integer("serverlessBaseCapacity", 4, 1024),
             "node_type": self.choice("nodeType", SINGLE_NODE_TYPES),
+            "load_trigger": self.choice("loadTrigger", LOAD_TRIGGERS),
+            # EventBridge rates are whole minutes; a day is the longest that still loads daily.
+            "load_every_min": self.integer("loadEvery", 1, 1440),
+            "max_capacity_rpu": self.integer("maxCapacityRpu", 4, 1024),
+            "usage_limit_rpu_hours": self.integer("usageLimitRpuHours", 1, 1_000_000),
+            "usage_limit_period": self.choice("usageLimitPeriod", USAGE_LIMIT_PERIODS),
+            "usage_limit_breach_action": self.choice("usageLimitBreachAction",
+                                                     USAGE_LIMIT_BREACH_ACTIONS),
             "database": self._identifier("database"),
             "schema": self._identifier("schema"),
             "admin_username": self._identifier("adminUsername"),
@@ -352,6 +382,16 @@ class _Reader:
             capacity = v["serverless_base_capacity"]
             if capacity != 4 and capacity % 8:
                 self._fail("serverlessBaseCapacity", "must be 4 or a multiple of 8 RPUs")
+            if v["max_capacity_rpu"] < capacity or (v["max_capacity_rpu"] != 4
+                                                   and v["max_capacity_rpu"] % 8):
+                self._fail("maxCapacityRpu", f"must be 4 or a multiple of 8 RPUs, and at least "
+                           f"{PREFIX}serverlessBaseCapacity ({capacity})")
+        if v["load_trigger"] == LOAD_SCHEDULE:
+            between = v["load_every_min"] * 60 + v["loader_timeout_s"]
+            if v["oldest_message_alarm_s"] <= between:
+                # Messages wait for the next drain by design: the alarm must not fire for that.
+                self._fail("oldestMessageAlarmSeconds", f"must exceed {PREFIX}loadEvery plus "
+                           f"the loader timeout ({between} s), or it fires between drains")
         if v["admin_username"] == "awsuser":
             self._fail("adminUsername", "must not be the well-known default 'awsuser'")
         if v["account"] and not v["availability_zones"]:

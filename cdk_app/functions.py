@@ -16,7 +16,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
@@ -24,6 +23,7 @@ from constructs import Construct
 
 from cdk_app.config import PipelineConfig
 from cdk_app.nag import acknowledge
+from cdk_app.trigger import LOADER_HANDLER, loader_handler
 from pipeline.aws import settings
 from pipeline.aws.settings import (
     ENV_BUCKET,
@@ -47,7 +47,7 @@ from pipeline.aws.settings import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_TASK_ROOT = PurePosixPath("/var/task")
 PUBLISHER_HANDLER = "pipeline.lambdas.publisher.handler"
-LOADER_HANDLER = "pipeline.lambdas.loader.handler"
+__all__ = ["LOADER_HANDLER", "PUBLISHER_HANDLER", "Loader", "Publisher"]
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64
 # The public parameter AWS keeps pointing at the newest Powertools v3 layer of this runtime and
@@ -213,7 +213,7 @@ class Publisher(Construct):
 
 
 class Loader(Construct):
-    """Consumes the queue in batches and loads each batch into Redshift through S3 + COPY."""
+    """Loads queued messages into Redshift through S3 + COPY (`LoadTrigger` says when)."""
 
     def __init__(
         self,
@@ -243,7 +243,7 @@ class Loader(Construct):
             self,
             "Lambda",
             config=config,
-            handler=LOADER_HANDLER,
+            handler=loader_handler(config),
             description="Stages SQS batches in S3 and loads them into Redshift with COPY",
             service="loader",
             timeout_s=config.loader_timeout_s,
@@ -251,16 +251,3 @@ class Loader(Construct):
             environment=environment,
         )
         self.function = self.pipeline_function.function
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                queue,
-                batch_size=config.batch_size,
-                max_batching_window=(
-                    Duration.seconds(config.max_batching_window_s)
-                    if config.max_batching_window_s
-                    else None
-                ),
-                report_batch_item_failures=True,
-                max_concurrency=config.max_concurrency,
-            )
-        )

@@ -7,12 +7,14 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
+from cdk_app.capacity import UsageLimit
 from cdk_app.config import PipelineConfig
 from cdk_app.functions import Loader, Publisher
 from cdk_app.monitoring import Monitoring
 from cdk_app.network import Network
 from cdk_app.queues import Queues
 from cdk_app.staging import Staging
+from cdk_app.trigger import LoadTrigger
 from cdk_app.warehouse import RedshiftWarehouse
 from pipeline.aws import settings
 
@@ -33,6 +35,9 @@ class PipelineStack(Stack):
         )
         self.queues = Queues(self, "Queues", config=config)
         self.warehouse = RedshiftWarehouse(self, "Warehouse", config=config, network=self.network)
+        if config.serverless:
+            self.usage_limit = UsageLimit(self, "UsageLimit", config=config,
+                                          workgroup_arn=self.warehouse.resource_arn)
         self.publisher = Publisher(self, "Publisher", config=config, queue=self.queues.queue)
         self.loader = Loader(
             self,
@@ -45,7 +50,12 @@ class PipelineStack(Stack):
             copy_role_arn=self.warehouse.copy_role.role_arn,
         )
 
-        # Grants (the loader's SQS consume permissions come with its event source).
+        self.load_trigger = LoadTrigger(
+            self, "LoadTrigger", config=config, function=self.loader.function,
+            queue=self.queues.queue,
+        )
+
+        # Grants (the loader's SQS consume permissions come with its trigger).
         # SendMessageBatch only (grant_send_messages would add GetQueueAttributes/GetQueueUrl,
         # which the publisher never calls: it is given the queue URL).
         self.queues.queue.grant(self.publisher.function, "sqs:SendMessage")

@@ -104,6 +104,7 @@ class RedshiftWarehouse(Construct):
                 workgroup_name=config.warehouse_name,
                 namespace_name=namespace.attr_namespace_namespace_name,
                 base_capacity=config.serverless_base_capacity,
+                max_capacity=config.max_capacity_rpu,
                 enhanced_vpc_routing=True,
                 publicly_accessible=False,
                 subnet_ids=subnet_ids,

@@ -67,12 +67,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                                  "log_level": args.log_level}
     if args.seed is not None:
         overrides["seed"] = args.seed
+    overrides.update(_event_source_window(args, settings))
     settings = dataclasses.replace(settings, **overrides)
     summary = run(
         settings,
         tick_count=None if args.follow else (args.ticks if args.ticks is not None else 10),
         interval_s=60.0 if args.follow else args.interval,
         concurrency=args.concurrency,
+        **_trigger_arguments(args),
         progress=(lambda _: None) if args.json else _stderr,
     )
     data = summary.as_dict()
@@ -89,6 +91,70 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 f"(DLQ {summary.dlq_messages}, in flight {summary.in_flight_messages}); "
                 "see `pipeline status`")
     return 0
+
+
+def _add_trigger_options(parser: argparse.ArgumentParser, default: str = "schedule") -> None:
+    """`--trigger` and `--load-every`: which load trigger the offline loader emulates."""
+    from pipeline.offline.run import DEFAULT_LOAD_EVERY_S, TRIGGERS
+
+    parser.add_argument("--trigger", choices=TRIGGERS, default=default,
+                        help=f"schedule: a drain every --load-every seconds loads what the "
+                             f"queue holds in as few COPYs as it can (deployed default); "
+                             f"queue: the SQS event source invokes the loader per message "
+                             f"batch (default here: {default})")
+    parser.add_argument("--load-every", type=_positive_seconds, metavar="SECONDS",
+                        help=f"with --trigger schedule: seconds between drains (default "
+                             f"{DEFAULT_LOAD_EVERY_S:g}; with --follow 300, the deployed "
+                             "pipeline:loadEvery of 5 minutes)")
+
+
+def _add_window_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batching-window", type=int, metavar="SECONDS",
+                        help="with --trigger queue: the event source's maximum batching window "
+                             "(default 1 in the accelerated demo; with --follow the "
+                             "PIPELINE_BATCHING_WINDOW_S setting, 5); shorter than "
+                             "--visibility-timeout, as Lambda requires")
+
+
+def _event_source_window(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """The window `pipeline run --trigger queue` gathers batches for, checked like Lambda does.
+
+    Lambda keeps a batch's messages in flight for the whole window, so the queue's
+    visibility timeout must outlast it, or messages come back mid-window (twice in a batch).
+    """
+    if args.trigger != "queue":
+        if args.batching_window is not None:
+            raise PipelineError("--batching-window is the SQS event source's; it needs "
+                                "--trigger queue")
+        return {}
+    window = args.batching_window
+    if window is None:
+        window = settings.batching_window_s if args.follow else 1
+    if not 0 <= window < args.visibility_timeout:
+        raise PipelineError(f"--batching-window {window} must be at least 0 and shorter than "
+                            f"the visibility timeout ({args.visibility_timeout} s); raise "
+                            "--visibility-timeout or shorten the window")
+    return {"batching_window_s": window}
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 and at most 3600 seconds")
+    return value
+
+
+def _trigger_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    from pipeline.offline.run import DEFAULT_LOAD_EVERY_S, SCHEDULE
+
+    if args.load_every is not None and args.trigger != SCHEDULE:
+        raise PipelineError("--load-every sets the drain's period; it needs --trigger schedule")
+    follow = getattr(args, "follow", False)
+    every = args.load_every or (300.0 if follow else DEFAULT_LOAD_EVERY_S)
+    return {"trigger": args.trigger, "load_every_s": every}
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
@@ -171,12 +237,144 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     figures = bench(args.rows, seed=args.seed, scrapers=args.scrapers, interval_s=args.interval,
                     batching_window_s=args.batching_window,
                     concurrency=args.concurrency, batch_size=args.batch_size,
+                    **_trigger_arguments(args),
                     progress=(lambda _: None) if args.json else _stderr)
     if args.json:
         print(json.dumps(figures))
     else:
         print(_table(["figure", "value"], [[k, figures[k]] for k in figures]))
     return 0
+
+
+def cost_profile(args: argparse.Namespace) -> Any:
+    """The profile `pipeline cost` prices: cdk.json's context, with the flags' overrides."""
+    from cdk_app.config import PipelineConfig
+    from pipeline.analysis.cost import Profile
+
+    context = _read_context(args.context)
+    config = PipelineConfig.from_context(context.get)
+    seconds = _rate_seconds(config.schedule)
+    profile = Profile(trigger=config.load_trigger, load_every_min=config.load_every_min,
+                      warehouse_mode=config.warehouse_mode,
+                      base_rpu=config.serverless_base_capacity, node_type=config.node_type,
+                      publish_every_s=seconds,
+                      batching_window_s=config.max_batching_window_s,
+                      memory_gb=config.loader_memory_mb / 1024)
+    flags = {"trigger": args.trigger, "load_every_min": args.load_every,
+             "warehouse_mode": args.warehouse_mode, "base_rpu": args.base_rpu,
+             "node_type": args.node_type}
+    return dataclasses.replace(profile, **{k: v for k, v in flags.items() if v is not None})
+
+
+def _read_context(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path} does not exist; give the CDK app's cdk.json with "
+                            "--context") from None
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"{path} is not readable JSON: {exc}") from None
+    context = data.get("context") if isinstance(data, dict) else None
+    if not isinstance(context, dict):
+        raise PipelineError(f"{path} has no \"context\" object (is it a cdk.json?)")
+    return context
+
+
+def _rate_seconds(schedule: str) -> float:
+    """The publisher's period from `rate(N unit)`; a cron schedule is taken as once a minute."""
+    import re
+
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", schedule)
+    if not match:
+        return 60.0
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match[2].rstrip("s")]
+    return float(int(match[1]) * unit)
+
+
+def cmd_cost(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.analysis import cost
+
+    prices = cost.load_prices()
+    profile = cost_profile(args)
+    mine = cost.estimate(profile, prices)
+    options = [cost.estimate(p, prices) for p in cost.comparison(profile)]
+    if args.json:
+        print(json.dumps({**mine.as_dict(),
+                          "comparison": [o.as_dict() for o in options]}))
+        return 0
+    print(f"profile: {mine.profile} ({args.context}; prices {prices['region']}, on demand, "
+          f"read {mine.prices_read_on}, pipeline/analysis/prices.json)")
+    even = (f"{mine.break_even_busy_h_per_day:g} h busy a day (a load every "
+            f"{mine.break_even_load_every_min:g} min)"
+            if mine.break_even_load_every_min else
+            "n/a" if mine.break_even_busy_h_per_day is None else
+            f"{mine.break_even_busy_h_per_day:g} h a day: never, serverless stays cheaper")
+    figures = [
+        ["COPYs per day", f"{mine.copies_per_day:,.0f}"],
+        ["Redshift busy time per day", f"{mine.redshift_busy_h_per_day:g} h"],
+        ["worst-case freshness", cost.human_seconds(mine.worst_freshness_s)],
+        ["Redshift per month", f"${mine.redshift_usd_per_month:,.2f}"],
+        ["Lambda per month", f"${mine.lambda_usd_per_month:,.2f}"],
+        ["SQS + S3 per month", f"${mine.sqs_usd_per_month + mine.s3_usd_per_month:,.2f}"],
+        ["Secrets Manager, alarms, dashboard", f"${mine.fixed_usd_per_month:,.2f}"],
+        ["total per month", f"${mine.total_usd_per_month:,.2f}"],
+        ["break-even vs one provisioned node", even],
+    ]
+    print(_table(["figure", "value"], figures))
+    print()
+    print(_table(["loading", "Redshift per month", "total per month", "Redshift busy h/day",
+                  "COPYs per day", "worst-case freshness"],
+                 [[o.profile, f"${o.redshift_usd_per_month:,.0f}",
+                   f"${o.total_usd_per_month:,.0f}", f"{o.redshift_busy_h_per_day:g}",
+                   f"{o.copies_per_day:,.0f}", cost.human_seconds(o.worst_freshness_s)]
+                  for o in options]))
+    return 0
+
+
+def _add_cost_parser(sub: Any) -> None:
+    from pipeline.analysis.cost import PROVISIONED, QUEUE, SCHEDULE, SERVERLESS
+
+    cost = sub.add_parser(
+        "cost", help="estimate the monthly AWS bill of a cdk.json profile",
+        description="Estimate the deployment's monthly bill (us-east-1 on-demand unit prices "
+        "kept in pipeline/analysis/prices.json, with the date read and each source page): "
+        "Redshift busy time per day, COPYs per day, worst-case freshness, the break-even "
+        "against one provisioned node, and the same for the loading options issue 14 weighs. "
+        "Flags override the profile read from cdk.json.",
+        epilog="examples:\n  pipeline cost\n  pipeline cost --trigger queue --base-rpu 8\n"
+               "  pipeline cost --load-every 15 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cost.add_argument("--context", type=Path, default=Path("cdk.json"), metavar="FILE",
+                      help="the CDK app's cdk.json whose pipeline:* context is the profile "
+                           "(default ./cdk.json)")
+    cost.add_argument("--trigger", choices=(SCHEDULE, QUEUE), help="load trigger")
+    cost.add_argument("--load-every", type=_minutes, metavar="MINUTES",
+                      help="with the schedule trigger: minutes between drains")
+    cost.add_argument("--warehouse-mode", choices=(SERVERLESS, PROVISIONED))
+    cost.add_argument("--base-rpu", type=_rpus, metavar="RPU",
+                      help="serverless base capacity (4 or a multiple of 8)")
+    cost.add_argument("--node-type", choices=("ra3.large", "ra3.xlplus", "dc2.large"),
+                      help="provisioned node type")
+    cost.add_argument("--json", action="store_true", help="print one JSON object")
+    cost.set_defaults(func=cmd_cost)
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not 1 <= value <= 1440:
+        raise argparse.ArgumentTypeError(f"{text} must be between 1 and 1440 minutes")
+    return value
+
+
+def _rpus(text: str) -> int:
+    if not text.isdigit() or not (int(text) == 4 or (int(text) % 8 == 0 and 8 <= int(text)
+                                                      <= 1024)):
+        raise argparse.ArgumentTypeError(f"{text} must be 4 or a multiple of 8 up to 1024")
+    return int(text)
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -234,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
                      default="WARNING", help="JSON logs on stderr at this level (default WARNING;"
                      " INFO traces every batch from publish to load)")
     run.add_argument("--json", action="store_true", help="print one JSON object, no progress")
+    _add_trigger_options(run)
+    _add_window_option(run)
     warehouse_option(run)
     run.set_defaults(func=cmd_run)
 
@@ -314,7 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="SQS messages per loader invocation, capped by Lambda's 6 MB "
                             "payload (default 100, the deployed default)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_trigger_options(bench, default="queue")
     bench.set_defaults(func=cmd_bench)
+
+    _add_cost_parser(sub)
 
     validate = sub.add_parser(
         "validate", help="run the notebooks with papermill as smoke checks; write reports",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,12 +37,11 @@ def emulator(settings: Settings) -> Iterator:
 
 @pytest.fixture
 def local_stack(settings: Settings) -> Iterator:
-    """Emulator + embedded Data API over a DuckDB file; handlers' environment points at both."""
-    from pipeline.offline.runtime import start_local, use_settings
+    """Emulator + embedded Data API over a DuckDB file; `stack.loader` etc. are wired to both."""
+    from pipeline.offline.runtime import start_local
 
     with start_local(settings) as stack:
         yield stack
-    use_settings(dataclasses.replace(settings))
 
 
 @pytest.fixture(scope="session")

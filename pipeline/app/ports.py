@@ -50,6 +50,25 @@ class Queue(Protocol):
     ) -> dict[str, Any]: ...
 
 
+class DrainQueue(Protocol):
+    """The SQS calls a scheduled drain makes, with SQS's own request and response shapes.
+
+    boto3's SQS client is the adapter. A drain deletes only what its load committed and
+    never changes a message's visibility on failure: SQS's redrive (maxReceiveCount ->
+    DLQ) stays the one retry policy, as with the event source.
+    """
+
+    def receive_message(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def delete_message_batch(
+        self, *, QueueUrl: str, Entries: Sequence[dict[str, str]]  # noqa: N803 (SQS's names)
+    ) -> dict[str, Any]: ...
+
+    def change_message_visibility_batch(
+        self, *, QueueUrl: str, Entries: Sequence[dict[str, Any]]  # noqa: N803 (SQS's names)
+    ) -> dict[str, Any]: ...
+
+
 class PublishSettings(Protocol):
     """The settings a publisher tick reads (`pipeline.aws.settings.Settings` has them)."""
 

@@ -58,6 +58,14 @@ MESSAGE_COLUMNS: tuple[Column, ...] = (
     Column("row_no", "INTEGER", nullable=False),
 )
 LOADED_AT = Column("loaded_at", "TIMESTAMPTZ", nullable=False)
+# The load transaction's clock, in UTC with microseconds. SYSDATE is the start of the current
+# transaction (microsecond resolution); GETDATE() is the statement's start cut to whole
+# seconds, which made sub-second publish->queryable latencies read as 0 or 1 s on Redshift.
+# https://docs.aws.amazon.com/redshift/latest/dg/r_SYSDATE.html
+# https://docs.aws.amazon.com/redshift/latest/dg/r_GETDATE.html
+# Offline, SYSDATE translates to DuckDB's NOW(), also the transaction's start: the two
+# warehouses measure latency the same way (it excludes the transaction's own seconds).
+LOADED_AT_CLOCK = "SYSDATE"
 
 # One ledger row per loaded (batch_id, part); rejected rows are counted, not loaded.
 # published_at (from the envelope) against loaded_at gives publish-to-queryable latency.
@@ -164,12 +172,12 @@ def render_load(
         f"DELETE FROM {STAGE_PARTS} USING {ledger} AS l\n"
         f"WHERE {STAGE_PARTS}.batch_id = l.batch_id AND {STAGE_PARTS}.part = l.part",
         f"INSERT INTO {messages} ({_names((*MESSAGE_COLUMNS, LOADED_AT))})\n"
-        f"SELECT {_names(MESSAGE_COLUMNS, 's.')}, GETDATE()\n"
+        f"SELECT {_names(MESSAGE_COLUMNS, 's.')}, {LOADED_AT_CLOCK}\n"
         f"FROM {STAGE_MESSAGES} AS s\n"
         f"WHERE EXISTS (SELECT 1 FROM {STAGE_PARTS} AS p "
         "WHERE p.batch_id = s.batch_id AND p.part = s.part)",
         f"INSERT INTO {ledger} ({_names((*PART_COLUMNS, LOADED_AT))})\n"
-        f"SELECT {_names(PART_COLUMNS)}, GETDATE() FROM {STAGE_PARTS}",
+        f"SELECT {_names(PART_COLUMNS)}, {LOADED_AT_CLOCK} FROM {STAGE_PARTS}",
         f"DROP TABLE {STAGE_MESSAGES}",
         f"DROP TABLE {STAGE_PARTS}",
     ]

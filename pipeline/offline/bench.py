@@ -85,21 +85,35 @@ def start_child(settings: Settings, role: str, report: Path, *args: object,
     return child
 
 
-def loader_child(report: Path) -> None:
-    """Poll and load until stdin closes; print a line per invocation; write the figures."""
-    from pipeline.offline.runtime import Pollers, event_source
+def loader_child(report: Path, load_every_ms: int = 0) -> None:
+    """Load until stdin closes; print a line per invocation; write the figures.
+
+    The child is a Lambda process: its settings come from its environment and it calls
+    the Lambda entry points (`queue`: the loader behind an SQS event source; with
+    `load_every_ms`, `schedule`: the drain every that many milliseconds).
+    """
+    from pipeline.lambdas import drain, loader
+    from pipeline.offline.runtime import DrainSchedule, Pollers, event_source
 
     settings = Settings.from_env()
-    pollers = Pollers(event_source(settings), concurrency=1,
-                      on_invocation=lambda _: print("invoked", flush=True)).start()
+    def notice(_: object) -> None:
+        print("invoked", flush=True)
+
+    runner: Pollers | DrainSchedule
+    if load_every_ms:
+        runner = DrainSchedule(drain.handler, settings, every_s=load_every_ms / 1000,
+                               on_invocation=notice).start()
+    else:
+        runner = Pollers(event_source(settings, loader.handler), concurrency=1,
+                         on_invocation=notice).start()
     sys.stdin.read()
-    pollers.stop()
+    runner.stop()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     report.write_text(json.dumps({
-        "invocations": len(pollers.invocations),
-        "records": sum(i.records for i in pollers.invocations),
-        "failed": sum(i.failed for i in pollers.invocations),
-        "errors": [i.error for i in pollers.invocations if i.error][:5],
+        "invocations": len(runner.invocations),
+        "records": sum(i.records for i in runner.invocations),
+        "failed": sum(i.failed for i in runner.invocations),
+        "errors": [i.error for i in runner.invocations if i.error][:5],
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "cpu_s": cpu_s(),
     }))
@@ -207,6 +221,8 @@ def bench(
     batching_window_s: int = 0,
     concurrency: int = 2,
     batch_size: int = 100,
+    trigger: str = "queue",
+    load_every_s: float = 5.0,
     progress: Progress = lambda _: None,
 ) -> dict[str, Any]:
     """Run the workload and return the figures (see docs/benchmarks.md for their meaning)."""
@@ -230,9 +246,12 @@ def bench(
             warehouse.ensure_schema()
             progress("measuring publisher ticks ...")
             tick = tick_ms(dataset, local, seed)
-            reports = [workdir / f"loader-{i}.json" for i in range(concurrency)]
+            # The schedule trigger's drain runs one at a time (reserved concurrency 1).
+            every_ms = round(load_every_s * 1000) if trigger == "schedule" else 0
+            loader_count = 1 if every_ms else concurrency
+            reports = [workdir / f"loader-{i}.json" for i in range(loader_count)]
             invoked = threading.Event()
-            loaders = [start_child(local, "loader", report, notices=invoked)
+            loaders = [start_child(local, "loader", report, every_ms, notices=invoked)
                        for report in reports]
             progress(f"publishing {rows:,} rows with {scrapers} scraper(s) per tick ...")
             published_report = workdir / "publisher.json"
@@ -294,6 +313,9 @@ def bench(
         "reference_runs_rows_per_s": [round(r, 1) for r in references],
         "ratio": round(rows_per_s / reference, 3),
         "copies_per_minute": round(loads / elapsed * 60, 1),
+        "rows_per_copy": round(published / loads, 1) if loads else None,
+        "trigger": trigger,
+        "load_every_s": load_every_s if trigger == "schedule" else None,
         "loads": loads,
         "staged_files": files,
         "loader_invocations": sum(f["invocations"] for f in figures),
@@ -302,7 +324,7 @@ def bench(
         "batching_window_s": batching_window_s,
         "ticks": publishing["ticks"],
         "batch_size": batch_size,
-        "concurrency": concurrency,
+        "concurrency": loader_count,
         "elapsed_s": round(elapsed, 2),
         "cpu_s": cpu,
     }
@@ -310,7 +332,7 @@ def bench(
 
 if __name__ == "__main__":
     if sys.argv[1] == "loader":
-        loader_child(Path(sys.argv[2]))
+        loader_child(Path(sys.argv[2]), int(sys.argv[3]))
     elif sys.argv[1] == "dataapi":
         dataapi_child(Path(sys.argv[2]))
     elif sys.argv[1] == "publisher":

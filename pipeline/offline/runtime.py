@@ -1,27 +1,32 @@
 """The local runtime: the embedded AWS, an EventBridge-like scheduler and an SQS event source.
 
-It calls the same Lambda handlers with events of the real shape; only the
-endpoints differ from AWS. Lambda's SQS event-source mapping is emulated
+It calls the same Lambda handler code with events of the real shape; only the
+endpoints differ from AWS. The handlers' dependencies are built from the stack's
+settings and passed in (nothing here writes the process environment): each
+`LocalStack` hands out its own loader, drain and publisher handlers.
+
+Both load triggers are emulated. `queue`: Lambda's SQS event-source mapping,
 faithfully enough for retries and redrive to really happen: long polls, batch
-size, batching window, the 6 MB invocation payload, deletes of what succeeded
-only, and failures left to the visibility timeout.
+size, the batching window as Lambda documents it (a lone message waits for the
+window), the 6 MB invocation payload, deletes of what succeeded only, and
+failures left to the visibility timeout. `schedule`: an EventBridge rule invoking
+the drain every `load_every_s`, one at a time (reserved concurrency 1).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.aws import boto
-from pipeline.aws.settings import ENV_FIELDS, Settings
+from pipeline.aws.settings import Settings
 from pipeline.core.limits import LAMBDA_MAX_INVOKE_PAYLOAD, SQS_MAX_BATCH_ENTRIES
 from pipeline.offline.emulator import Emulator, start_emulator
 from pipeline.ops import queue_depth, remove_stack_file, write_stack_file
@@ -32,6 +37,43 @@ log = logging.getLogger(__name__)
 MAX_INVOKE_PAYLOAD = LAMBDA_MAX_INVOKE_PAYLOAD
 # Per-record JSON around the body in the event (ids, receipt handle, attributes).
 RECORD_OVERHEAD = 1_024
+# The deployed loader's timeout (cdk.json pipeline:loaderTimeoutSeconds); a drain's budget.
+DRAIN_TIMEOUT_S = 300.0
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def loader_handler(settings: Settings, deps: Any = None) -> Handler:
+    """The loader Lambda's handler code with dependencies built from `settings` (or `deps`)."""
+    from pipeline.lambdas import loader
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return loader.handle(event, deps or loader.dependencies(settings))
+
+    return handler
+
+
+def drain_handler(settings: Settings, deps: Any = None, sqs: Any = None) -> Handler:
+    """The drain Lambda's handler code with dependencies built from `settings` (or given)."""
+    from pipeline.lambdas import drain, loader
+
+    sqs = sqs or boto.client(settings, "sqs")
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return drain.handle(settings, deps or loader.dependencies(settings), sqs,
+                            context).as_dict()
+
+    return handler
+
+
+def publisher_handler(settings: Settings) -> Handler:
+    """The publisher Lambda's handler code with dependencies built from `settings`."""
+    from pipeline.lambdas import publisher
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return publisher.handle(event, publisher.dependencies(settings))
+
+    return handler
 
 
 @dataclass
@@ -41,6 +83,21 @@ class LocalStack:
     emulator: Emulator
     data_api: Any
     settings: Settings
+
+    @property
+    def loader(self) -> Handler:
+        """The loader handler (`queue` trigger), wired to this stack."""
+        return loader_handler(self.settings)
+
+    @property
+    def drain(self) -> Handler:
+        """The drain handler (`schedule` trigger), wired to this stack."""
+        return drain_handler(self.settings)
+
+    @property
+    def publisher(self) -> Handler:
+        """The publisher handler, wired to this stack."""
+        return publisher_handler(self.settings)
 
     def stop(self) -> None:
         remove_stack_file(self.settings)
@@ -55,27 +112,14 @@ class LocalStack:
 
 
 def start_local(settings: Settings) -> LocalStack:
-    """Start moto and the embedded Data API, and point the handlers' environment at them."""
+    """Start moto and the embedded Data API; the stack's settings point at both."""
     from pipeline.offline.warehouse import EmbeddedDataApi
 
     emulator = start_emulator(settings)
     data_api = EmbeddedDataApi.start(settings.warehouse_path, emulator.settings)
     local = dataclasses.replace(emulator.settings, data_api_endpoint_url=data_api.endpoint_url)
-    use_settings(local)
     write_stack_file(local)
     return LocalStack(emulator=emulator, data_api=data_api, settings=local)
-
-
-def use_settings(settings: Settings) -> None:
-    """Make `settings` the handlers' environment, as a Lambda's configuration would."""
-    from pipeline.lambdas import loader, publisher
-
-    for name in list(os.environ):
-        if name in ENV_FIELDS:
-            del os.environ[name]
-    os.environ.update(settings.to_env())
-    publisher.dependencies.cache_clear()
-    loader.dependencies.cache_clear()
 
 
 @dataclass
@@ -130,6 +174,7 @@ class Invocation:
     records: int
     failed: int
     error: str | None = None
+    loads: int | None = None  # a drain's COPY transactions (one per event-source invocation)
 
 
 @dataclass
@@ -146,17 +191,26 @@ class SqsEventSource:
     max_payload: int = MAX_INVOKE_PAYLOAD
 
     def receive_batch(self) -> list[dict[str, Any]]:
-        """Long-poll until the batch is full, the window closes, or the payload limit is near."""
+        """Gather one batch as Lambda's SQS poller does.
+
+        Lambda invokes the function when the batch size is reached, the batching window
+        expires, or the payload nears 6 MB, whichever comes first
+        (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#sqs-polling-behavior).
+        The window opens with the first message received: a lone message waits for the
+        whole window for company. An empty long poll before any message returns nothing,
+        so the poller can notice it is being stopped.
+        """
         messages: list[dict[str, Any]] = []
         payload = 0
-        deadline = time.monotonic() + self.batching_window_s
+        deadline: float | None = None
         while len(messages) < self.batch_size:
-            waiting = deadline - time.monotonic()
-            wait = 1 if not messages else max(0, min(1, int(waiting)))
+            waiting = 1.0 if deadline is None else deadline - time.monotonic()
+            if waiting <= 0:
+                break
             response = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(SQS_MAX_BATCH_ENTRIES, self.batch_size - len(messages)),
-                WaitTimeSeconds=wait,
+                WaitTimeSeconds=1 if waiting >= 1 else 0,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
@@ -169,10 +223,12 @@ class SqsEventSource:
                     return messages
                 messages.append(message)
                 payload += size
-            if not received and (messages or waiting <= 0):
-                break
-            if messages and time.monotonic() >= deadline and not received:
-                break
+            if not messages:
+                return messages
+            if deadline is None:
+                deadline = time.monotonic() + self.batching_window_s
+            elif not received and waiting < 1:
+                time.sleep(min(waiting, 0.05))  # a short poll came back empty: do not spin
         return messages
 
     def release(self, messages: list[dict[str, Any]]) -> None:
@@ -256,15 +312,13 @@ class Pollers:
 def event_source(settings: Settings, handler: Callable[..., dict[str, Any]] | None = None,
                  batching_window_s: float | None = None) -> SqsEventSource:
     """The event source for the settings' queue, invoking the loader handler by default."""
-    from pipeline.lambdas import loader
-
     sqs = boto.client(settings, "sqs")
     assert settings.queue_url, "settings.queue_url is set by start_local()"
     return SqsEventSource(
         sqs=sqs,
         queue_url=settings.queue_url,
         queue_arn=queue_arn(sqs, settings.queue_url),
-        handler=handler or loader.handler,
+        handler=handler or loader_handler(settings),
         region=settings.region,
         batch_size=settings.batch_size,
         batching_window_s=(
@@ -273,14 +327,77 @@ def event_source(settings: Settings, handler: Callable[..., dict[str, Any]] | No
     )
 
 
+@dataclass
+class DrainSchedule:
+    """The `schedule` trigger: an EventBridge rule invoking the drain every `every_s` seconds.
+
+    One drain at a time, as the function's reserved concurrency of 1 makes it in AWS: a
+    tick that comes while a drain still runs is skipped. A drain that raises is a failed
+    invocation; what it did not delete comes back after the visibility timeout.
+    """
+
+    handler: Handler
+    settings: Settings
+    every_s: float
+    timeout_s: float = DRAIN_TIMEOUT_S
+    invocations: list[Invocation] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    on_invocation: Callable[[Invocation], None] | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> DrainSchedule:
+        self._thread = threading.Thread(target=self._loop, name="drain-schedule", daemon=True)
+        self._thread.start()
+        return self
+
+    def invoke(self) -> Invocation:
+        """One scheduled drain, now."""
+        context = LambdaContext(function_name="drain", timeout_s=self.timeout_s)
+        try:
+            outcome = self.handler(scheduled_event(self.settings, datetime.now(UTC)), context)
+            self.outcomes.append(outcome)
+            invocation = Invocation(records=outcome["messages"] + outcome["poison"],
+                                    failed=outcome["poison"], loads=outcome["loads"])
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("drain failed; what it did not delete will be retried",
+                        extra={"error": error})
+            invocation = Invocation(records=0, failed=0, error=error)
+        self.invocations.append(invocation)
+        if self.on_invocation is not None:
+            self.on_invocation(invocation)
+        return invocation
+
+    def _loop(self) -> None:
+        next_at = time.monotonic() + self.every_s
+        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
+            self.invoke()
+            now = time.monotonic()
+            while next_at <= now:  # ticks missed while the drain ran are skipped
+                next_at += self.every_s
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.timeout_s)
+
+
 def wait_drained(settings: Settings, timeout_s: float, poll_s: float = 0.2) -> bool:
-    """Wait until nothing is visible or in flight on the source queue; False on timeout."""
+    """Wait until nothing is visible or in flight on the source queue; False on timeout.
+
+    Two readings `poll_s` apart must both be empty: the two counts are computed one after
+    the other, so a message whose visibility timeout expires between them is counted in
+    neither, and one empty reading once ended a test while a retry was still due.
+    """
     sqs = boto.client(settings, "sqs")
     assert settings.queue_url
     deadline = time.monotonic() + timeout_s
+    empty = 0
     while time.monotonic() < deadline:
         depth = queue_depth(sqs, settings.queue_url)
-        if depth["visible"] == 0 and depth["in_flight"] == 0:
+        empty = empty + 1 if depth["visible"] == 0 and depth["in_flight"] == 0 else 0
+        if empty == 2:
             return True
         time.sleep(poll_s)
     return False

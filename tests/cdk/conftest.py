@@ -23,8 +23,9 @@ from aws_cdk.assertions import Template
 
 from cdk_app.app import build_app
 from cdk_app.config import PipelineConfig
-from cdk_app.functions import LOADER_HANDLER, PUBLISHER_HANDLER
+from cdk_app.functions import PUBLISHER_HANDLER
 from cdk_app.stack import PipelineStack
+from cdk_app.trigger import DRAIN_HANDLER, LOADER_HANDLER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -48,14 +49,15 @@ class Synth:
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return dict(self.template.find_resources(resource_type))
 
-    def function(self, handler: str) -> tuple[str, dict[str, Any]]:
-        """(logical id, resource) of the Lambda with this handler (ids are never hard-coded)."""
+    def function(self, *handlers: str) -> tuple[str, dict[str, Any]]:
+        """(logical id, resource) of the Lambda with one of these handlers (ids are never
+        hard-coded)."""
         matches = [
             (logical_id, resource)
             for logical_id, resource in self.resources("AWS::Lambda::Function").items()
-            if resource["Properties"].get("Handler") == handler
+            if resource["Properties"].get("Handler") in handlers
         ]
-        assert len(matches) == 1, f"expected one function with handler {handler}"
+        assert len(matches) == 1, f"expected one function with a handler in {handlers}"
         return matches[0]
 
     @property
@@ -64,7 +66,8 @@ class Synth:
 
     @property
     def loader(self) -> tuple[str, dict[str, Any]]:
-        return self.function(LOADER_HANDLER)
+        """The loader function: the drain handler (`schedule` trigger) or the SQS one (`queue`)."""
+        return self.function(LOADER_HANDLER, DRAIN_HANDLER)
 
     def queues(self) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]:
         """((source id, source), (dlq id, dlq)): the source queue is the one with a redrive."""

@@ -19,7 +19,8 @@ CDK_BIN = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 RESOURCE_TYPES = {
     "AWS::Events::Rule",
     "AWS::Lambda::Function",
-    "AWS::Lambda::EventSourceMapping",
+    "AWS::Lambda::EventInvokeConfig",  # the scheduled drain's (the default load trigger)
+    "Custom::RedshiftServerlessUsageLimit",
     "AWS::SQS::Queue",
     "AWS::S3::Bucket",
     "AWS::EC2::VPC",

@@ -26,7 +26,16 @@ from pipeline.aws.s3 import ObjectStore
 from pipeline.aws.settings import Settings
 from pipeline.core import envelope, staging
 from pipeline.core.errors import PoisonMessageError, TransientError
-from pipeline.offline.runtime import Pollers, event_source, sqs_record, wait_drained
+from pipeline.offline.runtime import (
+    DrainSchedule,
+    Handler,
+    Pollers,
+    drain_handler,
+    event_source,
+    loader_handler,
+    sqs_record,
+    wait_drained,
+)
 from pipeline.ops import queue_depth
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:telegram-messages"
@@ -41,11 +50,10 @@ Key = tuple[str, int]
 @contextlib.contextmanager
 def local_stack_with(settings: Settings, **changes: Any) -> Iterator[Any]:
     """The `local_stack` fixture with some settings changed (e.g. a larger maxReceiveCount)."""
-    from pipeline.offline.runtime import start_local, use_settings
+    from pipeline.offline.runtime import start_local
 
     with start_local(dataclasses.replace(settings, **changes)) as stack:
         yield stack
-    use_settings(dataclasses.replace(settings))
 
 
 @functools.lru_cache(maxsize=16)
@@ -127,7 +135,7 @@ def drain(
     batch_size: int | None = None,
 ) -> Pollers:
     """Run `concurrency` pollers of the real event source until the source queue is empty."""
-    source = event_source(stack.settings, handler)
+    source = event_source(stack.settings, handler or stack.loader)
     if batch_size is not None:
         source.batch_size = batch_size
     pollers = Pollers(source, concurrency=concurrency).start()
@@ -136,6 +144,22 @@ def drain(
     finally:
         pollers.stop()
     return pollers
+
+
+def drain_scheduled(
+    stack: Any,
+    *,
+    handler: Handler | None = None,
+    every_s: float = 0.2,
+    timeout_s: float = 60,
+) -> DrainSchedule:
+    """Run the `schedule` trigger (a drain every `every_s`) until the source queue is empty."""
+    schedule = DrainSchedule(handler or stack.drain, stack.settings, every_s=every_s).start()
+    try:
+        assert wait_drained(stack.settings, timeout_s=timeout_s), "the queue did not drain"
+    finally:
+        schedule.stop()
+    return schedule
 
 
 def sqs_event(bodies: Iterable[str | bytes | envelope.Envelope]) -> dict[str, Any]:
@@ -176,27 +200,33 @@ def warm(stack: Any) -> None:
     """Build the loader's cached dependencies now (schema DDL), so injected faults hit loads."""
     from pipeline.lambdas import loader
 
-    loader.dependencies()
+    loader.dependencies(stack.settings)
 
 
 # --------------------------------------------------------------------------- fault wrappers
 
 
-def patch_dependencies(monkeypatch: Any, wrap_store: Callable[[ObjectStore], Any] | None = None,
-                       wrap_warehouse: Callable[[Any], Any] | None = None) -> tuple[Any, Any]:
-    """Replace the loader handler's cached dependencies with wrapped ones; returns them."""
+@dataclass
+class Wired:
+    """The stack's real dependencies, wrapped, and the two load triggers' handlers over them."""
+
+    store: Any
+    warehouse: Any
+    loader: Handler
+    drain: Handler
+
+
+def wired(stack: Any, wrap_store: Callable[[ObjectStore], Any] | None = None,
+          wrap_warehouse: Callable[[Any], Any] | None = None, sqs: Any = None) -> Wired:
+    """Handlers over the stack's dependencies with the store or warehouse wrapped (passed in)."""
     from pipeline.lambdas import loader
 
-    real_store, real_warehouse = loader.dependencies()
-    wrapped = (wrap_store(real_store) if wrap_store else real_store,
-               wrap_warehouse(real_warehouse) if wrap_warehouse else real_warehouse)
-
-    def dependencies() -> tuple[Any, Any]:
-        return wrapped
-
-    dependencies.cache_clear = lambda: None  # type: ignore[attr-defined]
-    monkeypatch.setattr(loader, "dependencies", dependencies)
-    return wrapped
+    real = loader.dependencies(stack.settings)
+    deps = loader.Dependencies(wrap_store(real.store) if wrap_store else real.store,
+                               wrap_warehouse(real.warehouse) if wrap_warehouse
+                               else real.warehouse)
+    return Wired(deps.store, deps.warehouse, loader_handler(stack.settings, deps),
+                 drain_handler(stack.settings, deps, sqs))
 
 
 class Faults:
@@ -278,19 +308,17 @@ class Call:
 
 @dataclass
 class RecordingHandler:
-    """Calls the loader handler and records who handled which message when (and how it ended)."""
+    """Calls a loader handler and records who handled which message when (and how it ended)."""
 
-    inner: Callable[..., dict[str, Any]] | None = None
+    inner: Callable[..., dict[str, Any]]
     calls: list[Call] = field(default_factory=list)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        from pipeline.lambdas import loader
-
         call = Call(threading.current_thread().name,
                     [r["messageId"] for r in event["Records"]], time.monotonic())
         self.calls.append(call)
         try:
-            return (self.inner or loader.handler)(event, context)
+            return self.inner(event, context)
         except Exception as exc:
             call.error = f"{type(exc).__name__}: {exc}"
             raise

@@ -20,7 +20,6 @@ from botocore.exceptions import EndpointConnectionError
 from pipeline import ops
 from pipeline.app.publisher import PublishError, publish_tick
 from pipeline.core import envelope, staging
-from pipeline.lambdas import loader
 from pipeline.offline.warehouse.server import INJECTED_CONFLICT
 from tests.integration.helpers import (
     TERMINAL,
@@ -31,15 +30,16 @@ from tests.integration.helpers import (
     count,
     dlq_bodies,
     drain,
+    drain_scheduled,
     keys,
     local_stack_with,
-    patch_dependencies,
     publish,
     sample,
     send_parts,
     sqs,
     sqs_event,
     warm,
+    wired,
     with_bad_rows,
 )
 
@@ -66,7 +66,7 @@ def test_crash_after_the_warehouse_commit_before_the_sqs_delete_loads_once(local
     committed: list[int] = []
 
     def crash_after_commit(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        response = loader.handler(event, context)
+        response = local_stack.loader(event, context)
         if not committed:  # the load is committed; die before the event source deletes
             committed.append(count(local_stack, LEDGER_PARTS))
             raise RuntimeError("injected: the loader died after the commit")
@@ -80,13 +80,13 @@ def test_crash_after_the_warehouse_commit_before_the_sqs_delete_loads_once(local
     assert_all_loaded(local_stack, [*parts, bad], rejected=2)
 
 
-def test_crash_after_staging_before_the_load_restages_and_loads_once(local_stack, dataset,
-                                                                     monkeypatch):
+def test_crash_after_staging_before_the_load_restages_and_loads_once(local_stack, dataset):
     staged: list[list[str]] = []
-    _, warehouse = patch_dependencies(monkeypatch, wrap_warehouse=lambda w: FlakyWarehouse(
+    faulty = wired(local_stack, wrap_warehouse=lambda w: FlakyWarehouse(
         w, loads=[1], on_fail=lambda: staged.append(keys(local_stack, staging.INCOMING))))
+    warehouse = faulty.warehouse
     parts = publish(local_stack, dataset, seed=22, sample_min=50, sample_max=200)
-    pollers = drain(local_stack)
+    pollers = drain(local_stack, handler=faulty.loader)
     assert warehouse.load_faults.failed == 1
     assert len(staged[0]) == 4, "rows, parts and both manifests were staged before the crash"
     assert len([i for i in pollers.invocations if i.error]) == 1
@@ -94,13 +94,14 @@ def test_crash_after_staging_before_the_load_restages_and_loads_once(local_stack
 
 
 def test_crash_after_the_load_before_the_move_finishes_the_move_on_redelivery(
-        local_stack, dataset, monkeypatch):
+        local_stack, dataset):
     committed: list[int] = []
-    flaky, _ = patch_dependencies(monkeypatch, wrap_store=lambda s: FlakyStore(
+    faulty = wired(local_stack, wrap_store=lambda s: FlakyStore(
         s, moves=[2], copy_before_failing=True,
         on_fail=lambda: committed.append(count(local_stack, LEDGER_PARTS))))
+    flaky = faulty.store
     parts = publish(local_stack, dataset, seed=23, sample_min=50, sample_max=200)
-    drain(local_stack)
+    drain(local_stack, handler=faulty.loader)
     assert flaky.move_faults.failed == 1 and committed == [len(parts)]
     assert_all_loaded(local_stack, parts)
     processed = keys(local_stack, staging.PROCESSED)
@@ -137,14 +138,13 @@ def test_warehouse_refusing_loads_dead_letters_then_redrive_loads_once(local_sta
     assert_all_loaded(local_stack, [part])
 
 
-def test_object_store_outage_is_retried_by_redelivery_and_loses_nothing(settings, dataset,
-                                                                        monkeypatch):
+def test_object_store_outage_is_retried_by_redelivery_and_loses_nothing(settings, dataset):
     with local_stack_with(settings, max_receive_count=5) as stack:
         # Fail the 2nd, 5th and 9th put: each attempt gets one object further before dying.
-        flaky, _ = patch_dependencies(monkeypatch,
-                                      wrap_store=lambda s: FlakyStore(s, puts=[2, 5, 9]))
+        faulty = wired(stack, wrap_store=lambda s: FlakyStore(s, puts=[2, 5, 9]))
+        flaky = faulty.store
         parts = publish(stack, dataset, seed=26, sample_min=50, sample_max=200)
-        pollers = drain(stack)
+        pollers = drain(stack, handler=faulty.loader)
         assert flaky.put_faults.failed == 3
         assert all("TransientError" in (i.error or "") for i in pollers.invocations[:3])
         assert_all_loaded(stack, parts)
@@ -168,7 +168,7 @@ def test_two_loaders_handling_the_same_event_at_once_leave_one_copy(local_stack,
                    outcomes: list[Any] = outcomes) -> None:
             barrier.wait()
             try:
-                outcomes.append(loader.handler(event, None))
+                outcomes.append(local_stack.loader(event, None))
             except Exception as exc:  # what the event source would see
                 outcomes.append(exc)
 
@@ -203,7 +203,7 @@ def test_visibility_timeout_expiring_mid_load_lets_a_second_poller_in_yet_loads_
     warm(local_stack)
     (part,) = publish(local_stack, dataset, seed=27, sample_min=50, sample_max=200)
     local_stack.data_api.inject_delay(3.0, count=1)  # visibility timeout is 1 s
-    recorder = RecordingHandler()
+    recorder = RecordingHandler(local_stack.loader)
     drain(local_stack, concurrency=2, handler=recorder)
     first, second, *_ = sorted(recorder.calls, key=lambda c: c.started)
     assert first.message_ids == second.message_ids
@@ -255,3 +255,91 @@ def test_publisher_failing_halfway_loads_the_parts_sent_and_nothing_else(local_s
     assert count(local_stack, "SELECT COUNT(DISTINCT batch_id) FROM scraped.load_ledger") == 1
     assert count(local_stack, "SELECT MAX(part) FROM scraped.load_ledger") == 10
 
+
+
+# --------------------------------------------------------------------------- the scheduled drain
+# The `schedule` trigger's drain deletes what it loaded itself, so its crash points are
+# inside the drain: each scenario above that applies to it, through the real drain handler.
+
+
+class SqsFailingDeletes:
+    """The real SQS client whose first DeleteMessageBatch dies (the drain's crash point)."""
+
+    def __init__(self, real: Any, on_fail: Any) -> None:
+        self.real = real
+        self.on_fail = on_fail
+        self.failed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def delete_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+        if not self.failed:
+            self.failed += 1
+            self.on_fail()
+            raise RuntimeError("injected: the drain died after the commit, before the delete")
+        return self.real.delete_message_batch(**kwargs)
+
+
+def test_drain_crash_after_the_commit_before_the_sqs_delete_loads_once(local_stack, dataset):
+    parts = publish(local_stack, dataset, seed=71, sample_min=50, sample_max=200)
+    bad = with_bad_rows(parts[0].rows)
+    send_parts(local_stack, [bad])
+    committed: list[int] = []
+    client = SqsFailingDeletes(sqs(local_stack),
+                               on_fail=lambda: committed.append(count(local_stack, LEDGER_PARTS)))
+    schedule = drain_scheduled(local_stack, handler=wired(local_stack, sqs=client).drain)
+    assert committed == [len(parts) + 1], "the first drain committed everything, then died"
+    errors = [i.error for i in schedule.invocations if i.error]
+    assert errors == ["RuntimeError: injected: the drain died after the commit, before the delete"]
+    assert sum(o["messages"] for o in schedule.outcomes) == len(parts) + 1, "redelivered once"
+    assert_all_loaded(local_stack, [*parts, bad], rejected=2)
+
+
+def test_drain_crash_after_staging_before_the_load_restages_and_loads_once(local_stack, dataset):
+    staged: list[list[str]] = []
+    faulty = wired(local_stack, wrap_warehouse=lambda w: FlakyWarehouse(
+        w, loads=[1], on_fail=lambda: staged.append(keys(local_stack, staging.INCOMING))))
+    parts = publish(local_stack, dataset, seed=72, sample_min=50, sample_max=200)
+    schedule = drain_scheduled(local_stack, handler=faulty.drain)
+    assert faulty.warehouse.load_faults.failed == 1
+    assert len(staged[0]) == 4, "rows, parts and both manifests were staged before the crash"
+    assert [bool(i.error) for i in schedule.invocations][:1] == [True]
+    assert_all_loaded(local_stack, parts)
+
+
+def test_drain_of_redelivered_and_duplicated_messages_leaves_one_copy(local_stack, dataset):
+    parts = publish(local_stack, dataset, seed=73, sample_min=100, sample_max=300,
+                    max_message_bytes=16 * 1024)
+    send_parts(local_stack, parts)  # SQS delivers at least once: every part twice
+    drain_scheduled(local_stack)
+    send_parts(local_stack, parts[:2])  # and once more, after they were loaded
+    schedule = drain_scheduled(local_stack)
+    assert [o["rows"] for o in schedule.outcomes if o["messages"]] == [
+        sum(len(p.rows) for p in parts[:2])], "staged again, and the ledger made it a no-op"
+    assert_all_loaded(local_stack, parts)
+
+
+def test_drain_leaves_poison_to_the_redrive_policy_and_loads_the_rest(local_stack, dataset):
+    parts = publish(local_stack, dataset, seed=74, sample_min=50, sample_max=200)
+    poison = ["{not json", '"just a string"', "[1, 2, 3]"]
+    for body in poison:
+        sqs(local_stack).send_message(QueueUrl=local_stack.settings.queue_url, MessageBody=body)
+    schedule = drain_scheduled(local_stack)
+    assert sorted(dlq_bodies(local_stack)) == sorted(poison), "dead-lettered unchanged"
+    assert [i.error for i in schedule.invocations if i.error] == []
+    assert sum(o["poison"] for o in schedule.outcomes) >= 2 * len(poison), "received until DLQ"
+    accounting = assert_accounted(local_stack, parts)
+    assert sorted(accounting.poison_bodies) == sorted(poison)
+    assert accounting.loaded_rows == accounting.published_rows
+
+
+def test_drain_loads_a_backlog_in_as_few_copies_as_its_budget_allows(local_stack, dataset):
+    published: list[envelope.Envelope] = []
+    for seed in range(80, 86):
+        published += publish(local_stack, dataset, seed=seed, sample_min=200, sample_max=400,
+                             max_message_bytes=32 * 1024)
+    schedule = drain_scheduled(local_stack)
+    assert [o["loads"] for o in schedule.outcomes if o["messages"]] == [1]
+    assert count(local_stack, "SELECT COUNT(DISTINCT object_key) FROM scraped.load_ledger") == 1
+    assert_all_loaded(local_stack, published)

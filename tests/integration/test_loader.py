@@ -9,7 +9,6 @@ import pytest
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.s3 import ObjectStore
 from pipeline.core import envelope, staging
-from pipeline.lambdas import loader as loader_handler
 from pipeline.ops import queue_depth
 from tests.integration.helpers import count, drain, publish, sqs_event
 
@@ -34,8 +33,8 @@ def test_redelivering_and_reloading_the_same_batch_adds_no_rows(local_stack, dat
     drain(local_stack)
     before = count(local_stack, "SELECT COUNT(*) FROM scraped.telegram_messages")
     event = sqs_event(parts)
-    assert loader_handler.handler(event, None) == {"batchItemFailures": []}
-    assert loader_handler.handler(event, None) == {"batchItemFailures": []}
+    assert local_stack.loader(event, None) == {"batchItemFailures": []}
+    assert local_stack.loader(event, None) == {"batchItemFailures": []}
     assert count(local_stack, "SELECT COUNT(*) FROM scraped.telegram_messages") == before
     assert count(local_stack, "SELECT COUNT(*) FROM scraped.load_ledger") == len(parts)
 

@@ -15,7 +15,6 @@ import pytest
 from pipeline.aws.sql import MAX_VARCHAR_BYTES
 from pipeline.core import envelope, staging
 from pipeline.core.rows import truncate_utf8
-from pipeline.lambdas import loader
 from tests.integration.helpers import (
     assert_accounted,
     dlq_bodies,
@@ -86,7 +85,7 @@ def test_undecodable_records_fail_alone_in_the_partial_batch_response(local_stac
     # Bodies SQS itself could not carry reach a handler only through a broken event
     # source; they must still fail alone: bytes that are not UTF-8, a raw lone surrogate.
     bodies: list[Any] = [*parts, *POISON.values(), b"\xff\xfe{\x00", '{"schema": "\ud800"}']
-    response = loader.handler(sqs_event(bodies), None)
+    response = local_stack.loader(sqs_event(bodies), None)
     failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
     assert failed == [f"m-{i}" for i in range(len(parts), len(bodies))]
     accounting = assert_accounted(local_stack, parts)

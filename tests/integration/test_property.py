@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from pipeline.core import envelope
 from pipeline.core.dataset import COLUMNS
 from pipeline.core.rows import truncate_utf8
-from pipeline.lambdas import loader
 from tests.integration.helpers import assert_accounted, query, sqs_event, warm
 
 pytestmark = pytest.mark.integration
@@ -165,9 +164,9 @@ def test_any_event_keeps_every_row_accounted_for_once(world, data):
     event = sqs_event(records)
     expected = {"batchItemFailures": [{"itemIdentifier": f"m-{i}"} for i in sorted(poison)]}
 
-    assert loader.handler(event, None) == expected
+    assert stack.loader(event, None) == expected
     if data.draw(st.booleans(), label="redelivered"):
-        assert loader.handler(event, None) == expected
+        assert stack.loader(event, None) == expected
 
     accounting = assert_accounted(stack, parts, exclusive=False)
     assert accounting.dlq_parts == set() and accounting.in_flight_parts == set()

@@ -30,15 +30,12 @@ EXPECTED = ["01_explore_telegram.ipynb", "02_sampling.ipynb", "03_query_warehous
 
 
 @pytest.fixture(autouse=True)
-def hermetic_environment() -> Iterator[None]:
-    """No PIPELINE_* settings leak in from the shell or other tests."""
-    saved = {k: v for k, v in os.environ.items() if k.startswith("PIPELINE_")}
-    for name in saved:
-        del os.environ[name]
-    yield
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No PIPELINE_* settings leak in from the shell (nothing in the package writes them)."""
     for name in [k for k in os.environ if k.startswith("PIPELINE_")]:
-        del os.environ[name]
-    os.environ.update(saved)
+        monkeypatch.delenv(name)
+    yield
+    assert not [k for k in os.environ if k.startswith("PIPELINE_")], "a setting leaked out"
 
 
 @pytest.fixture(scope="session")
@@ -47,16 +44,12 @@ def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.offline.run import run
 
     path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
-    saved = dict(os.environ)
-    try:
-        summary = run(
-            Settings(warehouse_path=path, seed=3, visibility_timeout_s=1, batching_window_s=0),
-            tick_count=3,
-            interval_s=0,
-        )
-    finally:  # the runtime points the handlers' environment at its (now stopped) stack
-        os.environ.clear()
-        os.environ.update(saved)
+    summary = run(
+        Settings(warehouse_path=path, seed=3, visibility_timeout_s=1, batching_window_s=0),
+        tick_count=3,
+        interval_s=0,
+        load_every_s=1,
+    )
     assert summary.drained and summary.loaded_rows == summary.published_rows > 0
     return path
 
@@ -143,8 +136,6 @@ def test_validate_fails_on_an_empty_warehouse_naming_the_notebook_and_no_rows(
 ):
     empty = tmp_path / "empty.duckdb"
     assert main(["warehouse", "init", "--warehouse", str(empty)]) == 0
-    for name in [k for k in os.environ if k.startswith("PIPELINE_")]:
-        del os.environ[name]  # `warehouse init` points the environment at its stopped stack
     capsys.readouterr()
     reports = tmp_path / "reports"
     code = main(["validate", "--warehouse", str(empty), "--reports", str(reports),

@@ -1,0 +1,88 @@
+"""What invokes the loader: a scheduled drain (`pipeline:loadTrigger` schedule) or the queue.
+
+`schedule` (the default): an EventBridge rule invokes the loader function every
+`pipeline:loadEvery` minutes with the drain handler, which receives what the queue holds
+up to its budget and loads it in as few COPY transactions as it can. Reserved
+concurrency 1: a drain never races another drain. Redshift Serverless bills each query
+at least 60 s, so this bounds the bill by the schedule, not by the traffic.
+
+`queue`: Lambda's SQS event source invokes the loader handler per batch (seconds of
+freshness; at one message a minute it keeps the workgroup billed around the clock).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_app.config import LOAD_SCHEDULE, PipelineConfig
+from pipeline.aws.settings import ENV_QUEUE_URL
+
+LOADER_HANDLER = "pipeline.lambdas.loader.handler"
+DRAIN_HANDLER = "pipeline.lambdas.drain.handler"
+# Lambda keeps an unprocessed asynchronous event between 60 s and 6 hours.
+_MIN_EVENT_AGE_S = 60
+_MAX_EVENT_AGE_S = 6 * 3600
+
+
+def loader_handler(config: PipelineConfig) -> str:
+    """The loader function's handler for the configured trigger."""
+    return DRAIN_HANDLER if config.load_trigger == LOAD_SCHEDULE else LOADER_HANDLER
+
+
+class LoadTrigger(Construct):
+    """Connects the loader function to the queue the configured way, with its permissions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        function: lambda_.Function,
+        queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rule: events.Rule | None = None
+        if config.load_trigger != LOAD_SCHEDULE:
+            function.add_event_source(
+                event_sources.SqsEventSource(
+                    queue,
+                    batch_size=config.batch_size,
+                    max_batching_window=(
+                        Duration.seconds(config.max_batching_window_s)
+                        if config.max_batching_window_s
+                        else None
+                    ),
+                    report_batch_item_failures=True,
+                    max_concurrency=config.max_concurrency,
+                )
+            )
+            return
+        every = Duration.minutes(config.load_every_min)
+        # One drain at a time. (Set on the L1: the function construct is shared by both
+        # triggers, and only this one limits it.)
+        cfn = cast(lambda_.CfnFunction, function.node.default_child)
+        cfn.reserved_concurrent_executions = 1
+        function.add_environment(ENV_QUEUE_URL, queue.queue_url)
+        # The drain receives, deletes and (for messages over its budget) releases.
+        queue.grant_consume_messages(function)
+        # A failed drain is not retried: the next tick drains whatever is left, and what
+        # the failed one received comes back after the visibility timeout. A tick throttled
+        # behind a running drain is dropped once the next one is due.
+        age_s = min(max(config.load_every_min * 60, _MIN_EVENT_AGE_S), _MAX_EVENT_AGE_S)
+        function.configure_async_invoke(retry_attempts=0, max_event_age=Duration.seconds(age_s))
+        self.rule = events.Rule(
+            self,
+            "Schedule",
+            description=f"Drains the queue into the warehouse every {config.load_every_min} min",
+            schedule=events.Schedule.rate(every),
+            targets=[targets.LambdaFunction(function, retry_attempts=0)],
+        )
