@@ -5,8 +5,10 @@ string are taken exactly as CloudFormation would deploy them. A clean virtualenv
 holds only what the Lambda Python runtime provides (boto3 / botocore, pinned below
 at a runtime's version, older than the project's own) plus the one declared layer
 (Powertools). Each handler is imported there, from the asset alone, and run against
-the embedded AWS: one publisher tick, then one loader batch of what it published,
-and the rows must land in the warehouse. A dependency missing from the function
+the embedded AWS: one publisher tick, then one load of what it published by each
+loader handler (the scheduled drain the default deploys, and the per-message SQS
+target of `loadTrigger: queue`; both live in the one shared asset), and the rows
+must land in the warehouse. A dependency missing from the function
 package (pandas, pyarrow, the offline twin...) fails here, not in a deploy.
 
 The venv is built once per session from pip's cache (PyPI on a cold cache).
@@ -30,6 +32,7 @@ from typing import Any
 import pytest
 
 from cdk_app.functions import LOADER_HANDLER, POWERTOOLS_LAYER_PARAMETER, PUBLISHER_HANDLER
+from cdk_app.trigger import DRAIN_HANDLER, loader_handler
 from pipeline.aws import boto
 from pipeline.aws.settings import Settings
 from pipeline.offline.runtime import queue_arn, scheduled_event, sqs_record, start_local
@@ -89,7 +92,11 @@ def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def assets(serverless: Synth) -> dict[str, tuple[Path, str]]:
-    """handler -> (asset directory in cdk.out, handler string), read from the assembly."""
+    """handler -> (asset directory in cdk.out, handler string), read from the assembly.
+
+    Only the pipeline's functions: CDK adds functions of its own (custom-resource
+    providers, `index.handler`) whose code is CDK's, not ours.
+    """
     manifest = json.loads(
         (serverless.outdir / f"{serverless.stack.artifact_id}.assets.json").read_text()
     )
@@ -100,20 +107,19 @@ def assets(serverless: Synth) -> dict[str, tuple[Path, str]]:
         source = sources.get(props["Code"]["S3Key"])
         if source is None or source.get("packaging") != "zip":
             continue
-        found[props["Handler"]] = (serverless.outdir / source["path"], props["Handler"])
-    assert set(found) == {PUBLISHER_HANDLER, LOADER_HANDLER}
+        directory = serverless.outdir / source["path"]
+        if (directory / "pipeline").is_dir():
+            found[props["Handler"]] = (directory, props["Handler"])
+    assert set(found) == {PUBLISHER_HANDLER, loader_handler(serverless.config)}
     return found
 
 
 @pytest.fixture
 def rehearsal_stack(tmp_path: Path) -> Iterator[Any]:
-    from pipeline.offline.runtime import use_settings
-
     settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb", visibility_timeout_s=30,
                         batching_window_s=0, sample_min=40, sample_max=40, seed=5)
     with start_local(settings) as stack:
         yield stack
-    use_settings(Settings())
 
 
 def invoke(python: Path, asset: Path, handler: str, event: dict[str, Any],
@@ -130,12 +136,13 @@ def invoke(python: Path, asset: Path, handler: str, event: dict[str, Any],
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.parametrize("loader", [DRAIN_HANDLER, LOADER_HANDLER])
 def test_function_assets_import_and_run_on_the_lambda_runtime_with_only_the_declared_layer(
     serverless: Synth, assets: dict[str, tuple[Path, str]], runtime_python: Path,
-    rehearsal_stack: Any, tmp_path: Path,
+    rehearsal_stack: Any, tmp_path: Path, loader: str,
 ) -> None:
     # The one declared layer is the Powertools parameter: that is what the venv adds.
-    for handler in (PUBLISHER_HANDLER, LOADER_HANDLER):
+    for handler in assets:
         _, function = serverless.function(handler)
         (layer,) = function["Properties"]["Layers"]
         parameter = serverless.cfn["Parameters"][layer["Ref"]]
@@ -153,14 +160,19 @@ def test_function_assets_import_and_run_on_the_lambda_runtime_with_only_the_decl
     published = tick["result"]["rows"]
     assert published == 40
 
-    sqs = boto.client(settings, "sqs")
-    messages = sqs.receive_message(QueueUrl=settings.queue_url, MaxNumberOfMessages=10,
-                                   AttributeNames=["All"])["Messages"]
-    arn = queue_arn(sqs, settings.queue_url)
-    event = {"Records": [sqs_record(m, arn, settings.region) for m in messages]}
-    loader_asset, loader_handler = assets[LOADER_HANDLER]
-    batch = invoke(runtime_python, loader_asset, loader_handler, event, environment, tmp_path)
-    assert batch["result"] == {"batchItemFailures": []}
+    # Both loader handlers ship in the one asset the deployed loader function uses.
+    loader_asset, _ = assets[loader_handler(serverless.config)]
+    if loader == DRAIN_HANDLER:
+        event = scheduled_event(settings, datetime.now(UTC))
+    else:
+        sqs = boto.client(settings, "sqs")
+        messages = sqs.receive_message(QueueUrl=settings.queue_url, MaxNumberOfMessages=10,
+                                       AttributeNames=["All"])["Messages"]
+        arn = queue_arn(sqs, settings.queue_url)
+        event = {"Records": [sqs_record(m, arn, settings.region) for m in messages]}
+    batch = invoke(runtime_python, loader_asset, loader, event, environment, tmp_path)
+    if loader == LOADER_HANDLER:
+        assert batch["result"] == {"batchItemFailures": []}
     assert batch["present"] == [] and batch["modules"] == []
 
     from pipeline.aws import dataapi, sql
