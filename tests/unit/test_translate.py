@@ -770,6 +770,13 @@ def test_result_columns_are_labelled_as_redshift_labels_them(redshift, label):
     assert con.execute(to_duckdb(redshift)).description[0][0] == label
 
 
+def test_a_view_of_unaliased_aggregates_has_redshifts_column_names():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a INT)")
+    con.execute(to_duckdb("CREATE VIEW v AS SELECT COUNT(*), MAX(a) FROM t"))
+    assert [d[0] for d in con.execute("SELECT * FROM v").description] == ["count", "max"]
+
+
 def test_translation_never_raises_anything_but_its_own_errors():
     for text in ["SELECT", "SELECT (", "SELECT 1 +", ")", "SELECT 'a' ||", "WITH", "SELECT [",
                  "SELECT 1 FROM t WHERE", "SELECT ((((1", "CREATE TABLE", "\x00", "SELECT $$"]:

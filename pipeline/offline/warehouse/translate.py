@@ -1763,10 +1763,13 @@ def redshift_column_labels(tree: exp.Expr) -> exp.Expr:
     `COUNT(*)` is `count` (DuckDB: `count_star()`), a function call is its name, a
     column (or SUPER path) its last name part, a cast of anything else the
     PostgreSQL type name, everything else `?column?`
-    (https://docs.aws.amazon.com/redshift/latest/dg/r_SELECT_list.html). Only the
-    query's own result is labelled; subqueries keep DuckDB's names, which no one sees.
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_SELECT_list.html). The query's
+    own result is labelled, and the columns a CREATE TABLE AS or CREATE VIEW makes;
+    subqueries keep DuckDB's names, which no one sees.
     """
     select = tree
+    if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Query):
+        select = tree.expression  # CREATE TABLE AS / CREATE VIEW: the columns' names
     while isinstance(select, exp.SetOperation):
         select = select.this
     if not isinstance(select, exp.Select):
