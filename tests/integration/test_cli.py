@@ -59,5 +59,5 @@ def test_a_malformed_setting_is_an_error_naming_the_variable(monkeypatch, capsys
 
 
 def test_query_on_a_missing_warehouse_says_how_to_make_one(tmp_path, capsys):
-    assert main(["query", "--warehouse", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 2
+    assert main(["query", "--warehouse", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 1
     assert "run `make run`" in capsys.readouterr().err
