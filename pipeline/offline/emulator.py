@@ -264,6 +264,15 @@ def save_queue_state(settings: Settings) -> None:
         (directory / JOURNAL_FILE).unlink(missing_ok=True)
 
 
+def persisted_dlq(settings: Settings) -> tuple[list[str], Path] | None:
+    """The DLQ bodies the last run left for this warehouse, and the file; None if no run did."""
+    path = queue_state_dir(settings) / STATE_FILE
+    try:
+        return list(json.loads(path.read_text()).get("dlq", [])), path
+    except FileNotFoundError:
+        return None
+
+
 def peek_bodies(settings: Settings, queue_url: str | None) -> list[str]:
     """Every visible message's body, left in the queue (visible again) afterwards."""
     if not queue_url:
