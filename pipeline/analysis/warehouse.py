@@ -6,6 +6,8 @@ interface. The loader does not use it: it talks to the Data API (`dataapi`).
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -102,23 +104,21 @@ def connect(
 ) -> Connection:
     """Open the warehouse the analyst names.
 
-    `local` opens the DuckDB file (`warehouse_path`, else PIPELINE_WAREHOUSE_PATH,
-    else var/warehouse.duckdb) read-only. `redshift` connects with IAM through
-    redshift-connector to the workgroup or cluster in the settings;
+    `local` reads the DuckDB file (`warehouse_path`, else PIPELINE_WAREHOUSE_PATH,
+    else var/warehouse.duckdb): through the running pipeline's embedded Data API
+    when one serves it, else read-only, opened per query (see `LocalConnection`).
+    `redshift` connects with IAM through redshift-connector to the workgroup or cluster in
+    the settings;
     `redshift_options` pass through (host, region, profile, db_user, ...).
     """
     settings = settings or Settings.from_env()
     if target == "local":
-        import duckdb
-
         path = Path(warehouse_path or settings.warehouse_path)
         if not path.exists():
             raise PipelineError(
                 f"no warehouse at {path}: run `make run` (or `pipeline run`) to create one"
             )
-        con = duckdb.connect(str(path), read_only=True)
-        con.execute("SET TimeZone = 'UTC'")
-        return DuckDBConnection(path=path, con=con)
+        return LocalConnection(path=path, settings=settings)
     if target == "redshift":
         import redshift_connector
 
@@ -139,3 +139,85 @@ def connect(
         options.update(redshift_options)
         return RedshiftConnection(con=redshift_connector.connect(**options))
     raise ConfigError(f"unknown target {target!r}: use 'local' or 'redshift'")
+
+
+# One writer, many readers. DuckDB lets one process hold a file read-write, and then no
+# other process may open it at all. So a local reader goes through the embedded Data API
+# of the `pipeline run` that holds the file (as analysts reach Redshift), and opens the
+# file itself, read-only, only while no pipeline runs, and only for the length of a query:
+# a notebook left open never keeps a later `pipeline run` out.
+LOCK_RETRY_S = 10.0
+
+
+@dataclass
+class LocalConnection(Connection):
+    """The local warehouse for a reader: the running pipeline's endpoint, else the file."""
+
+    path: Path
+    settings: Settings
+
+    def query(self, sql: str) -> pd.DataFrame:
+        deadline = time.monotonic() + LOCK_RETRY_S
+        while True:
+            stack = self.running()
+            if stack is not None:
+                return query_data_api(stack, sql)
+            try:
+                return query_file(self.path, sql)
+            except Exception as exc:
+                # A pipeline starting right now holds the file before it says so: wait
+                # for its stack file, then go through its endpoint.
+                if not _is_lock_error(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def running(self) -> Settings | None:
+        """The embedded stack serving this file, if a live `pipeline run` records one."""
+        from pipeline.ops import running_stack
+
+        here = dataclasses.replace(self.settings, warehouse_path=self.path)
+        stack = running_stack(here)
+        if stack is None or Path(stack.warehouse_path).resolve() != self.path.resolve():
+            return None
+        return stack
+
+    def close(self) -> None:
+        pass  # nothing is held between queries
+
+
+def query_file(path: Path, sql: str) -> pd.DataFrame:
+    """One query on the warehouse file, opened read-only for just that query."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        return DuckDBConnection(path=path, con=con).query(sql)
+    finally:
+        con.close()
+
+
+def query_data_api(stack: Settings, sql: str) -> pd.DataFrame:
+    """One query through the embedded Data API endpoint, as a DataFrame shaped like the file's.
+
+    The Data API returns timestamps as text and SUPER as JSON text; the former are
+    parsed back so a notebook sees the same frame either way.
+    """
+    import pandas as pd
+
+    from pipeline.aws import dataapi
+
+    result = dataapi.build(stack).query(sql)
+    if result is None:
+        return pd.DataFrame()
+    frame = pd.DataFrame(result.rows, columns=result.columns)
+    for name, type_name in zip(result.columns, result.type_names, strict=True):
+        if type_name.lower().startswith("timestamp"):
+            frame[name] = pd.to_datetime(frame[name], utc="tz" in type_name.lower())
+    return frame
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    import duckdb
+
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
