@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import os
@@ -23,7 +24,12 @@ from botocore.exceptions import (
 )
 
 from pipeline import __version__
-from pipeline.aws.settings import ENV_LOG_LEVEL, ENV_WAREHOUSE_PATH, Settings
+from pipeline.aws.settings import (
+    ENV_DATASET_PATH,
+    ENV_LOG_LEVEL,
+    ENV_WAREHOUSE_PATH,
+    Settings,
+)
 from pipeline.core.errors import PipelineError
 
 EPILOG = """\
@@ -42,6 +48,10 @@ examples:
 
 class UsageError(PipelineError):
     """Options that do not go together or are out of range: exit code 2."""
+
+
+class SqlError(UsageError):
+    """The warehouse refused the SQL the user gave: exit code 2."""
 
 
 OPERATE_TARGETS = """
@@ -102,6 +112,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             f"timeout ({LOADER_TIMEOUT_S:g} s offline): a message would turn visible while it "
             "is being loaded and be counted twice (AWS refuses such a queue for a Lambda "
             f"trigger too); use {LOADER_TIMEOUT_S:g} or more")
+    check_dataset(Path(settings.dataset_path))
     if args.follow:
         # Ctrl-C or a plain `kill` ends the schedule; the run then drains and summarises.
         # (SIGINT is set explicitly: a shell starts background jobs with it ignored.)
@@ -142,11 +153,26 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return FAILURE if found else 0
 
 
+def check_dataset(path: Path) -> None:
+    """Refuse a missing or unreadable dataset before any stack starts, naming what to do."""
+    restore = (f"set {ENV_DATASET_PATH} to the dataset zip, or restore the shipped one with "
+               "`git checkout data/`")
+    if not path.is_file():
+        raise UsageError(f"no dataset at {path}: {restore}")
+    if path.suffix.lower() == ".zip" and not zipfile.is_zipfile(path):
+        raise UsageError(f"{path} is not a readable zip file (truncated or corrupt): {restore}")
+
+
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.analysis.warehouse import connect
+    from pipeline.core.errors import TerminalWarehouseError
 
+    statement = query_text(args)
     with connect(target=args.target, settings=settings) as conn:
-        frame = conn.query(args.sql)
+        try:
+            frame = conn.query(statement)
+        except TerminalWarehouseError as exc:  # through a Data API: the statement failed
+            raise SqlError(exc.error) from exc
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
@@ -156,6 +182,25 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
         print(_table([str(c) for c in frame.columns], rows))
         _stderr(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
     return 0
+
+
+def query_text(args: argparse.Namespace) -> str:
+    """The statement: the argument, `-f FILE`, or standard input (`-` or a pipe)."""
+    if args.sql is not None and args.file is not None:
+        raise UsageError("give the SQL as an argument or with -f FILE, not both")
+    if args.file is not None:
+        try:
+            text = args.file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read -f {args.file}: {exc.strerror or exc}") from None
+    elif args.sql == "-" or (args.sql is None and not sys.stdin.isatty()):
+        text = sys.stdin.read()
+    else:
+        text = args.sql or ""
+    text = text.strip().rstrip(";").strip()
+    if not text:
+        raise UsageError("no SQL given: pass it as an argument, with -f FILE, or on stdin")
+    return text
 
 
 def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
@@ -236,7 +281,10 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     results = validate(settings, target=target, stack_outputs=args.stack_outputs,
                        reports=args.reports, only=args.notebook or (), progress=_stderr)
     print(_table(["notebook", "status", "seconds", "message"], summary_rows(results)), flush=True)
-    failed = [r for r in results if not r.passed]
+    failed = [r for r in results if r.failed]
+    for r in results:
+        if r.status == "skipped":
+            _stderr(f"pipeline validate: {r.notebook}: a check could not run: {r.message}")
     for r in failed:
         _stderr(f"pipeline validate: {r.notebook} failed: {r.message}")
     where = args.reports.absolute()
@@ -295,7 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
         "on the "
         "embedded DuckDB file (translated) or on Redshift.",
     )
-    query.add_argument("sql", help="the Redshift SQL to run")
+    query.add_argument("sql", nargs="?",
+                       help="the Redshift SQL to run; `-` (or none, with a pipe) reads stdin")
+    query.add_argument("-f", "--file", type=Path, metavar="FILE",
+                       help="read the SQL from FILE")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query.add_argument("--target", choices=("local", "redshift"), default="local")
     warehouse_option(query)
@@ -422,6 +473,8 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
     from pipeline.core.errors import ConfigError, WarehouseError
 
     text = _one_line(str(exc))
+    if isinstance(exc, SqlError) or _is_translate_error(exc):
+        return USAGE, f"SQL error: {text}"
     if isinstance(exc, (ConfigError, UsageError)):
         return USAGE, f"error: {text}"
     if isinstance(exc, WarehouseError):
@@ -443,15 +496,25 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
         return USAGE, (f"error: the dataset is not a readable zip file ({text}): replace it with "
                        "the original, or restore it with `git checkout data/`")
     if isinstance(exc, FileNotFoundError):
-        return USAGE, f"error: no such file: {exc.filename or text}"
-    if isinstance(exc, PermissionError):
-        return FAILURE, (f"error: permission denied: {exc.filename or text}: make it writable "
-                         "or point --warehouse (PIPELINE_WAREHOUSE_PATH) somewhere writable")
+        return USAGE, f"error: no such file: {exc.filename or text}: check the path you gave"
+    if isinstance(exc, OSError) and exc.filename:
+        return FAILURE, (f"error: cannot use {exc.filename}: {exc.strerror or text}: point "
+                         f"--warehouse ({ENV_WAREHOUSE_PATH}) at a writable directory")
     if isinstance(exc, OSError):
         return FAILURE, f"error: {text}" + DEBUG_HINT
+    if isinstance(exc, csv.Error):
+        return USAGE, (f"error: the dataset is not readable CSV ({text}): set "
+                       f"{ENV_DATASET_PATH} to the dataset zip")
     if isinstance(exc, ValueError):  # the dataset reader's messages name file, line, column
         return USAGE, f"error: {text}"
     return FAILURE, f"unexpected error: {type(exc).__name__}: {text}" + DEBUG_HINT
+
+
+def _is_translate_error(exc: BaseException) -> bool:
+    """The embedded warehouse refused the SQL (a syntax error, an unsupported construct)."""
+    translate = sys.modules.get("pipeline.offline.warehouse.translate")
+    return translate is not None and isinstance(
+        exc, translate.RedshiftSqlError | translate.UnsupportedSqlError)
 
 
 def _duckdb_error(exc: BaseException) -> tuple[int, str] | None:
