@@ -224,7 +224,11 @@ def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import ops
 
-    figures = ops.status(ops.resolve(settings, args.stack_outputs))
+    figures = None
+    if not (args.stack_outputs or settings.queue_url or ops.running_stack(settings)):
+        figures = ops.stopped_status(settings)  # None: nothing ever ran here either
+    if figures is None:
+        figures = ops.status(ops.resolve(settings, args.stack_outputs))
     if args.json:
         print(json.dumps(figures, default=str))
     else:

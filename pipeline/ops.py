@@ -187,6 +187,42 @@ def status(settings: Settings) -> dict[str, Any]:
     }
 
 
+def stopped_status(settings: Settings) -> dict[str, Any] | None:
+    """With no embedded pipeline running: what the last one left on disk, or None if nothing.
+
+    The queue's waiting messages (journaled, put back by the next `pipeline run`), the DLQ
+    a clean stop recorded, and the ledger read from the warehouse file.
+    """
+    from pipeline.offline.emulator import JOURNAL_FILE, persisted_dlq, queue_state_dir
+
+    dlq = persisted_dlq(settings)
+    journal = queue_state_dir(settings) / JOURNAL_FILE
+    path = Path(settings.warehouse_path)
+    if dlq is None and not journal.exists() and not path.exists():
+        return None
+    waiting = sum(1 for _ in journal.open(encoding="utf-8")) if journal.exists() else 0
+    parts = rows = rejected = 0
+    last = None
+    if path.exists():
+        from pipeline.analysis.warehouse import query_file
+
+        try:
+            frame = query_file(path, sql.render_ledger_lookup(settings.schema))
+            parts, rows, rejected, last = frame.astype(object).values.tolist()[0]
+        except Exception as exc:  # no schema yet: nothing was loaded
+            if "does not exist" not in str(exc):
+                raise
+    return {
+        "pipeline": "not running (figures from the last run's files)",
+        "queue_waiting_for_next_run": waiting,
+        "dlq_messages": len(dlq[0]) if dlq else 0,
+        "loaded_parts": parts,
+        "loaded_rows": rows,
+        "rejected_rows": rejected,
+        "last_load_at": last,
+    }
+
+
 @dataclass(frozen=True)
 class RedriveResult:
     moved: int

@@ -170,3 +170,33 @@ def test_redrive_of_a_dlq_message_whose_part_is_loaded_drops_it_and_moves_nothin
     assert (result.moved, result.already_loaded, result.remaining) == (0, 1, 0)
     assert queue_depth(sqs(local_stack), local_stack.settings.queue_url)["visible"] == 0
     assert_accounted(local_stack, parts)
+
+
+def test_a_stale_stack_file_is_removed_and_status_reports_what_the_last_run_left(
+        tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from pipeline.aws.settings import Settings
+    from pipeline.offline.emulator import JOURNAL_FILE, STATE_FILE, queue_state_dir
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid no process has any more: what `kill -9` of a run leaves behind
+    settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb")
+    stale = ops.stack_file(settings)
+    stale.write_text(json.dumps({"pid": gone.pid, "env": {
+        "PIPELINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/telegram-messages"}}))
+    queue = queue_state_dir(settings)
+    queue.mkdir()
+    (queue / JOURNAL_FILE).write_text('{"body": "a"}\n{"body": "b"}\n')
+    (queue / STATE_FILE).write_text(json.dumps({"source": [], "dlq": ["poison"]}))
+    for name in ENV_FIELDS:
+        monkeypatch.delenv(name, raising=False)
+
+    code, out = run_cli("status", "--json", "--warehouse", str(settings.warehouse_path))
+
+    assert code == 0
+    assert not stale.exists()
+    figures = json.loads(out)
+    assert figures["queue_waiting_for_next_run"] == 2 and figures["dlq_messages"] == 1
+    assert figures["pipeline"].startswith("not running")
