@@ -310,8 +310,10 @@ def check_embedded_dlq(target: NotebookTarget, sqs: Any = None) -> str:
     settings = target.settings()
     stack = running_stack(settings)
     if stack is not None and stack.dlq_url:
+        from pipeline.aws import boto
+
         depth = dlq_depth(stack.dlq_url, region=stack.region,
-                          endpoint_url=stack.aws_endpoint_url, sqs=sqs)
+                          sqs=sqs or boto.client(stack, "sqs"))
         return _dlq_verdict(depth, f"the running pipeline's DLQ {stack.dlq_url}")
     state = persisted_dlq(settings)
     if state is None:
