@@ -7,6 +7,7 @@ interface. The loader does not use it: it talks to the Data API (`dataapi`).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,7 @@ class LocalConnection(Connection):
     settings: Settings
 
     def query(self, sql: str) -> pd.DataFrame:
+        require_read_only(sql)
         deadline = time.monotonic() + LOCK_RETRY_S
         while True:
             stack = self.running()
@@ -215,6 +217,39 @@ def query_data_api(stack: Settings, sql: str) -> pd.DataFrame:
         if type_name.lower().startswith("timestamp"):
             frame[name] = pd.to_datetime(frame[name], utc="tz" in type_name.lower())
     return frame
+
+
+READ_COMMANDS = ("SHOW", "EXPLAIN", "DESC")
+
+
+def require_read_only(sql: str) -> None:
+    """Refuse a statement that would change the warehouse: readers are read-only.
+
+    The file is opened read-only; through the running pipeline's endpoint the same
+    holds by this check (as an analysts' read-only role does on Redshift). SQL that
+    sqlglot cannot parse is left to the endpoint, which refuses what it cannot run.
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    quiet = logging.getLogger("sqlglot")  # it warns when it falls back to a bare Command
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        statements = sqlglot.parse(sql, read="redshift")
+    except ParseError:
+        return
+    finally:
+        quiet.setLevel(level)
+    for statement in statements:
+        if statement is None or isinstance(statement, exp.Query | exp.Describe | exp.Show):
+            continue
+        if isinstance(statement, exp.Command) and str(statement.this).upper() in READ_COMMANDS:
+            continue
+        raise PipelineError(
+            f"read-only: a reader cannot run {statement.key.upper()} on the local warehouse; "
+            "only the pipeline writes to it")
 
 
 def _is_lock_error(exc: BaseException) -> bool:
