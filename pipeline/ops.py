@@ -72,6 +72,18 @@ def resolve(settings: Settings, stack_outputs: Path | None) -> Settings:
     return running
 
 
+def stack_owner(settings: Settings) -> int | None:
+    """The pid of another live process serving an embedded stack on this warehouse, if any."""
+    path = stack_file(settings)
+    if running_stack(settings) is None:
+        return None
+    try:
+        pid = int(json.loads(path.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if pid == os.getpid() else pid
+
+
 def running_stack(settings: Settings) -> Settings | None:
     """The settings of the embedded stack a live `pipeline run` serves, else None.
 

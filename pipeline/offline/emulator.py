@@ -22,7 +22,7 @@ from typing import Any
 from pipeline.aws import boto
 from pipeline.aws.settings import Settings
 from pipeline.core import staging
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, PipelineError
 
 QUEUE_NAME = "telegram-messages"
 DLQ_NAME = "telegram-messages-dlq"
@@ -83,6 +83,13 @@ def start_emulator(settings: Settings) -> Emulator:
     clean stop records what the queues still hold, and a start puts back what
     the previous run left, a killed one included (see `recover_queues`).
     """
+    from pipeline.ops import stack_owner
+
+    owner = stack_owner(settings)
+    if owner is not None:  # its queue state is live: starting here would take it over
+        raise PipelineError(
+            f"a pipeline (pid {owner}) is already running on {settings.warehouse_path}: "
+            "stop it first (Ctrl-C), or use it: `pipeline status`, `pipeline query`")
     # moto signs nothing, but botocore insists on credentials; never real ones here.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "embedded")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "embedded")

@@ -208,3 +208,21 @@ def test_query_reads_sql_from_a_file_and_from_stdin(tmp_path):
     assert by_file.returncode == by_stdin.returncode == 0, by_file.stderr + by_stdin.stderr
     assert json.loads(by_file.stdout) == json.loads(by_stdin.stdout)
     assert json.loads(by_file.stdout)[0]["n"] > 0
+
+
+def test_a_second_run_on_a_warehouse_a_live_pipeline_serves_is_refused(tmp_path):
+    from pipeline.aws.settings import Settings
+    from pipeline.ops import stack_file
+
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        path = tmp_path / "w.duckdb"
+        stack_file(Settings(warehouse_path=path)).write_text(json.dumps(
+            {"pid": alive.pid, "env": {"PIPELINE_WAREHOUSE_PATH": str(path)}}))
+        done = cli(["run", "--ticks", "1", "--warehouse", str(path)])
+    finally:
+        alive.kill()
+        alive.wait()
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert f"a pipeline (pid {alive.pid}) is already running" in lines[0]
