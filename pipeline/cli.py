@@ -149,7 +149,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         _stderr(f"pipeline run: {line}")
     if found:
         _stderr("pipeline run: not every published row is accounted for as loaded or "
-                "rejected; see `pipeline status` and README, \"Recovery\"")
+                "rejected; see `pipeline status` and README, \"Reliability\"")
     return FAILURE if found else 0
 
 
