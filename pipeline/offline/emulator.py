@@ -424,12 +424,13 @@ def provision(settings: Settings) -> Settings:
 def lifecycle_rules(settings: Settings) -> list[dict[str, object]]:
     """The staging bucket's lifecycle: processed/ and rejected/ expire; incoming/ never does."""
     expiring = staging.expiry_rules(settings.processed_expiry_days, settings.rejected_expiry_days)
+    rules: list[dict[str, object]] = [
+        {"ID": rule.id, "Filter": {"Prefix": rule.prefix}, "Status": "Enabled",
+         "Expiration": {"Days": rule.days}}
+        for rule in expiring
+    ]
     return [
-        *(
-            {"ID": rule.id, "Filter": {"Prefix": rule.prefix}, "Status": "Enabled",
-             "Expiration": {"Days": rule.days}}
-            for rule in expiring
-        ),
+        *rules,
         {
             "ID": "abort-incomplete-uploads",
             "Filter": {"Prefix": ""},
