@@ -132,13 +132,18 @@ def part_of(body: str) -> tuple[str, int, int] | None:
 
 
 def loaded_parts(settings: Settings) -> set[tuple[str, int]]:
-    """The (batch_id, part) keys in the ledger; empty when nothing was loaded yet."""
+    """The (batch_id, part) keys in the ledger; empty when nothing was loaded yet.
+
+    Also empty, with a warning, when the ledger cannot be read (the warehouse still
+    refusing, say): redrive then moves every message, which is safe, since loading a
+    part the ledger has is a no-op.
+    """
     try:
         ledger = dataapi.build(settings).query(
             f"SELECT batch_id, part FROM {sql.qualified(settings.schema, sql.LEDGER_TABLE)}")
     except WarehouseError as exc:
         if "does not exist" not in str(exc):
-            raise
+            log.warning("cannot read the ledger; redriving every DLQ message: %s", exc)
         return set()
     return {(r[0], int(r[1])) for r in (ledger.rows if ledger else [])}
 
