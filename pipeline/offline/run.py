@@ -155,8 +155,8 @@ def loader_with_timeout(timeout_s: float = LOADER_TIMEOUT_S) -> Callable[..., di
 
 def announce_recovery(recovered: Recovered, progress: Progress) -> None:
     if recovered.source_bodies or recovered.dlq_bodies:
-        how = ("a run that did not stop cleanly (its journal)" if recovered.from_journal
-               else "the last run")
+        how = ("the last run's journal (it was killed, or stopped before its queue drained)"
+               if recovered.from_journal else "the last run")
         progress(f"recovered from {how}: {len(recovered.source_bodies)} message(s) back in "
                  f"the queue, {len(recovered.dlq_bodies)} in the DLQ")
 
