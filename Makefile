@@ -55,8 +55,13 @@ node_modules/.installed: package.json
 synth: $(STAMP) node_modules/.installed ## Synthesize the CDK app into cdk.out/ with the CDK CLI
 	PATH="$(CURDIR)/$(BIN):$$PATH" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk synth --quiet
 
-lab: $(STAMP) ## Open JupyterLab on notebooks/ against the local warehouse
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+# Extra options for `jupyter lab`, e.g. `make lab LAB_ARGS="--no-browser --port 8899"`.
+# As root (common in containers) Jupyter refuses to start without --allow-root: added then.
+LAB_ARGS ?=
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+lab: $(STAMP) ## Open JupyterLab on notebooks/ (LAB_ARGS="..." passes options; --allow-root as root)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 bench: $(STAMP) ## Benchmark the local pipeline
 	$(BIN)/pipeline bench

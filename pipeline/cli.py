@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
+import os
 import signal
 import sys
+import traceback
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 
 from pipeline import __version__
-from pipeline.aws.settings import ENV_WAREHOUSE_PATH, Settings
+from pipeline.aws.settings import (
+    ENV_DATASET_PATH,
+    ENV_LOG_LEVEL,
+    ENV_WAREHOUSE_PATH,
+    Settings,
+)
 from pipeline.core.errors import ConfigError, PipelineError
 
 EPILOG = """\
@@ -30,10 +46,42 @@ examples:
 """
 
 
+class UsageError(PipelineError):
+    """Options that do not go together or are out of range: exit code 2."""
+
+
+class SqlError(UsageError):
+    """The warehouse refused the SQL the user gave: exit code 2."""
+
+
 OPERATE_TARGETS = """
 
 Which pipeline: --stack-outputs FILE (a deployed stack), else the PIPELINE_*
 settings, else the embedded stack of a running `pipeline run --follow`."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line that says where help is (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def at_least(minimum: float, kind: type[int] | type[float] = int) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind` no smaller than `minimum`, else a clear message."""
+    noun = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if value < minimum or value != value:  # NaN compares false with everything
+            raise argparse.ArgumentTypeError(f"must be {minimum:g} or more, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -54,43 +102,67 @@ def _table(columns: list[str], rows: list[list[Any]]) -> str:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.offline.run import run
+    from pipeline.offline.run import LOADER_TIMEOUT_S, notes, problems, run
 
     if args.follow and args.ticks is not None:
-        raise PipelineError("--follow runs until Ctrl-C; do not combine it with --ticks")
+        raise UsageError("--follow runs until Ctrl-C; do not combine it with --ticks")
+    if args.visibility_timeout < LOADER_TIMEOUT_S:
+        raise UsageError(
+            f"--visibility-timeout {args.visibility_timeout} is shorter than the loader's "
+            f"timeout ({LOADER_TIMEOUT_S:g} s offline): a message would turn visible while it "
+            "is being loaded and be counted twice (AWS refuses such a queue for a Lambda "
+            f"trigger too); use {LOADER_TIMEOUT_S:g} or more")
+    check_dataset(Path(settings.dataset_path))
     if args.follow:
         # Ctrl-C or a plain `kill` ends the schedule; the run then drains and summarises.
         # (SIGINT is set explicitly: a shell starts background jobs with it ignored.)
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
-    overrides: dict[str, Any] = {"visibility_timeout_s": args.visibility_timeout,
-                                 "log_level": args.log_level}
+    overrides: dict[str, Any] = {"visibility_timeout_s": args.visibility_timeout}
+    if args.log_level is not None:  # else PIPELINE_LOG_LEVEL, else the run's WARNING
+        overrides["log_level"] = args.log_level
+    elif ENV_LOG_LEVEL not in os.environ:
+        overrides["log_level"] = "WARNING"
     if args.seed is not None:
         overrides["seed"] = args.seed
     overrides.update(_event_source_window(args, settings))
     settings = dataclasses.replace(settings, **overrides)
+    interval = args.interval if args.interval is not None else (60.0 if args.follow else 1.0)
     summary = run(
         settings,
         tick_count=None if args.follow else (args.ticks if args.ticks is not None else 10),
-        interval_s=60.0 if args.follow else args.interval,
+        interval_s=interval,
         concurrency=args.concurrency,
         **_trigger_arguments(args),
         progress=(lambda _: None) if args.json else _stderr,
     )
+    found = problems(summary)
     data = summary.as_dict()
+    data["problems"] = found
     if args.json:
         print(json.dumps(data))
     else:
-        data.pop("batch_ids")
+        for key in ("batch_ids", "recovered_batch_ids", "lost", "problems"):
+            data.pop(key, None)
         print(_table(["figure", "value"], [[k, v] for k, v in data.items()]))
-    balanced = summary.published_rows == (
-        summary.loaded_rows + summary.rejected_rows
-    ) and summary.dlq_messages == 0
-    if not balanced:
-        _stderr("note: not every published row is loaded or rejected yet "
-                f"(DLQ {summary.dlq_messages}, in flight {summary.in_flight_messages}); "
-                "see `pipeline status`")
-    return 0
+    for line in notes(summary):
+        _stderr(f"pipeline run: note: {line}")
+    for line in found:
+        _stderr(f"pipeline run: {line}")
+    if found:
+        _stderr("pipeline run: not every published row is accounted for as loaded or "
+                "rejected; see `pipeline status` and README, \"Reliability\"")
+    return FAILURE if found else 0
+
+
+def check_dataset(path: Path) -> None:
+    """Refuse a missing or unreadable dataset before any stack starts, naming what to do."""
+    restore = (f"set {ENV_DATASET_PATH} to the dataset zip, or restore the shipped one with "
+               "`git checkout data/`")
+    if not path.is_file():
+        raise UsageError(f"no dataset at {path}: {restore}")
+    if path.suffix.lower() == ".zip" and not zipfile.is_zipfile(path):
+        raise UsageError(f"{path} is not a readable zip file (truncated or corrupt): {restore}")
 
 
 def _add_trigger_options(parser: argparse.ArgumentParser, default: str = "schedule") -> None:
@@ -159,9 +231,14 @@ def _trigger_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.analysis.warehouse import connect
+    from pipeline.core.errors import TerminalWarehouseError
 
+    statement = query_text(args)
     with connect(target=args.target, settings=settings) as conn:
-        frame = conn.query(args.sql)
+        try:
+            frame = conn.query(statement)
+        except TerminalWarehouseError as exc:  # through a Data API: the statement failed
+            raise SqlError(exc.error) from exc
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
@@ -171,6 +248,25 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
         print(_table([str(c) for c in frame.columns], rows))
         _stderr(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
     return 0
+
+
+def query_text(args: argparse.Namespace) -> str:
+    """The statement: the argument, `-f FILE`, or standard input (`-` or a pipe)."""
+    if args.sql is not None and args.file is not None:
+        raise UsageError("give the SQL as an argument or with -f FILE, not both")
+    if args.file is not None:
+        try:
+            text = args.file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read -f {args.file}: {exc.strerror or exc}") from None
+    elif args.sql == "-" or (args.sql is None and not sys.stdin.isatty()):
+        text = sys.stdin.read()
+    else:
+        text = args.sql or ""
+    text = text.strip().rstrip(";").strip()
+    if not text:
+        raise UsageError("no SQL given: pass it as an argument, with -f FILE, or on stdin")
+    return text
 
 
 def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
@@ -199,7 +295,11 @@ def cmd_warehouse_init(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import ops
 
-    figures = ops.status(ops.resolve(settings, args.stack_outputs))
+    figures = None
+    if not (args.stack_outputs or settings.queue_url or ops.running_stack(settings)):
+        figures = ops.stopped_status(settings)  # None: nothing ever ran here either
+    if figures is None:
+        figures = ops.status(ops.resolve(settings, args.stack_outputs))
     if args.json:
         print(json.dumps(figures, default=str))
     else:
@@ -234,6 +334,10 @@ BENCH_KEYS = ("rows", "rows_per_s", "batches_per_s", "latency_p50_s", "latency_p
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.offline.bench import bench
 
+    if args.fast_moto:
+        from pipeline.offline.emulator import speed_up_moto
+
+        speed_up_moto()  # this process's moto only; refused on releases it was not written for
     figures = bench(args.rows, seed=args.seed, scrapers=args.scrapers, interval_s=args.interval,
                     batching_window_s=args.batching_window,
                     concurrency=args.concurrency, batch_size=args.batch_size,
@@ -384,7 +488,10 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     results = validate(settings, target=target, stack_outputs=args.stack_outputs,
                        reports=args.reports, only=args.notebook or (), progress=_stderr)
     print(_table(["notebook", "status", "seconds", "message"], summary_rows(results)), flush=True)
-    failed = [r for r in results if not r.passed]
+    failed = [r for r in results if r.failed]
+    for r in results:
+        if r.status == "skipped":
+            _stderr(f"pipeline validate: {r.notebook}: a check could not run: {r.message}")
     for r in failed:
         _stderr(f"pipeline validate: {r.notebook} failed: {r.message}")
     where = args.reports.absolute()
@@ -394,7 +501,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pipeline",
         description="Telegram trading-chat ingest: SQS -> S3 -> Redshift, with an offline twin "
         "(moto + DuckDB) that runs the same code.",
@@ -402,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def warehouse_option(p: argparse.ArgumentParser) -> None:
@@ -415,22 +524,22 @@ def build_parser() -> argparse.ArgumentParser:
         "publisher on a schedule and the loader on the queue, wait for the queue to drain, "
         "and print the accounting summary. The warehouse file persists; a second run appends.",
     )
-    run.add_argument("--ticks", type=int, metavar="N", help="number of scheduler ticks "
-                     "(default 10)")
-    run.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
-                     help="seconds between ticks in the accelerated demo (default 1; 0 = flat out)")
+    run.add_argument("--ticks", type=at_least(0), metavar="N", help="number of scheduler ticks "
+                     "(default 10; 0 publishes nothing and only drains what a killed run left)")
+    run.add_argument("--interval", type=at_least(0, float), metavar="SECONDS",
+                     help="seconds between ticks (default 1, or 60 with --follow; 0 = flat out)")
     run.add_argument("--follow", action="store_true",
                      help="the real rate(1 minute) schedule, until Ctrl-C")
     run.add_argument("--seed", type=int, help="seed for sample sizes, rows and batch ids")
-    run.add_argument("--concurrency", type=int, default=1, metavar="N",
+    run.add_argument("--concurrency", type=at_least(1), default=1, metavar="N",
                      help="concurrent loader pollers (the event source's maximum concurrency)")
-    run.add_argument("--visibility-timeout", type=int, default=2, metavar="SECONDS",
+    run.add_argument("--visibility-timeout", type=at_least(0), default=2, metavar="SECONDS",
                      help="queue visibility timeout offline (default 2, so retries and redrive "
                           "to the DLQ happen within the run; the deployed queue uses 6x the "
                           "loader's timeout)")
     run.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                     default="WARNING", help="JSON logs on stderr at this level (default WARNING;"
-                     " INFO traces every batch from publish to load)")
+                     help=f"JSON logs on stderr at this level (default ${ENV_LOG_LEVEL}, else "
+                     "WARNING; INFO traces every batch from publish to load)")
     run.add_argument("--json", action="store_true", help="print one JSON object, no progress")
     _add_trigger_options(run)
     _add_window_option(run)
@@ -443,7 +552,10 @@ def build_parser() -> argparse.ArgumentParser:
         "on the "
         "embedded DuckDB file (translated) or on Redshift.",
     )
-    query.add_argument("sql", help="the Redshift SQL to run")
+    query.add_argument("sql", nargs="?",
+                       help="the Redshift SQL to run; `-` (or none, with a pipe) reads stdin")
+    query.add_argument("-f", "--file", type=Path, metavar="FILE",
+                       help="read the SQL from FILE")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query.add_argument("--target", choices=("local", "redshift"), default="local")
     warehouse_option(query)
@@ -477,7 +589,8 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = operate("redrive", "move DLQ messages back to the source queue",
                       "Move dead-lettered messages back to the source queue unchanged, and "
                       "report how many moved. Safe to repeat: loads are exactly-once per part.")
-    redrive.add_argument("--limit", type=int, metavar="N", help="move at most N messages")
+    redrive.add_argument("--limit", type=at_least(1), metavar="N",
+                         help="move at most N messages")
     redrive.set_defaults(func=cmd_redrive)
     reload = operate("reload", "load one staged or processed object again (idempotent)",
                      "Load a staged object (incoming/...) or an archived one (processed/...) "
@@ -513,6 +626,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=int, default=100, metavar="N",
                        help="SQS messages per loader invocation, capped by Lambda's 6 MB "
                             "payload (default 100, the deployed default)")
+    bench.add_argument("--fast-moto", action="store_true",
+                       help="replace four of moto's private per-request costs (moto "
+                            "releases they were written for only; docs/benchmarks.md shows "
+                            "what they save): the figures then measure less of the emulator")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     _add_trigger_options(bench, default="queue")
     bench.set_defaults(func=cmd_bench)
@@ -542,17 +659,100 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere, so `pipeline query ... --debug` works too
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     try:
         overrides = {"warehouse_path": getattr(args, "warehouse", None)}
         settings = Settings.from_env(**overrides)
         return int(args.func(args, settings))
-    except PipelineError as exc:
-        _stderr(f"pipeline {args.command}: error: {exc}")
-        return 2
-    except (BotoCoreError, ClientError) as exc:
-        _stderr(f"pipeline {args.command}: AWS error: {exc}")
-        return 2
+    except KeyboardInterrupt:
+        _stderr(f"pipeline {args.command}: interrupted")
+        return 130
+    except Exception as exc:  # every failure ends in one line; --debug shows the traceback
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        code, line = describe_error(exc)
+        _stderr(f"pipeline {args.command}: {line}")
+        return code
+
+
+# Exit codes: 2 for what the user typed or configured, 1 for a failure of the run itself.
+USAGE, FAILURE = 2, 1
+DEBUG_HINT = " (run with --debug for the traceback)"
+
+
+def describe_error(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one line a user sees for an exception: cause, and what to do."""
+    from pipeline.core.errors import ConfigError, WarehouseError
+
+    text = _one_line(str(exc))
+    if isinstance(exc, SqlError) or _is_translate_error(exc):
+        return USAGE, f"SQL error: {text}"
+    if isinstance(exc, (ConfigError, UsageError)):
+        return USAGE, f"error: {text}"
+    if isinstance(exc, WarehouseError):
+        return FAILURE, f"warehouse error: {text}"
+    if isinstance(exc, PipelineError):
+        return FAILURE, f"error: {text}"
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return USAGE, ("error: no AWS credentials: configure a profile (`aws configure`) or set "
+                       "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --target local")
+    if isinstance(exc, EndpointConnectionError):
+        return FAILURE, (f"error: cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}: "
+                         "is the pipeline running? (`pipeline status` names what is)")
+    if isinstance(exc, (BotoCoreError, ClientError)):
+        return FAILURE, f"AWS error: {text}"
+    duck = _duckdb_error(exc)
+    if duck is not None:
+        return duck
+    if isinstance(exc, zipfile.BadZipFile):
+        return USAGE, (f"error: the dataset is not a readable zip file ({text}): replace it with "
+                       "the original, or restore it with `git checkout data/`")
+    if isinstance(exc, FileNotFoundError):
+        return USAGE, f"error: no such file: {exc.filename or text}: check the path you gave"
+    if isinstance(exc, OSError) and exc.filename:
+        return FAILURE, (f"error: cannot use {exc.filename}: {exc.strerror or text}: point "
+                         f"--warehouse ({ENV_WAREHOUSE_PATH}) at a writable directory")
+    if isinstance(exc, OSError):
+        return FAILURE, f"error: {text}" + DEBUG_HINT
+    if isinstance(exc, csv.Error):
+        return USAGE, (f"error: the dataset is not readable CSV ({text}): set "
+                       f"{ENV_DATASET_PATH} to the dataset zip")
+    if isinstance(exc, ValueError):  # the dataset reader's messages name file, line, column
+        return USAGE, f"error: {text}"
+    return FAILURE, f"unexpected error: {type(exc).__name__}: {text}" + DEBUG_HINT
+
+
+def _is_translate_error(exc: BaseException) -> bool:
+    """The embedded warehouse refused the SQL (a syntax error, an unsupported construct)."""
+    translate = sys.modules.get("pipeline.offline.warehouse.translate")
+    return translate is not None and isinstance(
+        exc, translate.RedshiftSqlError | translate.UnsupportedSqlError)
+
+
+def _duckdb_error(exc: BaseException) -> tuple[int, str] | None:
+    """DuckDB's own errors, when duckdb is what raised (it is imported only if in use)."""
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is None or not isinstance(exc, duckdb.Error):
+        return None
+    text = _one_line(str(exc))
+    if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
+        return FAILURE, ("error: the warehouse file is locked by another process "
+                         f"({text}): stop it, or query through the running pipeline")
+    if isinstance(exc, duckdb.IOException):
+        return FAILURE, (f"error: cannot open the warehouse ({text}): check the path and its "
+                         "permissions, or move a corrupt file aside and `pipeline run` again")
+    if isinstance(exc, duckdb.CatalogException | duckdb.BinderException |
+                  duckdb.ParserException):
+        return USAGE, f"SQL error: {text}"
+    return FAILURE, f"warehouse error: {text}"
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pipeline.core.limits import SQS_MAX_BATCH_ENTRIES
 
 STACK_FILE = "embedded-stack.json"
 
+log = logging.getLogger(__name__)
 
 
 def stack_file(settings: Settings) -> Path:
@@ -60,14 +62,90 @@ def resolve(settings: Settings, stack_outputs: Path | None) -> Settings:
         return from_stack_outputs(stack_outputs, settings)
     if settings.queue_url:
         return settings
-    path = stack_file(settings)
-    if not path.exists():
+    running = running_stack(settings)
+    if running is None:
+        path = stack_file(settings)
         raise PipelineError(
             "no pipeline to talk to: pass --stack-outputs FILE for a deployed stack, set "
             f"PIPELINE_QUEUE_URL, or start `pipeline run --follow` (it writes {path})"
         )
-    env = json.loads(path.read_text())["env"]
+    return running
+
+
+def stack_owner(settings: Settings) -> int | None:
+    """The pid of another live process serving an embedded stack on this warehouse, if any."""
+    path = stack_file(settings)
+    if running_stack(settings) is None:
+        return None
+    try:
+        pid = int(json.loads(path.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if pid == os.getpid() else pid
+
+
+def running_stack(settings: Settings) -> Settings | None:
+    """The settings of the embedded stack a live `pipeline run` serves, else None.
+
+    A stack file whose process is gone (killed, so it could not remove the file) is
+    stale: it is removed here, with a warning naming the process.
+    """
+    path = stack_file(settings)
+    try:
+        recorded = json.loads(path.read_text())
+        pid, env = int(recorded["pid"]), dict(recorded["env"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        log.warning("removing an unreadable stack file %s", path)
+        path.unlink(missing_ok=True)
+        return None
+    if not _alive(pid):
+        log.warning("removing a stale stack file %s: process %d is gone", path, pid)
+        path.unlink(missing_ok=True)
+        return None
     return Settings.from_env({k: v for k, v in env.items() if k in ENV_FIELDS})
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def part_of(body: str) -> tuple[str, int, int] | None:
+    """(batch_id, part, rows) of an envelope body; None for a body that is not one.
+
+    Lighter than `envelope.decode`: accounting needs the key and the row count only.
+    """
+    try:
+        data = json.loads(body)
+        return str(data["batch_id"]), int(data["part"]), len(data["rows"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def loaded_parts(settings: Settings) -> set[tuple[str, int]]:
+    """The (batch_id, part) keys in the ledger; empty when nothing was loaded yet.
+
+    Also empty, with a warning, when the ledger cannot be read (the warehouse still
+    refusing, say): redrive then moves every message, which is safe, since loading a
+    part the ledger has is a no-op.
+    """
+    try:
+        ledger = dataapi.build(settings).query(
+            f"SELECT batch_id, part FROM {sql.qualified(settings.schema, sql.LEDGER_TABLE)}")
+    except WarehouseError as exc:
+        if "does not exist" not in str(exc):
+            log.warning("cannot read the ledger; redriving every DLQ message: %s", exc)
+        return set()
+    return {(r[0], int(r[1])) for r in (ledger.rows if ledger else [])}
 
 
 def queue_depth(sqs: Any, queue_url: str) -> dict[str, int]:
@@ -126,10 +204,49 @@ def status(settings: Settings) -> dict[str, Any]:
     }
 
 
+def stopped_status(settings: Settings) -> dict[str, Any] | None:
+    """With no embedded pipeline running: what the last one left on disk, or None if nothing.
+
+    The queue's waiting messages (journaled, put back by the next `pipeline run`), the DLQ
+    a clean stop recorded, and the ledger read from the warehouse file.
+    """
+    from pipeline.offline.emulator import JOURNAL_FILE, persisted_dlq, queue_state_dir
+
+    dlq = persisted_dlq(settings)
+    journal = queue_state_dir(settings) / JOURNAL_FILE
+    path = Path(settings.warehouse_path)
+    if dlq is None and not journal.exists() and not path.exists():
+        return None
+    waiting = sum(1 for _ in journal.open(encoding="utf-8")) if journal.exists() else 0
+    parts = rows = rejected = 0
+    last = None
+    if path.exists():
+        from pipeline.analysis.warehouse import query_file
+
+        try:
+            frame = query_file(path, sql.render_ledger_lookup(settings.schema))
+            parts, rows, rejected, last = frame.astype(object).values.tolist()[0]
+        except Exception as exc:  # no schema yet: nothing was loaded
+            if "does not exist" not in str(exc):
+                raise
+    return {
+        "pipeline": "not running (figures from the last run's files)",
+        "queue_waiting_for_next_run": waiting,
+        "dlq_messages": len(dlq[0]) if dlq else 0,
+        "loaded_parts": parts,
+        "loaded_rows": rows,
+        "rejected_rows": rejected,
+        "last_load_at": last,
+    }
+
+
 @dataclass(frozen=True)
 class RedriveResult:
     moved: int
     remaining: int
+    # DLQ messages whose parts were all in the ledger already: not moved (loading them again
+    # would be a no-op), deleted from the DLQ so they are counted once, as loaded.
+    already_loaded: int = 0
 
 
 def redrive(settings: Settings, limit: int | None = None,
@@ -142,13 +259,24 @@ def redrive(settings: Settings, limit: int | None = None,
     if not (settings.queue_url and settings.dlq_url):
         raise ConfigError("redrive needs the queue and DLQ URLs (stack outputs QueueUrl, DlqUrl)")
     sqs = boto.client(settings, "sqs")
-    moved = 0
-    while limit is None or moved < limit:
-        want = SQS_MAX_BATCH_ENTRIES if limit is None else min(SQS_MAX_BATCH_ENTRIES, limit - moved)
+    loaded = loaded_parts(settings)
+    moved = dropped = 0
+    while limit is None or moved + dropped < limit:
+        want = (SQS_MAX_BATCH_ENTRIES if limit is None
+                else min(SQS_MAX_BATCH_ENTRIES, limit - moved - dropped))
         messages = sqs.receive_message(QueueUrl=settings.dlq_url, MaxNumberOfMessages=want,
                                        WaitTimeSeconds=0, VisibilityTimeout=30).get("Messages", [])
         if not messages:
             break
+        done = [m for m in messages if (part_of(m["Body"]) or ("", -1, 0))[:2] in loaded]
+        if done:
+            sqs.delete_message_batch(QueueUrl=settings.dlq_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+            dropped += len(done)
+            progress(f"dropped {dropped} message(s) already loaded")
+        messages = [m for m in messages if m not in done]
+        if not messages:
+            continue
         sent = sqs.send_message_batch(
             QueueUrl=settings.queue_url,
             Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)],
@@ -162,7 +290,8 @@ def redrive(settings: Settings, limit: int | None = None,
         if sent.get("Failed"):
             raise PipelineError(f"the source queue refused {len(sent['Failed'])} message(s): "
                                 f"{sent['Failed'][0].get('Message')}")
-    return RedriveResult(moved=moved, remaining=queue_depth(sqs, settings.dlq_url)["visible"])
+    return RedriveResult(moved=moved, remaining=queue_depth(sqs, settings.dlq_url)["visible"],
+                         already_loaded=dropped)
 
 
 def rows_key(key: str) -> str:

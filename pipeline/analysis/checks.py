@@ -271,27 +271,65 @@ def dlq_depth(
     return sum(int(value) for value in attributes.values())
 
 
+# A check that could not run says so with this mark; `pipeline validate` shows its notebook
+# as SKIPPED (never PASSED) and names the reason.
+SKIPPED_MARK = "SMOKE CHECK SKIPPED: "
+
+
+def skipped(reason: str) -> str:
+    """The line a check returns (and the notebook prints) when it could not run."""
+    return SKIPPED_MARK + reason
+
+
 def check_dlq(target: NotebookTarget, sqs: Any = None) -> str:
     """Fail when the DLQ holds messages; returns a line saying what was checked or skipped.
 
-    With no DLQ URL, or a local target whose queue is gone (the embedded queues
-    live only while `pipeline run` runs), the check is skipped with a note. For
-    a deployed target an unreachable DLQ fails: the check must not pass blind.
+    A local target without a DLQ URL checks the embedded DLQ: the running
+    pipeline's, else the state the last `pipeline run` left beside the warehouse
+    (the embedded queues are durable). Skipped, with the mark, only when no run
+    ever left any. For a deployed target an unreachable DLQ fails: the check
+    must not pass blind.
     """
+    if not target.dlq_url and target.target == "local":
+        return check_embedded_dlq(target, sqs)
     if not target.dlq_url:
-        return ("DLQ check skipped: no DLQ URL given (pass `dlq_url` or `stack_outputs`; "
-                "offline, the embedded queues exist only while `pipeline run` runs)")
+        return skipped("DLQ check: no DLQ URL given (pass `dlq_url` or `stack_outputs`)")
     try:
         depth = dlq_depth(target.dlq_url, region=target.region,
                           endpoint_url=target.aws_endpoint_url, sqs=sqs)
     except Exception as exc:  # any client or connection error means "not reachable"
         if target.target == "local":
-            return f"DLQ check skipped: no queue reachable at {target.dlq_url} ({exc})"
+            return skipped(f"DLQ check: no queue reachable at {target.dlq_url} ({exc})")
         raise SmokeCheckError(f"cannot read the DLQ {target.dlq_url}: {exc}") from exc
+    return _dlq_verdict(depth, target.dlq_url)
+
+
+def check_embedded_dlq(target: NotebookTarget, sqs: Any = None) -> str:
+    """The embedded DLQ: the live one of a running `pipeline run`, else the last run's state."""
+    from pipeline.offline.emulator import persisted_dlq
+    from pipeline.ops import running_stack
+
+    settings = target.settings()
+    stack = running_stack(settings)
+    if stack is not None and stack.dlq_url:
+        from pipeline.aws import boto
+
+        depth = dlq_depth(stack.dlq_url, region=stack.region,
+                          sqs=sqs or boto.client(stack, "sqs"))
+        return _dlq_verdict(depth, f"the running pipeline's DLQ {stack.dlq_url}")
+    state = persisted_dlq(settings)
+    if state is None:
+        return skipped(f"DLQ check: no `pipeline run` has used {settings.warehouse_path} yet, "
+                       "so there is no DLQ state to read")
+    bodies, where = state
+    return _dlq_verdict(len(bodies), f"the DLQ the last run left ({where})")
+
+
+def _dlq_verdict(depth: int, where: str) -> str:
     if depth:
         raise SmokeCheckError(
-            f"DLQ not empty: {depth} message(s) in {target.dlq_url}; these are SQS bodies the "
+            f"DLQ not empty: {depth} message(s) in {where}; these are SQS bodies the "
             "loader could not parse or load after the redrive count. Inspect them, fix the "
             "cause, then redrive or purge"
         )
-    return f"DLQ {target.dlq_url} is empty"
+    return f"DLQ check passed: {where} is empty"

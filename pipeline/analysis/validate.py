@@ -33,7 +33,7 @@ class NotebookResult:
     """How one notebook run ended; `message` is the failing cell's error, if any."""
 
     notebook: str
-    status: str  # "passed" or "failed"
+    status: str  # "passed", "failed", or "skipped" (it ran, but a check could not)
     seconds: float
     message: str = ""
     executed: Path | None = None
@@ -42,6 +42,10 @@ class NotebookResult:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
 
 
 def discover(directory: Path = NOTEBOOKS_DIR, only: Sequence[str] = ()) -> list[Path]:
@@ -107,6 +111,21 @@ def kernel_name() -> str:
     return KERNEL_NAME
 
 
+def ipc_kernel_manager() -> type:
+    """Jupyter's kernel manager on the IPC transport (Unix sockets in the runtime directory).
+
+    Over TCP, ipykernel warns on every start that its traffic is unencrypted; a local
+    smoke run needs no network at all.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return IpcKernelManager
+
+
 def execute(
     notebook: Path,
     reports: Path,
@@ -134,6 +153,7 @@ def execute(
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout_s,
+            kernel_manager_class=ipc_kernel_manager(),
         )
     except pm.PapermillExecutionError as exc:
         status = "failed"
@@ -143,6 +163,10 @@ def execute(
         status = "failed"
         message = f"{type(exc).__name__}: {exc}"
     seconds = time.monotonic() - started
+    if status == "passed" and executed.exists():
+        reasons = skipped_checks(executed)
+        if reasons:
+            status, message = "skipped", "; ".join(reasons)
     report = write_html(executed) if executed.exists() else None
     return NotebookResult(
         notebook=notebook.name,
@@ -154,13 +178,46 @@ def execute(
     )
 
 
+def skipped_checks(executed: Path) -> list[str]:
+    """The reasons of the checks an executed notebook printed as skipped (`checks.skipped`)."""
+    import nbformat
+
+    from pipeline.analysis.checks import SKIPPED_MARK
+
+    reasons = []
+    for cell in nbformat.read(executed, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") if output.get("output_type") == "stream" else ""
+            reasons += [line[len(SKIPPED_MARK):].strip() for line in str(text).splitlines()
+                        if line.startswith(SKIPPED_MARK)]
+    return reasons
+
+
+# JupyterLab's HTML template, minus the three scripts it loads from a CDN (require.js,
+# MathJax, mermaid): the reports hold tables, text and inlined PNG plots, which need none
+# of them, and a report must render with no network.
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
 def write_html(executed: Path) -> Path:
-    """Render an executed notebook to a self-contained HTML file next to it (plots inlined)."""
+    """Render an executed notebook to a self-contained HTML file next to it (plots inlined).
+
+    No remote script: the file renders offline.
+    """
+    import jinja2
     import nbformat
     from nbconvert import HTMLExporter
 
     node = nbformat.read(executed, as_version=4)
-    body, _ = HTMLExporter().from_notebook_node(node)
+    exporter = HTMLExporter(
+        extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+        template_file="offline.html.j2",
+    )
+    body, _ = exporter.from_notebook_node(node)
     html = executed.with_suffix(".html")
     html.write_text(body, encoding="utf-8")
     return html

@@ -9,6 +9,9 @@ redshift-connector over TCP where there is a network path (`PIPELINE_REDSHIFT_TR
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -153,27 +156,22 @@ def connect(
 ) -> Connection:
     """Open the warehouse the analyst names.
 
-    `local` opens the DuckDB file (`warehouse_path`, else PIPELINE_WAREHOUSE_PATH,
-    else var/warehouse.duckdb) read-only. `redshift` runs statements on the
-    workgroup or cluster in the settings through the Data API with the caller's
-    IAM identity (`transport="connector"`, or the setting, uses redshift-connector
-    instead; then `redshift_options` pass through: host, region, profile, db_user, ...).
+    `local` reads the DuckDB file (`warehouse_path`, else PIPELINE_WAREHOUSE_PATH,
+    else var/warehouse.duckdb): through the running pipeline's embedded Data API
+    when one serves it, else read-only, opened per query (see `LocalConnection`).
+    `redshift` runs statements on the workgroup or cluster in the settings through
+    the Data API with the caller's IAM identity (`transport="connector"`, or the
+    setting, uses redshift-connector instead; then `redshift_options` pass through:
+    host, region, profile, db_user, ...).
     """
     settings = settings or Settings.from_env()
     if target == "local":
-        import duckdb
-
         path = Path(warehouse_path or settings.warehouse_path)
         if not path.exists():
             raise PipelineError(
                 f"no warehouse at {path}: run `make run` (or `pipeline run`) to create one"
             )
-        from pipeline.offline.warehouse.engine import SESSION_SETUP
-
-        con = duckdb.connect(str(path), read_only=True)
-        for statement in SESSION_SETUP:
-            con.execute(statement)
-        return DuckDBConnection(path=path, con=con)
+        return LocalConnection(path=path, settings=settings)
     if target == "redshift":
         transport = redshift_options.pop("transport", None) or settings.redshift_transport
         if transport == "data-api":
@@ -279,3 +277,109 @@ def result_frame(result: Any) -> pd.DataFrame:
         elif kind in ("bool", "boolean"):
             frame[name] = column.astype("boolean") if column.isna().any() else column.astype(bool)
     return frame
+
+
+# One writer, many readers. DuckDB lets one process hold a file read-write, and then no
+# other process may open it at all. So a local reader goes through the embedded Data API
+# of the `pipeline run` that holds the file (as analysts reach Redshift), and opens the
+# file itself, read-only, only while no pipeline runs, and only for the length of a query:
+# a notebook left open never keeps a later `pipeline run` out.
+LOCK_RETRY_S = 10.0
+
+
+@dataclass
+class LocalConnection(Connection):
+    """The local warehouse for a reader: the running pipeline's endpoint, else the file."""
+
+    path: Path
+    settings: Settings
+
+    def query(self, sql: str) -> pd.DataFrame:
+        require_read_only(sql)
+        deadline = time.monotonic() + LOCK_RETRY_S
+        while True:
+            stack = self.running()
+            if stack is not None:
+                return query_data_api(stack, sql)
+            try:
+                return query_file(self.path, sql)
+            except Exception as exc:
+                # A pipeline starting right now holds the file before it says so: wait
+                # for its stack file, then go through its endpoint.
+                if not _is_lock_error(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def running(self) -> Settings | None:
+        """The embedded stack serving this file, if a live `pipeline run` records one."""
+        from pipeline.ops import running_stack
+
+        here = dataclasses.replace(self.settings, warehouse_path=self.path)
+        stack = running_stack(here)
+        if stack is None or Path(stack.warehouse_path).resolve() != self.path.resolve():
+            return None
+        return stack
+
+    def close(self) -> None:
+        pass  # nothing is held between queries
+
+
+def query_file(path: Path, sql: str) -> pd.DataFrame:
+    """One query on the warehouse file, opened read-only for just that query."""
+    import duckdb
+
+    from pipeline.offline.warehouse.engine import SESSION_SETUP
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for statement in SESSION_SETUP:
+            con.execute(statement)
+        return DuckDBConnection(path=path, con=con).query(sql)
+    finally:
+        con.close()
+
+
+def query_data_api(stack: Settings, sql: str) -> pd.DataFrame:
+    """One query through the embedded Data API endpoint, as a DataFrame shaped like the file's."""
+    from pipeline.aws import dataapi
+
+    return result_frame(dataapi.build(stack).query(sql))
+
+
+READ_COMMANDS = ("SHOW", "EXPLAIN", "DESC")
+
+
+def require_read_only(sql: str) -> None:
+    """Refuse a statement that would change the warehouse: readers are read-only.
+
+    The file is opened read-only; through the running pipeline's endpoint the same
+    holds by this check (as an analysts' read-only role does on Redshift). SQL that
+    sqlglot cannot parse is left to the endpoint, which refuses what it cannot run.
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    quiet = logging.getLogger("sqlglot")  # it warns when it falls back to a bare Command
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        statements = sqlglot.parse(sql, read="redshift")
+    except ParseError:
+        return
+    finally:
+        quiet.setLevel(level)
+    for statement in statements:
+        if statement is None or isinstance(statement, exp.Query | exp.Describe | exp.Show):
+            continue
+        if isinstance(statement, exp.Command) and str(statement.this).upper() in READ_COMMANDS:
+            continue
+        raise PipelineError(
+            f"read-only: a reader cannot run {statement.key.upper()} on the local warehouse; "
+            "only the pipeline writes to it")
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    import duckdb
+
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()

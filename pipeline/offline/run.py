@@ -8,9 +8,10 @@ ledger), in the DLQ, or still in flight; and how many COPY transactions it took.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.settings import Settings
 from pipeline.core.envelope import parse_time
+from pipeline.offline.emulator import Recovered
 from pipeline.offline.runtime import (
     DrainSchedule,
     LambdaContext,
@@ -27,6 +29,7 @@ from pipeline.offline.runtime import (
     start_local,
     wait_drained,
 )
+from pipeline.ops import part_of as describe_body
 from pipeline.ops import queue_depth
 
 Progress = Callable[[str], None]
@@ -62,6 +65,17 @@ class RunSummary:
     copies: int = 0
     rows_per_copy: float | None = None
     batch_ids: list[str] = field(default_factory=list)
+    # What a start put back from the previous run (the durable queue, see emulator.py).
+    recovered_messages: int = 0
+    recovered_rows: int = 0
+    recovered_batch_ids: list[str] = field(default_factory=list)
+    # The DLQ at the end: rows in it not loaded, and messages whose parts are loaded anyway.
+    dlq_rows: int = 0
+    dlq_already_loaded: int = 0
+    dlq_undecodable: int = 0
+    # Published or recovered rows in none of warehouse, ledger's rejected, DLQ, queue.
+    unaccounted_rows: int = 0
+    lost: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +132,7 @@ def run(
         # AWS the cold start happens once per container, not once per run).
         lambda_loader.dependencies(stack.settings)
         lambda_publisher.dependencies(stack.settings)  # the dataset, read once
+        announce_recovery(stack.emulator.recovered, progress)
         loader: Pollers | DrainSchedule
         if trigger == QUEUE:
             loader = Pollers(event_source(stack.settings), concurrency=concurrency).start()
@@ -141,9 +156,113 @@ def run(
         loader.stop()
         summary = summarize(stack.settings, warehouse, published, loader, drained,
                             time.monotonic() - started)
+        summary = account(summary, stack.settings, warehouse,
+                          recovered=stack.emulator.recovered.source_bodies,
+                          dlq=stack.emulator.dlq_bodies())
     summary.trigger = trigger
     summary.load_every_s = load_every_s if trigger == SCHEDULE else None
     return summary
+
+
+# The offline loader's timeout (the remaining time its context reports). A queue whose
+# visibility timeout is shorter would hand a message to a second loader while the first
+# still works on it; AWS refuses such an event source, and so does `pipeline run`.
+LOADER_TIMEOUT_S = 2
+
+
+def announce_recovery(recovered: Recovered, progress: Progress) -> None:
+    if recovered.source_bodies or recovered.dlq_bodies:
+        how = ("the last run's journal (it was killed, or stopped before its queue drained)"
+               if recovered.from_journal else "the last run")
+        progress(f"recovered from {how}: {len(recovered.source_bodies)} message(s) back in "
+                 f"the queue, {len(recovered.dlq_bodies)} in the DLQ")
+
+
+def account(summary: RunSummary, settings: Settings, warehouse: dataapi.DataApiWarehouse,
+            *, recovered: Sequence[str], dlq: Sequence[str]) -> RunSummary:
+    """Add the recovered messages and the DLQ to the summary, counting each row once.
+
+    Every part published by this run or put back from the last one ends in the
+    ledger (loaded or rejected), the DLQ, the queue (if not drained), or nowhere:
+    the last are named in `lost` by batch id and part.
+    """
+    ledger = warehouse.query(
+        f"SELECT batch_id, part FROM {sql.qualified(settings.schema, sql.LEDGER_TABLE)}")
+    in_ledger = {(r[0], int(r[1])) for r in (ledger.rows if ledger else [])}
+    mine = set(summary.batch_ids)
+    recovered_parts = {key[:2]: key[2] for key in map(describe_body, recovered) if key}
+    extra = {k: n for k, n in recovered_parts.items() if k[0] not in mine}
+    dead = [describe_body(body) for body in dlq]
+    dead_parts = {d[:2]: d[2] for d in dead if d and d[:2] not in in_ledger}
+    recovered_loaded = _ledger_counts(settings, warehouse, sorted(extra))
+    lost = [{"batch_id": k[0], "part": k[1], "rows": n} for k, n in sorted(extra.items())
+            if k not in in_ledger and k not in dead_parts]
+    published = summary.published_rows + sum(extra.values())
+    landed = (summary.loaded_rows + summary.rejected_rows + recovered_loaded[0]
+              + recovered_loaded[1])
+    dlq_rows = sum(n for k, n in dead_parts.items() if k[0] in mine or k in extra)
+    unaccounted = published - landed - dlq_rows if summary.drained else 0
+    return dataclasses.replace(
+        summary,
+        loaded_rows=summary.loaded_rows + recovered_loaded[0],
+        rejected_rows=summary.rejected_rows + recovered_loaded[1],
+        recovered_messages=len(recovered),
+        recovered_rows=sum(extra.values()),
+        recovered_batch_ids=sorted({k[0] for k in extra}),
+        dlq_rows=sum(dead_parts.values()),
+        dlq_already_loaded=sum(1 for d in dead if d and d[:2] in in_ledger),
+        dlq_undecodable=sum(1 for d in dead if d is None),
+        unaccounted_rows=max(0, unaccounted),
+        lost=lost if summary.drained else [],
+    )
+
+
+def _ledger_counts(settings: Settings, warehouse: dataapi.DataApiWarehouse,
+                   parts: Sequence[tuple[str, int]]) -> tuple[int, int]:
+    """Loaded and rejected rows the ledger holds for these (batch_id, part) keys."""
+    if not parts:
+        return 0, 0
+    ledger = warehouse.query(
+        "SELECT batch_id, part, row_count, rejected_count "
+        f"FROM {sql.qualified(settings.schema, sql.LEDGER_TABLE)}")
+    wanted = set(parts)
+    rows = [r for r in (ledger.rows if ledger else []) if (r[0], int(r[1])) in wanted]
+    return sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows)
+
+
+def problems(summary: RunSummary) -> list[str]:
+    """Why this run's rows are not all accounted for as loaded or rejected (empty: they are).
+
+    `pipeline run` exits non-zero when this is not empty.
+    """
+    found = []
+    if summary.dlq_messages - summary.dlq_already_loaded > 0:
+        found.append(
+            f"{summary.dlq_messages - summary.dlq_already_loaded} message(s) dead-lettered "
+            f"({summary.dlq_rows} row(s) not loaded"
+            + (f", {summary.dlq_undecodable} not an envelope" if summary.dlq_undecodable else "")
+            + "): inspect them with `pipeline status`, fix the cause, then `pipeline redrive`")
+    if not summary.drained:
+        found.append(f"the queue did not drain: {summary.in_flight_messages} message(s) still "
+                     "queued or in flight; a next `pipeline run` picks them up")
+    if summary.unaccounted_rows:
+        named = ", ".join(f"{lost['batch_id']} part {lost['part']}" for lost in summary.lost[:5])
+        found.append(f"{summary.unaccounted_rows} published row(s) are neither loaded, "
+                     "rejected nor in the DLQ" + (f" (lost: {named})" if named else ""))
+    return found
+
+
+def notes(summary: RunSummary) -> list[str]:
+    """What is worth a line but is not a failure."""
+    found = []
+    if summary.dlq_already_loaded:
+        found.append(f"{summary.dlq_already_loaded} DLQ message(s) hold parts already in the "
+                     "ledger (loaded, then dead-lettered by a redelivery): counted once, as "
+                     "loaded; `pipeline redrive` drops them")
+    if summary.recovered_messages:
+        found.append(f"{summary.recovered_messages} message(s) ({summary.recovered_rows} rows "
+                     "not from this run's ticks) were put back from the last run")
+    return found
 
 
 def summarize(

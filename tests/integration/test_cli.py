@@ -59,5 +59,22 @@ def test_a_malformed_setting_is_an_error_naming_the_variable(monkeypatch, capsys
 
 
 def test_query_on_a_missing_warehouse_says_how_to_make_one(tmp_path, capsys):
-    assert main(["query", "--warehouse", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 2
+    assert main(["query", "--warehouse", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 1
     assert "run `make run`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("level", "logged"), [("INFO", True), (None, False)])
+def test_run_honours_pipeline_log_level(tmp_path, level, logged):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
+    if level:
+        env["PIPELINE_LOG_LEVEL"] = level
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", "--ticks", "1", "--interval", "0",
+         "--json", "--warehouse", str(tmp_path / "w.duckdb")],
+        env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert ('"message":"loaded"' in done.stderr) is logged

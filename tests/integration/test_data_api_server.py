@@ -133,12 +133,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
     _reset_moto()
     try:
-        with start_emulator(Settings()) as emulator:
-            path = tmp_path_factory.mktemp("embedded") / "nested" / "warehouse.duckdb"
-            with EmbeddedDataApi.start(path, emulator.settings) as api:
-                stack = Stack(emulator, api)
-                assert stack.batch(sql.render_ddl("scraped"))["Status"] == "FINISHED"
-                yield stack
+        path = tmp_path_factory.mktemp("embedded") / "nested" / "warehouse.duckdb"
+        # the queue journal goes beside the warehouse: in tmp, never in the checkout's var/
+        with (start_emulator(Settings(warehouse_path=path)) as emulator,
+              EmbeddedDataApi.start(path, emulator.settings) as api):
+            stack = Stack(emulator, api)
+            assert stack.batch(sql.render_ddl("scraped"))["Status"] == "FINISHED"
+            yield stack
     finally:
         _reset_moto()
 

@@ -1,107 +1,64 @@
-"""The embedded AWS: moto's per-message retention check and request routing, made O(1).
+"""The embedded AWS: plain moto by default, durable queues, and the bench's opt-in speed-ups.
 
-The replacements must answer exactly as moto's own code does; these tests run the real
-server over HTTP, so a moto upgrade that moves the patched functions fails here.
+These run the real server over HTTP. The speed-ups patch moto for a whole process, so
+their equivalence checks (moto_speedups_checks.py) run in a pytest process of their own.
 """
 
 from __future__ import annotations
 
-import inspect
+import json
+import subprocess
+import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import moto
 import pytest
-from moto import backends
-from moto.core.utils import unix_time_millis
-from moto.sqs.models import SQSBackend, sqs_backends
 
 from pipeline.aws import boto
-from pipeline.offline.emulator import SOURCE_RETENTION_S
+from pipeline.core.errors import ConfigError
+from pipeline.offline import emulator as emulator_module
+from pipeline.offline.emulator import (
+    JOURNAL_FILE,
+    SPEED_UPS_WRITTEN_FOR,
+    STATE_FILE,
+    moto_is_patched,
+    queue_state_dir,
+    speed_up_moto,
+    start_emulator,
+)
+
+pytestmark = pytest.mark.integration
+HERE = Path(__file__).resolve().parent
 
 
-def _backend_queue(emulator):
-    sqs = boto.client(emulator.settings, "sqs")
-    account = sqs.get_queue_attributes(
-        QueueUrl=emulator.settings.queue_url, AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"].split(":")[4]
-    backend = sqs_backends[account][emulator.settings.region]
-    return sqs, backend, backend.get_queue(emulator.settings.queue_url.rsplit("/", 1)[1])
-
-
-def test_the_retention_check_is_the_constant_time_one(emulator):
-    source = inspect.getsource(SQSBackend.is_message_valid_based_on_retention_period)
-    assert "get_queue_attributes" not in source
-    assert "message_retention_period" in source
-
-
-def test_a_message_past_the_queues_retention_is_not_delivered(emulator):
-    sqs, backend, queue = _backend_queue(emulator)
-    sqs.send_message(QueueUrl=emulator.settings.queue_url, MessageBody="old")
-    sqs.send_message(QueueUrl=emulator.settings.queue_url, MessageBody="new")
-    old, new = queue._messages
-    old.sent_timestamp = int(unix_time_millis()) - (SOURCE_RETENTION_S + 5) * 1000
-
-    got = sqs.receive_message(QueueUrl=emulator.settings.queue_url, MaxNumberOfMessages=10)
-
-    # moto stops at the first expired message, as before the patch: nothing from a
-    # queue whose head has expired, and the fresh one stays queued.
-    assert [m["Body"] for m in got.get("Messages", [])] == []
-    assert backend.is_message_valid_based_on_retention_period(queue.name, new)
-    assert not backend.is_message_valid_based_on_retention_period(queue.name, old)
-
-
-@pytest.mark.parametrize(("age_s", "valid"), [(0, True), (SOURCE_RETENTION_S - 60, True),
-                                          (SOURCE_RETENTION_S + 1, False)])
-def test_the_retention_check_agrees_with_the_queues_attribute(emulator, age_s, valid):
-    sqs, backend, queue = _backend_queue(emulator)
-    sqs.send_message(QueueUrl=emulator.settings.queue_url, MessageBody="m")
-    (message,) = queue._messages
-    message.sent_timestamp = int(unix_time_millis()) - age_s * 1000
-    retention = int(sqs.get_queue_attributes(
-        QueueUrl=emulator.settings.queue_url, AttributeNames=["MessageRetentionPeriod"]
-    )["Attributes"]["MessageRetentionPeriod"])
-
-    assert retention == SOURCE_RETENTION_S
-    assert backend.is_message_valid_based_on_retention_period(queue.name, message) is valid
-
-
-def test_request_routing_lists_moto_modules_once_and_the_same(emulator):
-    package = Path(moto.__file__).parent
-    on_disk = sorted(p.name for p in package.iterdir()
-                     if p.is_dir() and not p.name.startswith("__"))
-    listed = backends.list_of_moto_modules()
-    assert list(listed) == on_disk
-    assert backends.list_of_moto_modules() is listed  # cached, not read from disk again
-    boto.client(emulator.settings, "s3").list_objects_v2(Bucket=emulator.settings.bucket)
-
-
-def test_response_request_ids_are_stamped_in_xml_and_other_bodies_pass_untouched(emulator):
-    from moto.core.responses import BaseResponse
-
-    assert getattr(BaseResponse._enrich_response, "sped_up", False)
-    headers, xml = BaseResponse._enrich_response(
-        {"status": 200}, "<R><RequestId>placeholder</RequestId></R>")
-    assert headers["status"] == "200"
-    assert "placeholder" not in xml and xml.startswith("<R><RequestId>")
-    assert headers["x-amzn-requestid"] in xml
-    body = '{"Messages": [{"Body": "a JSON body has no RequestId element"}]}'
-    headers, same = BaseResponse._enrich_response({}, body)
-    assert same is body and len(headers["x-amzn-requestid"]) == 52
-    assert BaseResponse._enrich_response({}, b"<RequestId>x</RequestId>")[1] == (
-        b"<RequestId>x</RequestId>")  # moto's regex never applied to bytes either
-
-
-def test_moto_sqs_reads_the_same_clock_without_datetime_arithmetic(emulator):
+def test_the_embedded_aws_runs_on_unpatched_moto(emulator):
     from moto.core import utils
     from moto.sqs import models
 
-    assert models.unix_time is not utils.unix_time
-    assert abs(models.unix_time() - utils.unix_time()) < 0.05
-    assert abs(models.unix_time_millis() - utils.unix_time_millis()) < 50
-    moment = datetime(2026, 1, 2, 3, 4, 5, 600000)
-    assert models.unix_time(moment) == utils.unix_time(moment)
+    assert not moto_is_patched()
+    assert models.unix_time is utils.unix_time
+    boto.client(emulator.settings, "s3").list_objects_v2(Bucket=emulator.settings.bucket)
+
+
+def test_the_speed_ups_refuse_a_moto_release_they_were_not_written_for(monkeypatch):
+    monkeypatch.setattr(moto, "__version__", "5.9.0")
+    with pytest.raises(ConfigError, match=r"written for moto .* and moto 5\.9\.0 is installed"):
+        speed_up_moto()
+    assert not moto_is_patched()
+
+
+@pytest.mark.skipif(moto.__version__ not in SPEED_UPS_WRITTEN_FOR,
+                    reason=f"the speed-ups are written for moto {SPEED_UPS_WRITTEN_FOR}, "
+                           f"not {moto.__version__}: `bench --fast-moto` refuses it")
+def test_the_opt_in_speed_ups_answer_as_moto_does_in_a_process_of_their_own():
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(HERE / "moto_speedups_checks.py")],
+        capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout
+    assert not moto_is_patched()  # this process never was
 
 
 def test_a_message_is_invisible_for_its_visibility_timeout_then_visible_again(emulator):
@@ -112,3 +69,54 @@ def test_a_message_is_invisible_for_its_visibility_timeout_then_visible_again(em
     assert "Messages" not in sqs.receive_message(QueueUrl=url)  # in flight
     time.sleep(1.2)
     assert len(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]) == 1
+
+
+def _bodies(settings, url):
+    return sorted(emulator_module.peek_bodies(settings, url))
+
+
+def test_every_acknowledged_send_is_journaled_before_the_sender_hears_back(settings):
+    with start_emulator(settings) as em:
+        sqs = boto.client(em.settings, "sqs")
+        sqs.send_message(QueueUrl=em.settings.queue_url, MessageBody="one")
+        sqs.send_message_batch(QueueUrl=em.settings.queue_url, Entries=[
+            {"Id": "a", "MessageBody": "two"}, {"Id": "b", "MessageBody": "three"}])
+        sqs.send_message(QueueUrl=em.settings.dlq_url, MessageBody="not the source queue")
+        journal = queue_state_dir(settings) / JOURNAL_FILE
+        lines = [json.loads(line)["body"] for line in journal.read_text().splitlines()]
+        assert lines == ["one", "two", "three"]
+
+
+def test_a_killed_emulators_messages_are_back_in_the_queue_on_the_next_start(settings):
+    em = start_emulator(settings)
+    sqs = boto.client(em.settings, "sqs")
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=em.settings.queue_url, MessageBody=body)
+    got = sqs.receive_message(QueueUrl=em.settings.queue_url, MaxNumberOfMessages=1)
+    sqs.delete_message(QueueUrl=em.settings.queue_url,
+                       ReceiptHandle=got["Messages"][0]["ReceiptHandle"])
+    em.server.stop()  # what a kill leaves: no clean stop, only the journal on disk
+
+    with start_emulator(settings) as again:
+        # at least once: a deleted message may come back (the ledger makes its load a
+        # no-op); an acknowledged one never goes missing
+        assert _bodies(again.settings, again.settings.queue_url) == ["a", "b", "c"]
+        assert again.recovered.from_journal
+
+
+def test_a_clean_stop_keeps_the_dlq_and_clears_a_drained_queues_journal(settings):
+    with start_emulator(settings) as em:
+        sqs = boto.client(em.settings, "sqs")
+        sqs.send_message(QueueUrl=em.settings.dlq_url, MessageBody="poison")
+        sqs.send_message(QueueUrl=em.settings.queue_url, MessageBody="done")
+        got = sqs.receive_message(QueueUrl=em.settings.queue_url)
+        sqs.delete_message(QueueUrl=em.settings.queue_url,
+                           ReceiptHandle=got["Messages"][0]["ReceiptHandle"])
+    directory = queue_state_dir(settings)
+    assert not (directory / JOURNAL_FILE).exists()
+    assert json.loads((directory / STATE_FILE).read_text())["dlq"] == ["poison"]
+
+    with start_emulator(settings) as again:
+        assert _bodies(again.settings, again.settings.dlq_url) == ["poison"]
+        assert _bodies(again.settings, again.settings.queue_url) == []
+        assert not again.recovered.from_journal

@@ -131,10 +131,11 @@ def test_warehouse_refusing_loads_dead_letters_then_redrive_loads_once(local_sta
     errors = [i.error for i in pollers.invocations]
     assert len(errors) == 2 and all(TERMINAL in (e or "") for e in errors)
     assert dlq_bodies(local_stack) == [envelope.encode(part)], "dead-lettered unchanged"
-    # The third refusal is still pending: the redriven message fails once more, then loads.
+    # The third refusal is still pending: redrive's ledger lookup (is the part loaded
+    # already?) meets it and moves the message anyway, which is safe; then it loads.
     assert ops.redrive(local_stack.settings) == ops.RedriveResult(moved=1, remaining=0)
     pollers = drain(local_stack)
-    assert [bool(i.error) for i in pollers.invocations] == [True, False]
+    assert [bool(i.error) for i in pollers.invocations] == [False]
     assert_all_loaded(local_stack, [part])
 
 

@@ -14,8 +14,9 @@ from pipeline.app.loader import load_batch
 from pipeline.aws.settings import ENV_FIELDS, ENV_WAREHOUSE_PATH
 from pipeline.cli import main
 from pipeline.core import staging
-from pipeline.core.envelope import parse_time
+from pipeline.core.envelope import encode, parse_time
 from pipeline.core.errors import PipelineError
+from pipeline.ops import queue_depth
 from tests.integration.helpers import (
     TERMINAL,
     FlakyWarehouse,
@@ -28,6 +29,7 @@ from tests.integration.helpers import (
     sample,
     send_bodies,
     send_parts,
+    sqs,
     store,
     warehouse,
     warm,
@@ -152,4 +154,49 @@ def test_cli_status_finds_the_running_local_stack_through_its_stack_file(local_s
     assert figures["loaded_rows"] == sum(len(p.rows) for p in parts)
     assert figures["dlq_messages"] == 1 and figures["queue_visible"] == 0
 
-    assert run_cli("redrive", "--json") == (0, '{"moved": 1, "remaining": 0}\n')
+    assert run_cli("redrive", "--json") == (
+        0, '{"moved": 1, "remaining": 0, "already_loaded": 0}\n')
+
+
+def test_redrive_of_a_dlq_message_whose_part_is_loaded_drops_it_and_moves_nothing(
+        local_stack, dataset):
+    parts = publish(local_stack, dataset, seed=79, sample_min=20, sample_max=50)
+    drain(local_stack)
+    # the same part dead-lettered after its load (a redelivery that outlived its retries)
+    send_bodies(local_stack, [encode(parts[0])], queue_url=local_stack.settings.dlq_url)
+
+    result = ops.redrive(local_stack.settings)
+
+    assert (result.moved, result.already_loaded, result.remaining) == (0, 1, 0)
+    assert queue_depth(sqs(local_stack), local_stack.settings.queue_url)["visible"] == 0
+    assert_accounted(local_stack, parts)
+
+
+def test_a_stale_stack_file_is_removed_and_status_reports_what_the_last_run_left(
+        tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from pipeline.aws.settings import Settings
+    from pipeline.offline.emulator import JOURNAL_FILE, STATE_FILE, queue_state_dir
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid no process has any more: what `kill -9` of a run leaves behind
+    settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb")
+    stale = ops.stack_file(settings)
+    stale.write_text(json.dumps({"pid": gone.pid, "env": {
+        "PIPELINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/telegram-messages"}}))
+    queue = queue_state_dir(settings)
+    queue.mkdir()
+    (queue / JOURNAL_FILE).write_text('{"body": "a"}\n{"body": "b"}\n')
+    (queue / STATE_FILE).write_text(json.dumps({"source": [], "dlq": ["poison"]}))
+    for name in ENV_FIELDS:
+        monkeypatch.delenv(name, raising=False)
+
+    code, out = run_cli("status", "--json", "--warehouse", str(settings.warehouse_path))
+
+    assert code == 0
+    assert not stale.exists()
+    figures = json.loads(out)
+    assert figures["queue_waiting_for_next_run"] == 2 and figures["dlq_messages"] == 1
+    assert figures["pipeline"].startswith("not running")

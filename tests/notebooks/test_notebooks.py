@@ -11,7 +11,10 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,13 +125,18 @@ def test_validate_runs_every_notebook_and_writes_reports_with_plots(
         assert f"{name}: running" in err and f"{name}: passed in" in err
         html = (reports / name).with_suffix(".html").read_text(encoding="utf-8")
         assert "<img" in html, f"{name}: no plot in the HTML report"
+        # renders offline: no script from a CDN (require.js, MathJax, mermaid)
+        assert re.findall(r"<script[^>]*\bsrc=", html) == []
+        assert "cdnjs" not in html and "import(\"http" not in html
         cells = executed_cells(reports / name)
         assert all(o.output_type != "error" for c in cells for o in c.outputs)
         assert any(c.outputs for c in cells)
     injected = next(c for c in executed_cells(reports / EXPECTED[2])
                     if "injected-parameters" in c.metadata.get("tags", []))
     assert str(loaded_warehouse) in injected.source
-    assert "DLQ check skipped" in json.dumps(executed_cells(reports / EXPECTED[2])[-1].outputs)
+    # the offline DLQ check read the DLQ state `pipeline run` left beside the warehouse
+    assert "DLQ check passed: the DLQ the last run left" in json.dumps(
+        executed_cells(reports / EXPECTED[2])[-1].outputs)
 
 
 def test_validate_fails_on_an_empty_warehouse_naming_the_notebook_and_no_rows(
@@ -264,7 +272,7 @@ def test_dlq_check_fails_when_the_dlq_holds_messages_and_passes_when_empty(emula
     settings = emulator.settings
     target = checks.NotebookTarget(target="redshift", dlq_url=settings.dlq_url,
                                    region=settings.region, aws_endpoint_url=emulator.endpoint_url)
-    assert checks.check_dlq(target) == f"DLQ {settings.dlq_url} is empty"
+    assert checks.check_dlq(target) == f"DLQ check passed: {settings.dlq_url} is empty"
     from pipeline.aws import boto
 
     boto.client(settings, "sqs").send_message(QueueUrl=settings.dlq_url, MessageBody="{broken")
@@ -272,16 +280,52 @@ def test_dlq_check_fails_when_the_dlq_holds_messages_and_passes_when_empty(emula
         checks.check_dlq(target)
 
 
-def test_dlq_check_is_skipped_locally_but_fails_a_deployment_when_unreachable():
+def test_dlq_check_is_skipped_locally_but_fails_a_deployment_when_unreachable(tmp_path):
     unreachable = "http://127.0.0.1:9/000000000000/telegram-messages-dlq"
     local = checks.NotebookTarget(target="local", dlq_url=unreachable,
                                   aws_endpoint_url="http://127.0.0.1:9")
-    assert checks.check_dlq(local).startswith("DLQ check skipped: no queue reachable")
-    assert checks.check_dlq(checks.NotebookTarget()).startswith("DLQ check skipped")
+    assert checks.check_dlq(local).startswith(
+        checks.SKIPPED_MARK + "DLQ check: no queue reachable")
+    never_run = checks.NotebookTarget(warehouse_path=tmp_path / "w.duckdb")
+    assert checks.check_dlq(never_run).startswith(checks.SKIPPED_MARK + "DLQ check: no `pipeline")
     deployed = checks.NotebookTarget(target="redshift", workgroup="wg", dlq_url=unreachable,
                                      aws_endpoint_url="http://127.0.0.1:9")
     with pytest.raises(checks.SmokeCheckError, match="cannot read the DLQ"):
         checks.check_dlq(deployed)
+
+
+def test_offline_dlq_check_reads_the_dlq_the_last_run_left_and_fails_when_it_holds_any(
+        settings):
+    from pipeline.aws import boto
+    from pipeline.offline.emulator import start_emulator
+
+    target = checks.NotebookTarget(warehouse_path=settings.warehouse_path)
+    with start_emulator(settings) as em:
+        boto.client(em.settings, "sqs").send_message(QueueUrl=em.settings.dlq_url,
+                                                     MessageBody="{broken")
+    with pytest.raises(checks.SmokeCheckError, match=r"DLQ not empty: 1 message.*last run"):
+        checks.check_dlq(target)
+    with start_emulator(settings) as em:  # the DLQ came back with the next start
+        sqs = boto.client(em.settings, "sqs")
+        sqs.purge_queue(QueueUrl=em.settings.dlq_url)
+    assert checks.check_dlq(target).startswith("DLQ check passed: the DLQ the last run left")
+
+
+def test_validate_shows_a_notebook_whose_check_could_not_run_as_skipped_not_passed(
+        loaded_warehouse, tmp_path):
+    # a warehouse no `pipeline run` wrote (copied alone): no DLQ state to read
+    alone = tmp_path / "alone" / "warehouse.duckdb"
+    alone.parent.mkdir()
+    alone.write_bytes(loaded_warehouse.read_bytes())
+    # a process of its own, so the kernel's stderr is seen too
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "validate", "--warehouse", str(alone),
+         "--reports", str(tmp_path / "r"), "--notebook", "03"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "03_query_warehouse.ipynb  SKIPPED" in done.stdout and "PASSED" not in done.stdout
+    assert "a check could not run: DLQ check: no `pipeline run` has used" in done.stderr
+    assert "without encryption" not in done.stderr  # the kernel runs on IPC, not TCP
 
 
 # --- the checks themselves ---------------------------------------------------------------
