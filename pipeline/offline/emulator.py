@@ -90,9 +90,6 @@ def start_emulator(settings: Settings) -> Emulator:
         raise PipelineError(
             f"a pipeline (pid {owner}) is already running on {settings.warehouse_path}: "
             "stop it first (Ctrl-C), or use it: `pipeline status`, `pipeline query`")
-    # moto signs nothing, but botocore insists on credentials; never real ones here.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "embedded")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "embedded")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     directory = queue_state_dir(settings)
     server = EmbeddedMotoServer(journal=directory / JOURNAL_FILE).start()

@@ -1,0 +1,138 @@
+"""The package's layers, read from the source: what each may import, and no environment writes.
+
+Arrows run one way: lambdas -> app -> core, adapters (aws) implement app's ports,
+and offline/analysis sit on top. What ships to Lambda (core, app, aws, lambdas)
+must import nothing the Lambda runtime lacks: the test of the asset's file list is
+in tests/cdk/test_cdk_stack.py, the import of the asset in a runtime-like venv in
+the CDK rehearsal test.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+PACKAGE = Path(__file__).resolve().parents[2] / "pipeline"
+SHIPPED = ("core", "app", "aws", "lambdas")
+# Never in a module that ships, even imported lazily inside a function.
+OFFLINE_ONLY = ("moto", "duckdb", "sqlglot", "pandas", "pyarrow", "numpy", "matplotlib",
+                "papermill", "redshift_connector")
+# Besides the standard library, what each shipped layer may import.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "core": ("pipeline.core",),
+    "app": ("pipeline.core", "pipeline.app", "botocore", "aws_lambda_powertools"),
+    "aws": ("pipeline.core", "pipeline.aws", "boto3", "botocore", "mypy_boto3_"),
+    "lambdas": ("pipeline.core", "pipeline.app", "pipeline.aws", "pipeline.lambdas",
+                "aws_lambda_powertools"),
+}
+ENVIRON_WRITERS = {"update", "pop", "popitem", "setdefault", "clear", "__setitem__",
+                   "__delitem__"}
+
+
+def modules(layer: str) -> list[Path]:
+    return sorted((PACKAGE / layer).rglob("*.py"))
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """Every absolute import in the file, at any depth (lazy imports count too)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.extend((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
+    return found
+
+
+def is_allowed(name: str, allowed: tuple[str, ...]) -> bool:
+    top = name.split(".")[0]
+    if top in sys.stdlib_module_names or top == "__future__":
+        return True
+    return any(name == a or name.startswith(a if a.endswith("_") else a + ".") for a in allowed)
+
+
+@pytest.mark.parametrize("layer", SHIPPED)
+def test_a_shipped_layer_never_imports_the_offline_twins_libraries(layer: str) -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+        for path in modules(layer)
+        for line, name in imports(path)
+        if name.split(".")[0] in OFFLINE_ONLY
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("layer", SHIPPED)
+def test_a_shipped_layer_imports_only_the_layers_below_it(layer: str) -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+        for path in modules(layer)
+        for line, name in imports(path)
+        if not is_allowed(name, ALLOWED[layer])
+    ]
+    assert offenders == []
+
+
+def test_the_handlers_import_with_the_offline_twins_libraries_absent() -> None:
+    """The static checks above, confirmed by importing: every offline-only library blocked."""
+    code = (
+        "import sys\n"
+        f"for name in {OFFLINE_ONLY!r}: sys.modules[name] = None\n"
+        "import pipeline.lambdas.loader, pipeline.lambdas.publisher\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def environ_writes(path: Path) -> list[str]:
+    """Assignments, deletions and mutating calls on os.environ, and os.putenv / os.unsetenv."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+
+    def is_environ(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "environ"
+                and isinstance(node.value, ast.Name) and node.value.id == "os")
+
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "os" and any(
+                a.name == "environ" for a in node.names):
+            found.append(f"{node.lineno}: from os import environ (use os.environ, read only)")
+        elif isinstance(node, ast.Subscript) and is_environ(node.value) and isinstance(
+                node.ctx, ast.Store | ast.Del):
+            found.append(f"{node.lineno}: os.environ[...] assigned or deleted")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = node.func
+            if is_environ(target.value) and target.attr in ENVIRON_WRITERS:
+                found.append(f"{node.lineno}: os.environ.{target.attr}(...)")
+            elif (isinstance(target.value, ast.Name) and target.value.id == "os"
+                  and target.attr in ("putenv", "unsetenv")):
+                found.append(f"{node.lineno}: os.{target.attr}(...)")
+    return found
+
+
+def test_no_module_writes_the_process_environment() -> None:
+    """Wiring is by arguments: settings are passed in, never planted in os.environ."""
+    offenders = {
+        str(path.relative_to(PACKAGE.parent)): writes
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (writes := environ_writes(path))
+    }
+    assert offenders == {}
+
+
+def test_the_environment_write_detector_sees_each_form(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import os\nfrom os import environ\n"
+        "os.environ['A'] = '1'\ndel os.environ['A']\nos.environ.update({})\n"
+        "os.environ.setdefault('B', '2')\nos.putenv('C', '3')\n"
+        "value = os.environ.get('D')\nread = os.environ['E']\n"
+    )
+    assert [w.split(":")[0] for w in environ_writes(sample)] == ["2", "3", "4", "5", "6", "7"]
