@@ -84,7 +84,7 @@ def test_the_handlers_import_with_the_offline_twins_libraries_absent() -> None:
     code = (
         "import sys\n"
         f"for name in {OFFLINE_ONLY!r}: sys.modules[name] = None\n"
-        "import pipeline.lambdas.loader, pipeline.lambdas.publisher\n"
+        "import pipeline.lambdas.loader, pipeline.lambdas.publisher, pipeline.lambdas.drain\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False)
