@@ -196,14 +196,14 @@ def _event_source_window(args: argparse.Namespace, settings: Settings) -> dict[s
     """
     if args.trigger != "queue":
         if args.batching_window is not None:
-            raise PipelineError("--batching-window is the SQS event source's; it needs "
+            raise UsageError("--batching-window is the SQS event source's; it needs "
                                 "--trigger queue")
         return {}
     window = args.batching_window
     if window is None:
         window = settings.batching_window_s if args.follow else 1
     if not 0 <= window < args.visibility_timeout:
-        raise PipelineError(f"--batching-window {window} must be at least 0 and shorter than "
+        raise UsageError(f"--batching-window {window} must be at least 0 and shorter than "
                             f"the visibility timeout ({args.visibility_timeout} s); raise "
                             "--visibility-timeout or shorten the window")
     return {"batching_window_s": window}
@@ -223,7 +223,7 @@ def _trigger_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from pipeline.offline.run import DEFAULT_LOAD_EVERY_S, SCHEDULE
 
     if args.load_every is not None and args.trigger != SCHEDULE:
-        raise PipelineError("--load-every sets the drain's period; it needs --trigger schedule")
+        raise UsageError("--load-every sets the drain's period; it needs --trigger schedule")
     follow = getattr(args, "follow", False)
     every = args.load_every or (300.0 if follow else DEFAULT_LOAD_EVERY_S)
     return {"trigger": args.trigger, "load_every_s": every}
@@ -374,13 +374,13 @@ def _read_context(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PipelineError(f"{path} does not exist; give the CDK app's cdk.json with "
+        raise UsageError(f"{path} does not exist; give the CDK app's cdk.json with "
                             "--context") from None
     except (OSError, ValueError) as exc:
-        raise PipelineError(f"{path} is not readable JSON: {exc}") from None
+        raise UsageError(f"{path} is not readable JSON: {exc}") from None
     context = data.get("context") if isinstance(data, dict) else None
     if not isinstance(context, dict):
-        raise PipelineError(f"{path} has no \"context\" object (is it a cdk.json?)")
+        raise UsageError(f"{path} has no \"context\" object (is it a cdk.json?)")
     return context
 
 

@@ -257,12 +257,13 @@ def dlq_depth(
     timeout and no retries keep an unreachable endpoint from stalling a run.
     """
     if sqs is None:
-        import boto3
         from botocore.config import Config
 
+        from pipeline.aws import boto
+
         config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 1})
-        sqs = boto3.session.Session().client("sqs", region_name=region,
-                                             endpoint_url=endpoint_url, config=config)
+        sqs = boto.client(Settings(region=region), "sqs", endpoint_url=endpoint_url,
+                          config=config)
     attributes = sqs.get_queue_attributes(
         QueueUrl=dlq_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",

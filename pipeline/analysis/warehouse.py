@@ -358,14 +358,14 @@ def require_read_only(sql: str) -> None:
     """
     import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import ParseError, TokenError
 
     quiet = logging.getLogger("sqlglot")  # it warns when it falls back to a bare Command
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
         statements = sqlglot.parse(sql, read="redshift")
-    except ParseError:
+    except (ParseError, TokenError):  # not SQL sqlglot reads: the translator refuses it
         return
     finally:
         quiet.setLevel(level)

@@ -18,13 +18,22 @@ _LOOPBACK = ("http://127.", "http://localhost", "http://[::1]")
 _EMBEDDED_CREDENTIALS = {"aws_access_key_id": "embedded", "aws_secret_access_key": "embedded"}
 
 
-def client(settings: Settings, service: str, endpoint_url: str | None = None) -> Any:
+def embedded_credentials(endpoint_url: str | None) -> dict[str, str]:
+    """Placeholder credentials for an embedded endpoint on loopback; none (the chain) for AWS.
+
+    Passed to each client, never planted in the process environment.
+    """
+    if endpoint_url and endpoint_url.startswith(_LOOPBACK):
+        return dict(_EMBEDDED_CREDENTIALS)
+    return {}
+
+
+def client(settings: Settings, service: str, endpoint_url: str | None = None,
+           config: Config | None = None) -> Any:
     """A boto3 client for `service`, pointed at the emulator when the settings name one."""
     import boto3
 
     url = endpoint_url or settings.aws_endpoint_url
-    credentials = _EMBEDDED_CREDENTIALS if url and url.startswith(_LOOPBACK) else {}
     session: Any = boto3.session.Session()  # Any: the stubs overload client() per service name
-    return session.client(
-        service, region_name=settings.region, endpoint_url=url, config=_CONFIG, **credentials
-    )
+    return session.client(service, region_name=settings.region, endpoint_url=url,
+                          config=config or _CONFIG, **embedded_credentials(url))

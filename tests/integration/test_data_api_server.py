@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -30,9 +29,7 @@ class Stack:
         self.emulator = emulator
         self.api = api
         self.settings: Settings = emulator.settings
-        self.client = boto3.client(
-            "redshift-data", endpoint_url=api.endpoint_url, region_name="us-east-1"
-        )
+        self.client = boto.client(self.settings, "redshift-data", endpoint_url=api.endpoint_url)
         self.s3 = boto.client(self.settings, "s3")
         self.bucket = self.settings.bucket
 

@@ -35,13 +35,8 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.offline.run import run
 
     path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
-    saved = dict(os.environ)
-    try:
-        summary = run(Settings(warehouse_path=path, seed=4, visibility_timeout_s=1,
-                               batching_window_s=0), tick_count=3, interval_s=0)
-    finally:  # the runtime points the handlers' environment at its (now stopped) stack
-        os.environ.clear()
-        os.environ.update(saved)
+    summary = run(Settings(warehouse_path=path, seed=4, visibility_timeout_s=2,
+                           batching_window_s=0), tick_count=3, interval_s=0)
     assert summary.drained and summary.loaded_rows > 0
     return path
 
@@ -49,16 +44,10 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def endpoint(loaded: Path) -> Iterator[Any]:
     """The embedded AWS (moto + Data API) serving the loaded warehouse."""
-    from pipeline.offline.runtime import start_local, use_settings
+    from pipeline.offline.runtime import start_local
 
-    saved = dict(os.environ)
-    try:
-        with start_local(Settings(warehouse_path=loaded)) as stack:
-            yield stack
-    finally:
-        use_settings(Settings())
-        os.environ.clear()
-        os.environ.update(saved)
+    with start_local(Settings(warehouse_path=loaded)) as stack:
+        yield stack
 
 
 def outputs_file(stack: Any, path: Path) -> Path:
@@ -156,17 +145,9 @@ def test_validate_redshift_runs_all_three_notebooks_through_the_data_api(
 def test_warehouse_init_on_the_embedded_warehouse_runs_the_users_and_grants_too(
     tmp_path: Path, capsys: pytest.CaptureFixture,
 ) -> None:
-    from pipeline.offline.runtime import use_settings
-
     warehouse = tmp_path / "w.duckdb"
-    saved = dict(os.environ)
-    try:
-        assert main(["warehouse", "init", "--warehouse", str(warehouse)]) == 0
-        assert main(["warehouse", "init", "--warehouse", str(warehouse)]) == 0  # idempotent
-    finally:
-        use_settings(Settings())
-        os.environ.clear()
-        os.environ.update(saved)
+    assert main(["warehouse", "init", "--warehouse", str(warehouse)]) == 0
+    assert main(["warehouse", "init", "--warehouse", str(warehouse)]) == 0  # idempotent
     assert "schema scraped ready on local" in capsys.readouterr().err
     with connect("local", Settings(warehouse_path=warehouse)) as conn:
         assert conn.query("SELECT COUNT(*) AS n FROM scraped.load_ledger")["n"].tolist() == [0]
