@@ -197,15 +197,16 @@ def _event_source_window(args: argparse.Namespace, settings: Settings) -> dict[s
     if args.trigger != "queue":
         if args.batching_window is not None:
             raise UsageError("--batching-window is the SQS event source's; it needs "
-                                "--trigger queue")
+                             "--trigger queue")
         return {}
     window = args.batching_window
-    if window is None:
+    if window is None:  # a default must fit the (short, offline) visibility timeout
         window = settings.batching_window_s if args.follow else 1
+        window = min(window, max(0, args.visibility_timeout - 1))
     if not 0 <= window < args.visibility_timeout:
         raise UsageError(f"--batching-window {window} must be at least 0 and shorter than "
-                            f"the visibility timeout ({args.visibility_timeout} s); raise "
-                            "--visibility-timeout or shorten the window")
+                         f"the visibility timeout ({args.visibility_timeout} s); raise "
+                         "--visibility-timeout or shorten the window")
     return {"batching_window_s": window}
 
 

@@ -375,8 +375,18 @@ def require_read_only(sql: str) -> None:
         if isinstance(statement, exp.Command) and str(statement.this).upper() in READ_COMMANDS:
             continue
         raise PipelineError(
-            f"read-only: a reader cannot run {statement.key.upper()} on the local warehouse; "
+            f"read-only: a reader cannot run {_statement_name(statement)} on the local "
+            "warehouse; "
             "only the pipeline writes to it")
+
+
+def _statement_name(statement: Any) -> str:
+    """LOCK, INSERT, ...: what sqlglot parsed, or the keyword of what it kept as a bare command."""
+    from sqlglot import exp
+
+    if isinstance(statement, exp.Command):
+        return str(statement.this).upper()
+    return str(statement.key).upper()
 
 
 def _is_lock_error(exc: BaseException) -> bool:

@@ -152,6 +152,8 @@ def run(
         except KeyboardInterrupt:
             progress("stopping: no more ticks; draining the queue")
         progress("waiting for the loader to drain the queue ...")
+        if isinstance(loader, DrainSchedule):
+            loader.drain_now()
         drained = wait_drained(stack.settings, drain_timeout_s)
         loader.stop()
         summary = summarize(stack.settings, warehouse, published, loader, drained,

@@ -327,6 +327,10 @@ def event_source(settings: Settings, handler: Callable[..., dict[str, Any]] | No
     )
 
 
+# Once the publisher stops, the drain schedule runs this often until the queue is empty.
+FLUSH_EVERY_S = 1.0
+
+
 @dataclass
 class DrainSchedule:
     """The `schedule` trigger: an EventBridge rule invoking the drain every `every_s` seconds.
@@ -344,6 +348,7 @@ class DrainSchedule:
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     on_invocation: Callable[[Invocation], None] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def start(self) -> DrainSchedule:
@@ -369,9 +374,26 @@ class DrainSchedule:
             self.on_invocation(invocation)
         return invocation
 
+    def drain_now(self) -> None:
+        """The publisher has stopped: drain now and every second until stopped.
+
+        A run that stops ticking wants its summary, not the next scheduled drain
+        (`--follow` drains every 300 s). Still one drain at a time.
+        """
+        self.every_s = min(self.every_s, FLUSH_EVERY_S)
+        self._wake.set()
+
     def _loop(self) -> None:
         next_at = time.monotonic() + self.every_s
-        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
+        while not self._stop.is_set():
+            self._wake.wait(max(0.0, next_at - time.monotonic()))
+            if self._stop.is_set():
+                break
+            if self._wake.is_set():
+                self._wake.clear()
+                next_at = min(next_at, time.monotonic())
+            if time.monotonic() < next_at:
+                continue
             self.invoke()
             now = time.monotonic()
             while next_at <= now:  # ticks missed while the drain ran are skipped
@@ -379,6 +401,7 @@ class DrainSchedule:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=self.timeout_s)
 

@@ -135,3 +135,17 @@ def test_bench_with_the_schedule_trigger_reports_copies_per_minute_and_rows_per_
     assert figures["rows_per_copy"] == pytest.approx(figures["rows"] / figures["loads"], abs=0.1)
     assert figures["copies_per_minute"] > 0
     assert figures["loader_invocations"] >= figures["loads"] >= 1
+
+
+def test_a_run_that_stops_ticking_drains_now_instead_of_at_the_next_scheduled_drain(tmp_path):
+    """With a 300 s schedule (what --follow uses), the summary comes after one more drain."""
+    from pipeline.aws.settings import Settings
+    from pipeline.offline.run import SCHEDULE, run
+
+    settings = Settings(warehouse_path=tmp_path / "w.duckdb", visibility_timeout_s=2,
+                        batching_window_s=0, seed=3)
+    summary = run(settings, tick_count=2, interval_s=0, trigger=SCHEDULE, load_every_s=300,
+                  drain_timeout_s=60)
+    assert summary.drained, "waited for the scheduled drain 300 s away instead of draining"
+    assert summary.loaded_rows == summary.published_rows > 0
+    assert summary.copies >= 1

@@ -86,6 +86,7 @@ def test_readers_go_through_the_running_pipeline_and_never_block_it(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
     follow = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "run", "--follow", "--interval", "1",
+         "--trigger", "queue",
          "--seed", "7", "--warehouse", str(warehouse)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
