@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,13 +116,24 @@ def ipc_kernel_manager() -> type:
     """Jupyter's kernel manager on the IPC transport (Unix sockets in the runtime directory).
 
     Over TCP, ipykernel warns on every start that its traffic is unencrypted; a local
-    smoke run needs no network at all.
+    smoke run needs no network at all. Each kernel gets its own socket paths in the
+    runtime directory: jupyter_client's default, read before the connection file is
+    named, is `kernel-ipc-N` in the working directory (papermill's `cwd`, the notebooks
+    folder), so two validations at once took each other's sockets and failed with
+    "Invalid Signature".
     """
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import CaselessStrEnum, default
 
     class IpcKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _own_socket_paths(self) -> str:
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            return str(runtime / f"kernel-{uuid.uuid4()}-ipc")
 
     return IpcKernelManager
 

@@ -17,8 +17,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import nbformat
 import pytest
 
 from pipeline.analysis import checks, validate
@@ -57,8 +57,16 @@ def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def read_notebook(path: Path) -> Any:
+    """nbformat is imported here, not at collection: its jsonschema compiles some forty
+    grammars on import (~2.5 s of CPU) that every test worker would pay."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
 def executed_cells(path: Path) -> list:
-    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    return [c for c in read_notebook(path).cells if c.cell_type == "code"]
 
 
 # --- the committed notebooks -------------------------------------------------------------
@@ -70,7 +78,9 @@ def test_the_three_analyst_notebooks_are_there():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_committed_without_outputs_or_execution_counts(path):
-    notebook = nbformat.read(path, as_version=4)
+    import nbformat
+
+    notebook = read_notebook(path)
     nbformat.validate(notebook)
     dirty = [
         i for i, cell in enumerate(notebook.cells)
@@ -84,7 +94,7 @@ def test_notebook_is_committed_without_outputs_or_execution_counts(path):
 def test_notebook_has_one_parameters_cell_of_literals_papermill_can_read(path):
     import papermill
 
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read_notebook(path)
     tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: expected one cell tagged 'parameters'"
     names = []
@@ -186,6 +196,19 @@ def test_notebooks_run_on_the_projects_kernel_installed_in_this_environment():
     if validate.KERNEL_NAME not in KernelSpecManager().find_kernel_specs():
         pytest.skip("no `pipeline` kernelspec: `make install` installs it")
     assert validate.kernel_name() == validate.KERNEL_NAME
+
+
+def test_each_kernel_gets_its_own_sockets_outside_the_notebooks_folder():
+    """Two validations at once (CI jobs, an analyst beside a deploy check) share no socket.
+
+    jupyter_client's IPC default is `kernel-ipc-N` in the working directory, papermill's
+    `cwd`: parallel runs took each other's sockets and failed with "Invalid Signature".
+    """
+    manager = validate.ipc_kernel_manager()
+    first, second = manager(kernel_name="python3"), manager(kernel_name="python3")
+    assert first.transport == "ipc"
+    assert first.ip != second.ip
+    assert Path(first.ip).is_absolute() and not Path(first.ip).is_relative_to(REPO_ROOT)
 
 
 # --- parameters from a deployment --------------------------------------------------------
