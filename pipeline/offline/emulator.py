@@ -23,6 +23,7 @@ from pipeline.aws import boto
 from pipeline.aws.settings import Settings
 from pipeline.core import staging
 from pipeline.core.errors import ConfigError, PipelineError
+from pipeline.offline.serving import serving_thread
 
 QUEUE_NAME = "telegram-messages"
 DLQ_NAME = "telegram-messages-dlq"
@@ -143,8 +144,7 @@ class EmbeddedMotoServer:
         self.journal.parent.mkdir(parents=True, exist_ok=True)
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", 0, self._journaled(app), threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="embedded-aws", daemon=True)
+        self._thread = serving_thread(self._server, "embedded-aws")
         self._thread.start()
         return self
 

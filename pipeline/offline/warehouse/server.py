@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.aws.settings import Settings
+from pipeline.offline.serving import serving_thread
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +142,7 @@ class EmbeddedDataApi:
         self._httpd.daemon_threads = True
         bound_port = self._httpd.server_address[1]
         self.endpoint_url = f"http://{host}:{bound_port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="embedded-data-api", daemon=True
-        )
+        self._thread = serving_thread(self._httpd, "embedded-data-api")
         self._stopped = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -553,10 +552,16 @@ class EmbeddedDataApi:
                 f"Could not cancel a query that is already in {record.status} state."
             )
         record.cancel.set()
-        session = record.session
-        if session is not None:
-            session.interrupt()
-        record.done.wait(2.0)  # usually ABORTED well within this; DescribeStatement tells
+        # DuckDB's interrupt stops only a query that is already running: one sent while the
+        # statement is still being translated or begun would be lost. So it is sent again until
+        # the statement ends (usually ABORTED well within the wait; DescribeStatement tells).
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            session = record.session
+            if session is not None:
+                session.interrupt()
+            if record.done.wait(0.02):
+                break
         return {"Status": True}
 
 
