@@ -33,9 +33,17 @@ run: $(STAMP) ## Run the main job end to end on the embedded AWS and DuckDB ware
 	$(BIN)/pipeline run --ticks 10 --interval 0
 	$(BIN)/pipeline validate --target local
 
-test: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed ## Run lint and the whole test suite
+# Most tests wait on sockets, subprocesses and queue timeouts rather than on the CPU, so the
+# suite runs on more workers than cores (pytest-xdist; tests/conftest.py says how it splits).
+PYTEST_WORKERS ?= 4
+XDIST := -n $(PYTEST_WORKERS)
+# The suite starts some hundred Python processes (workers, CLI runs, kernels): let them share
+# compiled byte code and pytest's rewritten test modules even where the shell turns that off.
+test test-lowest: export PYTHONDONTWRITEBYTECODE :=
+
+test: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed ## Run lint and the whole test suite (PYTEST_WORKERS=4)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minutes uncached)
 	$(BIN)/mypy
@@ -46,7 +54,7 @@ test-lowest: $(STAMP) $(CHECKOV_STAMP) ## Install the lowest versions pyproject.
 	$(BIN)/uv venv --quiet --allow-existing --python $(PYTHON) $(LOWEST)
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
 	$(LOWEST)/bin/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (lowest)" >/dev/null
-	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider $(XDIST)
 
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --silent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,41 @@ def dataset():
     from pipeline.core.dataset import load_dataset
 
     return load_dataset(DATASET)
+
+
+
+# `make test` spreads the suite over workers (pytest-xdist, `-n`). The slow tiers go first,
+# so that no long test collected last leaves the other workers idle while it finishes; and
+# the tests that share a costly or ordered fixture keep to one worker, which builds it once:
+ONE_WORKER = (
+    "tests/cdk/",  # the session's CDK synths, the rehearsal venv, checkov's scan
+    "tests/notebooks/",  # the session's loaded warehouse
+    "tests/integration/test_conformance.py",  # the corpus runs in order on one connection
+    "tests/integration/test_bench.py",  # one bench run
+    "tests/integration/test_redshift_data_api.py",  # one module-wide stack
+    "tests/integration/test_data_api_server.py",  # one module-wide stack
+)
+SLOW_FIRST = ("tests/integration/", "tests/notebooks/", "tests/cdk/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        tiers = [i for i, tier in enumerate(SLOW_FIRST) if item.nodeid.startswith(tier)]
+        return tiers[0] if tiers else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: within a tier, the collection order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Load scheduling in which each ONE_WORKER prefix is one unit of work.
+
+    xdist's own `--dist loadgroup` renames node ids through `item._nodeid`, which pytest 9
+    no longer reads: its `xdist_group` marks silently do nothing. This groups by node id.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((p for p in ONE_WORKER if nodeid.startswith(p)), nodeid)
+
+    return OneWorkerGroups(config, log)
