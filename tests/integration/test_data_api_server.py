@@ -301,9 +301,15 @@ def test_cancel_interrupts_a_running_query(stack):
     statement_id = stack.client.execute_statement(
         Sql="WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 100000000)"
             " SELECT COUNT(*) FROM t", **TARGET)["Id"]
-    time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while stack.client.describe_statement(Id=statement_id)["Status"] != "STARTED":
+        assert time.monotonic() < deadline, "the query never started"
+        time.sleep(0.005)
+    cancelled_at = time.monotonic()
     stack.client.cancel_statement(Id=statement_id)
     assert stack.wait(statement_id)["Status"] == "ABORTED"
+    # uncancelled, the query runs for minutes: ABORTED within seconds means it was interrupted
+    assert time.monotonic() - cancelled_at < 5
 
 
 def test_injected_failures_fail_the_next_statements_only(stack, faults):
