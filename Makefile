@@ -51,7 +51,7 @@ typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minu
 LOWEST := .venv-lowest
 
 test-lowest: $(STAMP) $(CHECKOV_STAMP) ## Install the lowest versions pyproject.toml allows and run the tests on them
-	$(BIN)/uv venv --quiet --allow-existing --python $(PYTHON) $(LOWEST)
+	$(BIN)/uv venv --quiet --seed --allow-existing --python $(PYTHON) $(LOWEST)
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
 	$(LOWEST)/bin/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (lowest)" >/dev/null
 	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider $(XDIST)
