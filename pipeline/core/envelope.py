@@ -155,12 +155,19 @@ def _check_size(envelope: Envelope, max_bytes: int) -> None:
         raise AssertionError(f"part {envelope.part} is {size} bytes > {max_bytes}")
 
 
+def _not_json(constant: str) -> Any:
+    """Python's json reads NaN and Infinity; JSON (RFC 8259) has neither, and no publisher
+    sends them. Read as floats, one such value in a row failed the rejected-rows object's
+    encoding and with it the whole batch of good messages, load after load."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def decode(body: str | bytes) -> Envelope:
     """Parse and validate one SQS body; anything malformed is a PoisonMessageError."""
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
-        data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        data = json.loads(text, parse_constant=_not_json)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError, NaN
         raise PoisonMessageError(f"body is not UTF-8 JSON: {exc}") from None
     if not isinstance(data, dict):
         raise PoisonMessageError(f"envelope must be a JSON object, got {type(data).__name__}")

@@ -123,3 +123,14 @@ def test_envelopes_breaking_the_contract_are_poison(change, reason):
     data = _valid() | change
     with pytest.raises(PoisonMessageError, match=reason):
         envelope.decode(json.dumps(data))
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_body_holding_nan_or_infinity_is_poison_not_a_batch_failure(constant):
+    # Python's json reads them; JSON does not have them. Read as a float in a row, the row was
+    # rejected, then encoding the rejected-rows object raised and failed the whole batch.
+    body = envelope.encode(split([make_row(1)])[0])
+    assert '"trader_id":7,' in body
+    body = body.replace('"trader_id":7,', f'"trader_id":{constant},', 1)
+    with pytest.raises(PoisonMessageError, match=f"{constant} is not JSON"):
+        envelope.decode(body)
