@@ -37,6 +37,7 @@ class UsageLimit(Construct):
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
         limit_id = cr.PhysicalResourceIdReference()
+        created_limit = cr.PhysicalResourceId.from_response("usageLimit.usageLimitId")
         # Its own role and log group: no AWS managed policy (AWSLambdaBasicExecutionRole).
         log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.TWO_WEEKS)
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
@@ -59,8 +60,7 @@ class UsageLimit(Construct):
                     "period": config.usage_limit_period,
                     "breachAction": config.usage_limit_breach_action,
                 },
-                physical_resource_id=cr.PhysicalResourceId.from_response(
-                    "usageLimit.usageLimitId"),
+                physical_resource_id=created_limit,
             ),
             # The period cannot be changed in place: change it by renaming this construct.
             on_update=cr.AwsSdkCall(
@@ -71,8 +71,7 @@ class UsageLimit(Construct):
                     "amount": config.usage_limit_rpu_hours,
                     "breachAction": config.usage_limit_breach_action,
                 },
-                physical_resource_id=cr.PhysicalResourceId.from_response(
-                    "usageLimit.usageLimitId"),
+                physical_resource_id=created_limit,
             ),
             on_delete=cr.AwsSdkCall(
                 service=SERVICE,

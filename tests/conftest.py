@@ -52,7 +52,6 @@ def dataset():
     return load_dataset(DATASET)
 
 
-
 # `make test` spreads the suite over workers (pytest-xdist, `-n`). The slow tiers go first,
 # so that no long test collected last leaves the other workers idle while it finishes; and
 # the tests that share a costly or ordered fixture keep to one worker, which builds it once:
@@ -69,8 +68,8 @@ SLOW_FIRST = ("tests/integration/", "tests/notebooks/", "tests/cdk/")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
-        tiers = [i for i, tier in enumerate(SLOW_FIRST) if item.nodeid.startswith(tier)]
-        return tiers[0] if tiers else len(SLOW_FIRST)
+        return next((i for i, tier in enumerate(SLOW_FIRST) if item.nodeid.startswith(tier)),
+                    len(SLOW_FIRST))
 
     items.sort(key=rank)  # stable: within a tier, the collection order
 
