@@ -597,7 +597,8 @@ def _handler_class(api: EmbeddedDataApi) -> type[BaseHTTPRequestHandler]:
                 self._send(500, {"__type": "InternalServerException", "message": str(exc)})
 
         def do_GET(self) -> None:
-            self._send(200, {"service": "RedshiftData", "endpoint": api.endpoint_url})
+            self._send(200, {"service": "RedshiftData", "endpoint": api.endpoint_url,
+                             "warehouse": str(api.warehouse_path)})
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
