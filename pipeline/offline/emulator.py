@@ -277,10 +277,12 @@ def save_queue_state(settings: Settings, files: QueueFiles) -> None:
 
     sqs = boto.client(settings, "sqs")
     files.write_state(peek_bodies(settings, settings.dlq_url))
+    faults.reached("stop.state_written")
     source = queue_depth(sqs, settings.queue_url)
     if source["visible"] == 0 and source["in_flight"] == 0:
         with files.lock:
             files.journal.unlink(missing_ok=True)
+        faults.reached("stop.journal_cleared")
 
 
 def persisted_dlq(settings: Settings) -> tuple[list[str], Path] | None:
