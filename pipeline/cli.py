@@ -6,6 +6,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -609,22 +610,22 @@ def build_parser() -> argparse.ArgumentParser:
         "docs/benchmarks.md explains every figure and the targets.",
         epilog="example: pipeline bench --rows 100000 --json",
     )
-    bench.add_argument("--rows", type=int, default=200_000, metavar="N",
+    bench.add_argument("--rows", type=at_least(1), default=200_000, metavar="N",
                        help="rows to publish (default 200,000)")
     bench.add_argument("--seed", type=int, default=42,
                        help="seed for sample sizes, rows and batch ids (default 42)")
-    bench.add_argument("--scrapers", type=int, default=1, metavar="K",
+    bench.add_argument("--scrapers", type=at_least(1), default=1, metavar="K",
                        help="publishers per tick: input grows, COPYs per minute should not")
-    bench.add_argument("--interval", type=float, default=0.0, metavar="SECONDS",
+    bench.add_argument("--interval", type=at_least(0, float), default=0.0, metavar="SECONDS",
                        help="seconds between ticks (default 0: flat out); with --scrapers, "
                             "shows COPYs per minute staying bounded as input grows")
-    bench.add_argument("--batching-window", type=int, default=0, metavar="SECONDS",
+    bench.add_argument("--batching-window", type=at_least(0), default=0, metavar="SECONDS",
                        help="the event source's maximum batching window (default 0: load "
                             "as soon as messages arrive; deployed default 5)")
-    bench.add_argument("--concurrency", type=int, default=2, metavar="N",
+    bench.add_argument("--concurrency", type=at_least(1), default=2, metavar="N",
                        help="loader processes, like the event source's maximum concurrency "
                             "(default 2, the deployed default)")
-    bench.add_argument("--batch-size", type=int, default=100, metavar="N",
+    bench.add_argument("--batch-size", type=at_least(1), default=100, metavar="N",
                        help="SQS messages per loader invocation, capped by Lambda's 6 MB "
                             "payload (default 100, the deployed default)")
     bench.add_argument("--fast-moto", action="store_true",
@@ -669,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(**overrides)
         return int(args.func(args, settings))
     except KeyboardInterrupt:
+        # A notebook's kernel dies with the interrupt; asyncio would report its unawaited
+        # execution task with a traceback at exit. The interruption is the whole story.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         _stderr(f"pipeline {args.command}: interrupted")
         return 130
     except Exception as exc:  # every failure ends in one line; --debug shows the traceback

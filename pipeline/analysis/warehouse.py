@@ -10,7 +10,6 @@ redshift-connector over TCP where there is a network path (`PIPELINE_REDSHIFT_TR
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,14 +294,13 @@ class LocalConnection(Connection):
     settings: Settings
 
     def query(self, sql: str) -> pd.DataFrame:
-        require_read_only(sql)
         deadline = time.monotonic() + LOCK_RETRY_S
         while True:
             stack = self.running()
             if stack is not None:
                 return query_data_api(stack, sql)
             try:
-                return query_file(self.path, sql)
+                return query_file(self.path, sql, timeout_s=self.settings.statement_timeout_s)
             except Exception as exc:
                 # A pipeline starting right now holds the file before it says so: wait
                 # for its stack file, then go through its endpoint.
@@ -324,8 +322,13 @@ class LocalConnection(Connection):
         pass  # nothing is held between queries
 
 
-def query_file(path: Path, sql: str) -> pd.DataFrame:
-    """One query on the warehouse file, opened read-only for just that query."""
+def query_file(path: Path, sql: str, timeout_s: float | None = None) -> pd.DataFrame:
+    """One query on the warehouse file, opened read-only for just that query.
+
+    DuckDB does not stop for Ctrl-C, so the query runs on a worker thread and the
+    caller's thread interrupts it on Ctrl-C or at `timeout_s` (Redshift's
+    statement_timeout): a reader holds the file for a bounded time, never longer.
+    """
     import duckdb
 
     from pipeline.offline.warehouse.engine import SESSION_SETUP
@@ -334,59 +337,54 @@ def query_file(path: Path, sql: str) -> pd.DataFrame:
     try:
         for statement in SESSION_SETUP:
             con.execute(statement)
-        return DuckDBConnection(path=path, con=con).query(sql)
+        return _interruptible(con, lambda: DuckDBConnection(path=path, con=con).query(sql),
+                              timeout_s)
     finally:
         con.close()
 
 
+def _interruptible(con: Any, work: Any, timeout_s: float | None) -> Any:
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="warehouse-reader", daemon=True)
+    worker.start()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+            if deadline is not None and time.monotonic() > deadline and worker.is_alive():
+                con.interrupt()
+                worker.join()
+                # https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html
+                raise QueryError("Query canceled on user's request (statement timeout of "
+                                 f"{timeout_s:g} s)")
+    except KeyboardInterrupt:
+        con.interrupt()
+        worker.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def query_data_api(stack: Settings, sql: str) -> pd.DataFrame:
-    """One query through the embedded Data API endpoint, as a DataFrame shaped like the file's."""
+    """One query through the embedded Data API endpoint, as a DataFrame shaped like the file's.
+
+    It signs in as a reader, not with the loader's secret the stack file records:
+    the endpoint runs every session but the loader's read-only.
+    """
     from pipeline.aws import dataapi
 
-    return result_frame(dataapi.build(stack).query(sql))
-
-
-READ_COMMANDS = ("SHOW", "EXPLAIN", "DESC")
-
-
-def require_read_only(sql: str) -> None:
-    """Refuse a statement that would change the warehouse: readers are read-only.
-
-    The file is opened read-only; through the running pipeline's endpoint the same
-    holds by this check (as an analysts' read-only role does on Redshift). SQL that
-    sqlglot cannot parse is left to the endpoint, which refuses what it cannot run.
-    """
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import ParseError, TokenError
-
-    quiet = logging.getLogger("sqlglot")  # it warns when it falls back to a bare Command
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        statements = sqlglot.parse(sql, read="redshift")
-    except (ParseError, TokenError):  # not SQL sqlglot reads: the translator refuses it
-        return
-    finally:
-        quiet.setLevel(level)
-    for statement in statements:
-        if statement is None or isinstance(statement, exp.Query | exp.Describe | exp.Show):
-            continue
-        if isinstance(statement, exp.Command) and str(statement.this).upper() in READ_COMMANDS:
-            continue
-        raise PipelineError(
-            f"read-only: a reader cannot run {_statement_name(statement)} on the local "
-            "warehouse; "
-            "only the pipeline writes to it")
-
-
-def _statement_name(statement: Any) -> str:
-    """LOCK, INSERT, ...: what sqlglot parsed, or the keyword of what it kept as a bare command."""
-    from sqlglot import exp
-
-    if isinstance(statement, exp.Command):
-        return str(statement.this).upper()
-    return str(statement.key).upper()
+    reader = dataclasses.replace(stack, redshift_secret_arn=None)
+    return result_frame(dataapi.build(reader).query(sql))
 
 
 def _is_lock_error(exc: BaseException) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -156,8 +157,9 @@ class Settings:
         _check_range(ENV_BATCHING_WINDOW_S, self.batching_window_s, 0, 300)
         _check_range(ENV_PROCESSED_EXPIRY_DAYS, self.processed_expiry_days, 1, 3650)
         _check_range(ENV_REJECTED_EXPIRY_DAYS, self.rejected_expiry_days, 1, 3650)
-        if self.statement_timeout_s <= 0:
-            raise ConfigError(f"{ENV_STATEMENT_TIMEOUT_S}={self.statement_timeout_s} must be > 0")
+        if not 0 < self.statement_timeout_s < math.inf:  # NaN compares false: refused too
+            raise ConfigError(f"{ENV_STATEMENT_TIMEOUT_S}={self.statement_timeout_s} must be a "
+                              "finite number of seconds > 0")
         if self.log_level not in _LOG_LEVELS:
             raise ConfigError(f"{ENV_LOG_LEVEL}={self.log_level!r} must be one of {_LOG_LEVELS}")
         if self.redshift_transport not in REDSHIFT_TRANSPORTS:
