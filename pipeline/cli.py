@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -709,6 +710,11 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
                          "is the pipeline running? (`pipeline status` names what is)")
     if isinstance(exc, (BotoCoreError, ClientError)):
         return FAILURE, f"AWS error: {text}"
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in text:
+        return FAILURE, ("error: the disk is full" + (f" (writing {exc.filename})"
+                                                     if getattr(exc, "filename", None) else "")
+                         + ": free some space and run again; what the queue accepted is "
+                         "journaled and is put back by the next run")
     duck = _duckdb_error(exc)
     if duck is not None:
         return duck

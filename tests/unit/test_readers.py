@@ -26,3 +26,15 @@ def test_numeric_options_are_refused_with_a_message_naming_the_bound(minimum, ki
 
 def test_numeric_options_in_range_pass_through():
     assert at_least(0)("0") == 0 and at_least(0, float)("0.25") == 0.25
+
+
+@pytest.mark.parametrize("exc", [
+    OSError(28, "No space left on device", "var/embedded-queue/journal.ndjson"),
+    RuntimeError("IO Error: Could not write file \"w.duckdb\": No space left on device"),
+])
+def test_a_full_disk_is_one_line_that_says_what_to_do(exc):
+    from pipeline.cli import describe_error
+
+    code, line = describe_error(exc)
+    assert code == 1 and "\n" not in line
+    assert line.startswith("error: the disk is full") and "free some space" in line
