@@ -204,8 +204,8 @@ def test_connect_query_shows_nulls_super_text_and_labels_as_redshift(frame_conne
     ("SELECT COUNT(*) FILTER (WHERE 1 = 1)", "unsupported on the embedded warehouse: FILTER"),
     ("SELEC 1", 'syntax error at or near "SELEC"'),
     ("SELECT nope FROM scraped.telegram_messages", 'column "nope" does not exist'),
-    ("LOCK scraped.telegram_messages", "read-only: a reader cannot run LOCK"),
-    ("INSERT INTO scraped.load_ledger (batch_id) VALUES ('x')", "read-only"),
+    ("LOCK scraped.telegram_messages", "LOCK"),
+    ("INSERT INTO scraped.load_ledger (batch_id) VALUES ('x')", "permission denied"),
 ])
 def test_connect_query_raises_one_line_pipeline_errors(frame_connection: Any, redshift_sql: str,
                                                        message: str) -> None:
