@@ -231,14 +231,16 @@ def _trigger_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.analysis import dbapi
     from pipeline.analysis.warehouse import connect
-    from pipeline.core.errors import TerminalWarehouseError
 
     statement = query_text(args)
     with connect(target=args.target, settings=settings) as conn:
         try:
             frame = conn.query(statement)
-        except TerminalWarehouseError as exc:  # through a Data API: the statement failed
+        except dbapi.OperationalError:  # the warehouse, not the SQL: "error", exit 1
+            raise
+        except dbapi.DatabaseError as exc:  # the warehouse refused the statement
             raise SqlError(exc.error) from exc
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
