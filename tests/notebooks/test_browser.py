@@ -23,11 +23,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.aws.settings import REPO_ROOT
-from tests.notebooks import test_notebooks as notebook_tests
 
 pytestmark = pytest.mark.notebooks
 
-loaded_warehouse = notebook_tests.loaded_warehouse
 NOTEBOOK = "03_query_warehouse.ipynb"
 SCREENSHOT = REPO_ROOT / "reports" / "browser" / "03_query_warehouse.png"
 # Flags for a browser in a container: no sandbox (root), no GPU, and nothing fetched

@@ -13,12 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.notebooks import test_notebooks as notebook_tests
-
 pytestmark = pytest.mark.notebooks
 
-# The warehouse `pipeline validate` is tested on: one fixture.
-loaded_warehouse = notebook_tests.loaded_warehouse
 
 SUPER_NAVIGATION = (
     "SELECT m.entities.tickers[0]::VARCHAR AS first_ticker, COUNT(*) AS messages "

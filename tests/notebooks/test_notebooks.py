@@ -41,22 +41,6 @@ def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     assert not [k for k in os.environ if k.startswith("PIPELINE_")], "a setting leaked out"
 
 
-@pytest.fixture(scope="session")
-def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse loaded by `pipeline run`'s own function: 3 ticks, seeded."""
-    from pipeline.offline.run import run
-
-    path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
-    summary = run(
-        Settings(warehouse_path=path, seed=3, visibility_timeout_s=1, batching_window_s=0),
-        tick_count=3,
-        interval_s=0,
-        load_every_s=1,
-    )
-    assert summary.drained and summary.loaded_rows == summary.published_rows > 0
-    return path
-
-
 def read_notebook(path: Path) -> Any:
     """nbformat is imported here, not at collection: its jsonschema compiles some forty
     grammars on import (~2.5 s of CPU) that every test worker would pay."""
