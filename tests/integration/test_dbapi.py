@@ -78,6 +78,30 @@ def test_local_cursor_runs_redshift_sql_with_named_parameters(local: d.Connectio
     assert cursor.fetchone() is None and cursor.fetchall() == []
 
 
+def test_pipeline_query_takes_a_stack_outputs_file_to_the_data_api(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from pipeline.cli import main
+    from pipeline.offline.runtime import start_local
+
+    count = "SELECT COUNT(*) AS n FROM scraped.telegram_messages"
+    assert main(["query", "--warehouse", str(loaded), "--format", "json", count]) == 0
+    local = json.loads(capsys.readouterr().out)
+    with start_local(Settings(warehouse_path=loaded)) as stack:
+        point_boto3_at(stack, monkeypatch)
+        outputs = outputs_file(stack, tmp_path / "outputs.json")
+        assert main(["query", "--stack-outputs", str(outputs), "--format", "json", count]) == 0
+        assert json.loads(capsys.readouterr().out) == local
+        assert main(["query", "--stack-outputs", str(outputs), "SELECT * FROM nope"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            'pipeline query: SQL error: relation "nope" does not exist')
+    assert main(["query", "--target", "local", "--stack-outputs", str(outputs), count]) == 2
+    assert "use it with --target redshift" in capsys.readouterr().err
+
+
 def test_a_parameter_is_bound_by_the_warehouse_never_pasted_into_the_text(
     local: d.Connection,
 ) -> None:
@@ -95,6 +119,8 @@ def test_local_and_data_api_give_the_same_description_and_rows(
 ) -> None:
     remote_rows, remote_description = rows_and_description(through_data_api)
     assert through_data_api.target == "redshift"
+    # the analyst's own IAM identity: the stack's admin secret is never taken
+    assert through_data_api.transport.api.settings.redshift_secret_arn is None
     assert "Redshift workgroup telegram-ingest-pipeline" in repr(through_data_api)
     # The running pipeline now holds the file: a local reader goes through its endpoint.
     with d.connect("local", Settings(warehouse_path=loaded)) as local:
