@@ -18,7 +18,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time as _time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -362,9 +362,12 @@ class LocalTransport:
             if stack is not None:
                 from pipeline.aws import dataapi
 
-                return DataApiTransport(dataapi.build(stack).api).run(sql, parameters)
+                # As a reader, not with the loader's secret the stack file records.
+                reader = dataclasses.replace(stack, redshift_secret_arn=None)
+                return DataApiTransport(dataapi.build(reader).api).run(sql, parameters)
             try:
-                return run_file(self.path, sql, parameters)
+                return run_file(self.path, sql, parameters,
+                                timeout_s=self.settings.statement_timeout_s)
             except OperationalError as exc:
                 # A pipeline starting right now holds the file before it says so: wait
                 # for its stack file, then go through its endpoint.
@@ -386,12 +389,17 @@ class LocalTransport:
         pass  # nothing is held between statements
 
 
-def run_file(path: Path, sql: str, parameters: Mapping[str, str]) -> Result | None:
+def run_file(
+    path: Path, sql: str, parameters: Mapping[str, str], timeout_s: float | None = None
+) -> Result | None:
     """One statement on the warehouse file, opened read-only for just that statement.
 
     Translated as the embedded Data API translates it, with its `:name` parameters bound
     by DuckDB, and its result shaped as the Data API's (labels, Redshift type names,
-    field values), so both local paths return the same thing.
+    field values), so both local paths return the same thing. DuckDB does not stop for
+    Ctrl-C, so the statement runs on a worker thread that this thread interrupts on
+    Ctrl-C or at `timeout_s` (Redshift's statement_timeout): a reader holds the file
+    for a bounded time, never longer.
     """
     import duckdb
 
@@ -424,9 +432,8 @@ def run_file(path: Path, sql: str, parameters: Mapping[str, str]) -> Result | No
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as exc:
         raise _open_error(path, exc) from None
-    try:
-        for setup in SESSION_SETUP:
-            con.execute(setup)
+
+    def work() -> Result | None:
         try:
             relation = con.execute(statement.sql, bound or None)
             if not statement.returns_rows or relation.description is None:
@@ -441,8 +448,47 @@ def run_file(path: Path, sql: str, parameters: Mapping[str, str]) -> Result | No
             type_names=[c["typeName"] for c in found.columns],
             rows=[[field_value(f) for f in record] for record in found.records],
         )
+
+    try:
+        for setup in SESSION_SETUP:
+            con.execute(setup)
+        return _interruptible(con, work, timeout_s)
     finally:
         con.close()
+
+
+def _interruptible(con: Any, work: Callable[[], Result | None],
+                   timeout_s: float | None) -> Result | None:
+    """`work()` on a worker thread; the DuckDB connection interrupted on Ctrl-C or timeout."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="warehouse-reader", daemon=True)
+    worker.start()
+    deadline = None if timeout_s is None else _time.monotonic() + timeout_s
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+            if deadline is not None and _time.monotonic() > deadline and worker.is_alive():
+                con.interrupt()
+                worker.join()
+                # https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html
+                raise _statement_error("Query canceled on user's request (statement timeout "
+                                       f"of {timeout_s:g} s)")
+    except KeyboardInterrupt:
+        con.interrupt()
+        worker.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def _open_error(path: Path, exc: BaseException) -> OperationalError:

@@ -178,6 +178,18 @@ def test_a_local_reader_cannot_write_and_a_closed_cursor_or_connection_says_so(
         local.cursor()
 
 
+def test_a_read_on_the_file_ends_at_the_statement_timeout(loaded: Path) -> None:
+    # A six-way self join of some thousand rows: it never ends on its own.
+    endless = "SELECT COUNT(*) FROM " + ", ".join(
+        f"scraped.telegram_messages t{i}" for i in range(6))
+    with d.connect("local", Settings(warehouse_path=loaded, statement_timeout_s=0.5)) as conn:
+        cursor = conn.cursor()
+        with pytest.raises(d.DatabaseError, match="canceled on user's request"):
+            cursor.execute(endless)
+        cursor.execute("SELECT 1 AS one")  # the file was let go: the next statement runs
+        assert cursor.fetchall() == [(1,)]
+
+
 def test_pandas_read_sql_takes_the_connection(local: d.Connection) -> None:
     import pandas as pd
 
