@@ -233,14 +233,19 @@ def _trigger_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.analysis import dbapi
     from pipeline.analysis.warehouse import connect
-    from pipeline.core.errors import TerminalWarehouseError
 
     statement = query_text(args)
-    with connect(target=args.target, settings=settings) as conn:
+    target = args.target or ("redshift" if args.stack_outputs else "local")
+    if target == "local" and args.stack_outputs:
+        raise UsageError("--stack-outputs names a deployed stack: use it with --target redshift")
+    with connect(target=target, settings=settings, stack_outputs=args.stack_outputs) as conn:
         try:
             frame = conn.query(statement)
-        except TerminalWarehouseError as exc:  # through a Data API: the statement failed
+        except dbapi.OperationalError:  # the warehouse, not the SQL: "error", exit 1
+            raise
+        except dbapi.DatabaseError as exc:  # the warehouse refused the statement
             raise SqlError(exc.error) from exc
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
@@ -551,16 +556,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     query = sub.add_parser(
         "query", help="run Redshift SQL on the warehouse and print the result",
-        description="Run one Redshift SQL statement through pipeline.analysis.warehouse.connect: "
-        "on the "
-        "embedded DuckDB file (translated) or on Redshift.",
+        description="Run one Redshift SQL statement through pipeline.analysis.warehouse.connect "
+        "(a DB-API connection, pipeline.analysis.dbapi): on the embedded DuckDB file "
+        "(translated) or on Redshift.",
     )
     query.add_argument("sql", nargs="?",
                        help="the Redshift SQL to run; `-` (or none, with a pipe) reads stdin")
     query.add_argument("-f", "--file", type=Path, metavar="FILE",
                        help="read the SQL from FILE")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    query.add_argument("--target", choices=("local", "redshift"), default="local")
+    query.add_argument("--target", choices=("local", "redshift"),
+                       help="warehouse to query (default: redshift with --stack-outputs, "
+                            "else local)")
+    query.add_argument("--stack-outputs", type=Path, metavar="FILE",
+                       help="the JSON `cdk deploy --outputs-file` wrote: the workgroup or "
+                            "cluster, database and region to query through the Data API")
     warehouse_option(query)
     query.set_defaults(func=cmd_query)
 
