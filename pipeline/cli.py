@@ -679,6 +679,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = {"warehouse_path": getattr(args, "warehouse", None)}
         settings = Settings.from_env(**overrides)
+        # Every command logs as the Lambdas do (JSON lines on stderr), warnings and up
+        # unless PIPELINE_LOG_LEVEL says otherwise; results and progress stay plain text.
+        from pipeline.app import logs
+
+        logs.configure(settings.log_level if ENV_LOG_LEVEL in os.environ else "WARNING")
         return int(args.func(args, settings))
     except KeyboardInterrupt:
         # A notebook's kernel dies with the interrupt; asyncio would report its unawaited
