@@ -162,9 +162,11 @@ def test_the_corpus_has_several_hundred_cases_from_many_pages() -> None:
     assert len({case.page for case in _DOC_CASES}) >= 150
 
 
-def test_the_coverage_table_in_the_docs_is_generated_from_the_corpus() -> None:
+def test_the_coverage_and_function_tables_in_the_docs_are_generated() -> None:
     text = coverage.DOC.read_text(encoding="utf-8")
-    assert coverage.START in text and coverage.END in text, "markers missing"
+    for marker in (coverage.START, coverage.END, coverage.FUNCTIONS_START,
+                   coverage.FUNCTIONS_END):
+        assert marker in text, f"marker missing: {marker}"
     assert text == coverage.render(text, _DOC_CASES), (
         "docs/redshift-sql.md is stale: run `python -m tests.conformance.coverage`"
     )

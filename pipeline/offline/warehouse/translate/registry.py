@@ -1,0 +1,357 @@
+"""The function registry: one entry per Redshift function, read by everything else.
+
+Each `Function` holds what the Amazon Redshift Database Developer Guide's page for it
+says: the names it is written as, its synopsis (how many arguments, whether it takes
+DISTINCT, WITHIN GROUP, IGNORE NULLS, an OVER clause and what that clause may hold),
+its result type, the label Redshift gives an unaliased call, whether it runs only on
+compute nodes, and which rule renders it for DuckDB. From the registry come:
+
+- the allow-list: a call whose written name and sqlglot class match no entry is
+  refused by name (`shapes.check_call`), so a DuckDB spelling (IFNULL, STRING_AGG) or a
+  Redshift function not ported yet (TO_TIMESTAMP) never reaches DuckDB;
+- the shape check: a call outside its entry's synopsis gets Redshift's error before
+  DuckDB runs (`shapes.check_call`);
+- the column labels (`labels.py`) and the function table in docs/redshift-sql.md
+  (`python -m pipeline.offline.warehouse.translate.registry` prints it);
+- the negative cases of tests/unit/test_registry.py, generated from each synopsis.
+
+Adding a function is one entry here (plus a rule in tree_rules.py when DuckDB's own
+function answers differently) and its corpus cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlglot import exp
+
+Clause = Literal["forbidden", "allowed", "required"]
+Kind = Literal["scalar", "aggregate", "window"]
+DOCS = "https://docs.aws.amazon.com/redshift/latest/dg/"
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Redshift function as its documentation page gives it."""
+
+    names: tuple[str, ...]  # as written (upper case); several for synonyms (NVL, COALESCE)
+    page: str  # the guide's page, e.g. "r_WF_LAG.html"
+    arity: tuple[int, int | None]  # least and most arguments as written (None: any number)
+    kind: Kind = "scalar"
+    # sqlglot classes the names parse into; empty: sqlglot keeps the call as written
+    # (exp.Anonymous) and a tree rule renders it.
+    nodes: tuple[type[exp.Expr], ...] = ()
+    over: Clause = "forbidden"  # OVER (...)
+    order: Clause = "allowed"  # ORDER BY inside OVER
+    frame: Literal["forbidden", "with_order"] = "forbidden"  # with_order: required with ORDER BY
+    distinct: bool = False  # DISTINCT inside the parentheses (aggregate use)
+    window_distinct: bool = False  # DISTINCT also when used with OVER
+    within_group: Clause = "forbidden"
+    ignore_nulls: bool = False  # IGNORE NULLS | RESPECT NULLS
+    compute_node_only: bool = False  # c_SQL_functions_compute_node_only.html
+    result: str = "see the page"  # the result-type rule, as the page states it
+    label: str | None = None  # the unaliased column name; None: the name as written
+    rendering: str = "sqlglot"  # the tree rule that writes it for DuckDB, or "sqlglot"
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+    @property
+    def url(self) -> str:
+        return DOCS + self.page
+
+    def label_for(self, written: str) -> str:
+        return self.label if self.label is not None else written.lower()
+
+    def synopsis(self) -> str:
+        """The shape, in the guide's notation (for refusals and the docs table)."""
+        low, high = self.arity
+        args = (f"{low}" if high == low else f"{low}+" if high is None else f"{low}-{high}")
+        parts = [f"{self.name}({args} argument{'s' if high != 1 else ''})"]
+        if self.within_group != "forbidden":
+            parts.append("WITHIN GROUP (ORDER BY ...)" if self.within_group == "required"
+                         else "[WITHIN GROUP (ORDER BY ...)]")
+        if self.ignore_nulls:
+            parts.append("[IGNORE NULLS]")
+        if self.over != "forbidden":
+            inside = ["[PARTITION BY ...]"]
+            if self.order != "forbidden":
+                order = "ORDER BY ..." if self.order == "required" else "[ORDER BY ..."
+                frame = " frame]" if self.frame == "with_order" else ("]" if order[0] == "["
+                                                                       else "")
+                inside.append(order + frame)
+            over = f"OVER ({' '.join(inside)})"
+            parts.append(over if self.over == "required" else f"[{over}]")
+        return " ".join(parts)
+
+
+def _scalar(names: str, page: str, arity: tuple[int, int | None], *nodes: type[exp.Expr],
+            result: str, rendering: str = "sqlglot", label: str | None = None) -> Function:
+    return Function(tuple(names.split()), page, arity, "scalar", nodes, result=result,
+                    rendering=rendering, label=label)
+
+
+def _aggregate(names: str, page: str, *nodes: type[exp.Expr], result: str,
+               distinct: bool = True, rendering: str = "sqlglot") -> Function:
+    """An aggregate that is also a window function with an optional ORDER BY and frame
+    (c_Window_functions.html: `[ ORDER BY order_list frame_clause ]`), no DISTINCT there."""
+    return Function(tuple(names.split()), page, (1, 1), "aggregate", nodes, over="allowed",
+                    order="allowed", frame="with_order", distinct=distinct, result=result,
+                    rendering=rendering)
+
+
+def _ranking(names: str, page: str, arity: tuple[int, int | None], *nodes: type[exp.Expr],
+             result: str, order: Clause = "allowed") -> Function:
+    """A window-only function whose OVER clause takes no frame."""
+    return Function(tuple(names.split()), page, arity, "window", nodes, over="required",
+                    order=order, result=result)
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    # ---- math (c_Math_functions.html)
+    _scalar("ABS", "r_ABS.html", (1, 1), exp.Abs, result="the argument's type"),
+    _scalar("ACOS", "r_ACOS.html", (1, 1), exp.Acos, result="FLOAT8"),
+    _scalar("ASIN", "r_ASIN.html", (1, 1), exp.Asin, result="FLOAT8"),
+    _scalar("ATAN", "r_ATAN.html", (1, 1), exp.Atan, result="FLOAT8"),
+    _scalar("ATAN2", "r_ATAN2.html", (2, 2), exp.Atan2, result="FLOAT8"),
+    _scalar("CBRT", "r_CBRT.html", (1, 1), exp.Cbrt, result="FLOAT8"),
+    _scalar("CEILING CEIL", "r_CEILING_FLOOR.html", (1, 1), exp.Ceil,
+            result="the argument's type"),
+    _scalar("FLOOR", "r_FLOOR.html", (1, 1), exp.Floor, result="the argument's type"),
+    _scalar("COS", "r_COS.html", (1, 1), exp.Cos, result="FLOAT8"),
+    _scalar("COT", "r_COT.html", (1, 1), exp.Cot, result="FLOAT8"),
+    _scalar("SIN", "r_SIN.html", (1, 1), exp.Sin, result="FLOAT8"),
+    _scalar("TAN", "r_TAN.html", (1, 1), exp.Tan, result="FLOAT8"),
+    _scalar("DEGREES", "r_DEGREES.html", (1, 1), exp.Degrees, result="FLOAT8"),
+    _scalar("RADIANS", "r_RADIANS.html", (1, 1), exp.Radians, result="FLOAT8"),
+    _scalar("EXP", "r_EXP.html", (1, 1), exp.Exp, result="FLOAT8"),
+    _scalar("LN", "r_LN.html", (1, 1), exp.Ln, result="FLOAT8"),
+    _scalar("LOG", "r_LOG.html", (1, 1), exp.Log, result="FLOAT8 (base 10)"),
+    _scalar("PI", "r_PI.html", (0, 0), exp.Pi, result="FLOAT8"),
+    _scalar("POWER POW", "r_POWER.html", (2, 2), exp.Pow, result="FLOAT8"),
+    _scalar("ROUND", "r_ROUND.html", (1, 2), exp.Round, result="the argument's type"),
+    _scalar("SIGN", "r_SIGN.html", (1, 1), exp.Sign, result="the argument's type"),
+    _scalar("SQRT", "r_SQRT.html", (1, 1), exp.Sqrt, result="FLOAT8"),
+    _scalar("TRUNC", "r_TRUNC.html", (1, 2), exp.Trunc,
+            result="the number's type; DATE for a timestamp", rendering="trunc_of_a_timestamp"),
+    # ---- text (String_functions_header.html)
+    _scalar("ASCII", "r_ASCII.html", (1, 1), exp.Ascii, result="INTEGER"),
+    _scalar("CHR", "r_CHR.html", (1, 1), exp.Chr, result="CHAR"),
+    _scalar("CONCAT", "r_CONCAT.html", (2, 2), exp.Concat, result="VARCHAR; NULL when either is",
+            rendering="concat_null_is_null"),
+    _scalar("INITCAP", "r_INITCAP.html", (1, 1), exp.Initcap, result="VARCHAR"),
+    _scalar("LEFT", "r_LEFT.html", (2, 2), exp.Left, result="VARCHAR"),
+    _scalar("RIGHT", "r_LEFT.html", (2, 2), exp.Right, result="VARCHAR"),
+    _scalar("LEN", "r_LEN.html", (1, 1), exp.Length, result="INTEGER"),
+    _scalar("LENGTH", "r_LENGTH.html", (1, 1), exp.Length, result="INTEGER"),
+    _scalar("CHAR_LENGTH", "r_CHAR_LENGTH.html", (1, 1), exp.Length, result="INTEGER"),
+    _scalar("CHARACTER_LENGTH", "r_CHARACTER_LENGTH.html", (1, 1), exp.Length,
+            result="INTEGER"),
+    _scalar("TEXTLEN", "r_TEXTLEN.html", (1, 1), exp.Length, result="INTEGER",
+            rendering="redshift_spellings"),
+    _scalar("OCTET_LENGTH", "r_OCTET_LENGTH.html", (1, 1), result="INTEGER",
+            rendering="octet_length_of_text"),
+    _scalar("LOWER", "r_LOWER.html", (1, 1), exp.Lower, result="VARCHAR"),
+    _scalar("UPPER", "r_UPPER.html", (1, 1), exp.Upper, result="VARCHAR"),
+    _scalar("LPAD", "r_LPAD.html", (2, 3), exp.Pad, result="VARCHAR"),
+    _scalar("RPAD", "r_LPAD.html", (2, 3), exp.Pad, result="VARCHAR"),
+    _scalar("TRIM", "r_TRIM.html", (1, 2), exp.Trim, result="VARCHAR"),
+    _scalar("LTRIM", "r_LTRIM.html", (1, 2), exp.Trim, result="VARCHAR"),
+    _scalar("RTRIM", "r_RTRIM.html", (1, 2), exp.Trim, result="VARCHAR"),
+    _scalar("BTRIM", "r_BTRIM.html", (1, 2), exp.Trim, result="VARCHAR",
+            rendering="redshift_spellings"),
+    _scalar("MD5", "r_MD5.html", (1, 1), exp.MD5, result="VARCHAR"),
+    _scalar("REPEAT", "r_REPEAT.html", (2, 2), exp.Repeat, result="VARCHAR"),
+    _scalar("REPLACE", "r_REPLACE.html", (3, 3), exp.Replace, result="VARCHAR"),
+    _scalar("REVERSE", "r_REVERSE.html", (1, 1), exp.Reverse, result="VARCHAR"),
+    _scalar("SPLIT_PART", "SPLIT_PART.html", (3, 3), exp.SplitPart, result="VARCHAR"),
+    _scalar("STRPOS", "r_STRPOS.html", (2, 2), exp.StrPosition, result="INTEGER"),
+    _scalar("CHARINDEX", "r_CHARINDEX.html", (2, 2), exp.StrPosition, result="INTEGER"),
+    _scalar("POSITION", "r_POSITION.html", (2, 2), exp.StrPosition, result="INTEGER"),
+    _scalar("SUBSTRING SUBSTR", "r_SUBSTRING.html", (2, 3), exp.Substring, result="VARCHAR",
+            rendering="substring_before_position_one"),
+    _scalar("TRANSLATE", "r_TRANSLATE.html", (3, 3), exp.Translate, result="VARCHAR"),
+    _scalar("REGEXP_COUNT", "REGEXP_COUNT.html", (2, 4), exp.RegexpCount, result="INTEGER"),
+    _scalar("REGEXP_REPLACE", "REGEXP_REPLACE.html", (2, 5), exp.RegexpReplace,
+            result="VARCHAR", rendering="regexp_replace_every_match"),
+    _scalar("REGEXP_SUBSTR", "REGEXP_SUBSTR.html", (2, 5), exp.RegexpExtract, result="VARCHAR",
+            rendering="regexp_substr_parameters"),
+    _scalar("TO_CHAR", "r_TO_CHAR.html", (2, 2), result="VARCHAR",
+            rendering="to_char_datetime_formats"),
+    # ---- conditional expressions (c_conditional_expressions.html)
+    _scalar("NVL COALESCE", "r_NVL_function.html", (1, None), exp.Coalesce,
+            result="the arguments' common type"),
+    _scalar("NVL2", "r_NVL2.html", (3, 3), exp.Nvl2, result="the results' common type"),
+    _scalar("DECODE", "r_DECODE_expression.html", (3, None), exp.DecodeCase,
+            result="the results' common type"),
+    _scalar("NULLIF", "r_NULLIF_function.html", (2, 2), exp.Nullif,
+            result="the first argument's type"),
+    _scalar("GREATEST", "r_GREATEST_LEAST.html", (1, None), exp.Greatest,
+            result="the arguments' common type"),
+    _scalar("LEAST", "r_GREATEST_LEAST.html", (1, None), exp.Least,
+            result="the arguments' common type"),
+    # ---- dates and times (Date_functions_header.html)
+    _scalar("DATEADD", "r_DATEADD_function.html", (3, 3), exp.TsOrDsAdd,
+            result="TIMESTAMP"),
+    _scalar("DATEDIFF", "r_DATEDIFF_function.html", (3, 3), exp.TsOrDsDiff,
+            result="BIGINT", rendering="datediff_week_boundaries"),
+    _scalar("DATE_TRUNC", "r_DATE_TRUNC.html", (2, 2), exp.TimestampTrunc, result="TIMESTAMP"),
+    _scalar("DATE_PART", "r_DATE_PART_function.html", (2, 2), exp.Extract, result="FLOAT8",
+            rendering="subsecond_dateparts"),
+    _scalar("EXTRACT", "r_EXTRACT_function.html", (2, 2), exp.Extract,
+            result="INTEGER (NUMERIC for seconds)", rendering="subsecond_dateparts",
+            label="date_part"),
+    _scalar("CONVERT_TIMEZONE", "CONVERT_TIMEZONE.html", (2, 3), exp.ConvertTimezone,
+            result="TIMESTAMP", rendering="convert_timezone_names"),
+    _scalar("SYSDATE", "r_SYSDATE.html", (0, 0), exp.CurrentTimestamp, result="TIMESTAMP",
+            rendering="getdate_sysdate_to_utc_timestamp", label="timestamp"),
+    _scalar("GETDATE", "r_GETDATE.html", (0, 0), result="TIMESTAMP",
+            rendering="getdate_sysdate_to_utc_timestamp"),
+    _scalar("CURRENT_DATE", "r_CURRENT_DATE_function.html", (0, 0), exp.CurrentDate,
+            result="DATE"),
+    _scalar("LAST_DAY", "r_LAST_DAY.html", (1, 1), exp.LastDay, result="DATE"),
+    _scalar("ADD_MONTHS", "r_ADD_MONTHS.html", (2, 2), result="TIMESTAMP",
+            rendering="add_months_keeps_month_end"),
+    # ---- SUPER and JSON (c_json_functions.html, c_Type_Info_Functions.html)
+    *(_scalar(name, page, (1, 1), result=result, rendering="super_functions")
+      for name, page, result in (
+          ("JSON_TYPEOF", "r_json_typeof.html", "VARCHAR"),
+          ("IS_ARRAY", "r_is_array.html", "BOOLEAN"),
+          ("IS_OBJECT", "r_is_object.html", "BOOLEAN"),
+          ("IS_VARCHAR", "r_is_varchar.html", "BOOLEAN"),
+          ("IS_BOOLEAN", "r_is_boolean.html", "BOOLEAN"),
+          ("IS_SCALAR", "r_is_scalar.html", "BOOLEAN"),
+          ("IS_FLOAT", "r_is_float.html", "BOOLEAN"),
+          ("IS_DECIMAL", "r_is_decimal.html", "BOOLEAN"),
+          ("IS_SMALLINT", "r_is_smallint.html", "BOOLEAN"),
+          ("IS_INTEGER", "r_is_integer.html", "BOOLEAN"),
+          ("IS_BIGINT", "r_is_bigint.html", "BOOLEAN"),
+          ("GET_ARRAY_LENGTH", "get_array_length.html", "INTEGER"),
+          ("JSON_SERIALIZE", "JSON_SERIALIZE.html", "VARCHAR"),
+          ("CAN_JSON_PARSE", "CAN_JSON_PARSE.html", "BOOLEAN"),
+      )),
+    _scalar("JSON_PARSE", "JSON_PARSE.html", (1, 1), result="SUPER",
+            rendering="json_parse_to_variant"),
+    _scalar("JSON_EXTRACT_PATH_TEXT", "JSON_EXTRACT_PATH_TEXT.html", (2, None),
+            result="VARCHAR", rendering="json_extract_path_text"),
+    _scalar("IS_VALID_JSON", "IS_VALID_JSON.html", (1, 1), result="BOOLEAN",
+            rendering="json_text_functions"),
+    _scalar("IS_VALID_JSON_ARRAY", "IS_VALID_JSON_ARRAY.html", (1, 1), result="BOOLEAN",
+            rendering="json_text_functions"),
+    _scalar("JSON_ARRAY_LENGTH", "JSON_ARRAY_LENGTH.html", (1, 2), result="INTEGER",
+            rendering="json_text_functions"),
+    _scalar("JSON_EXTRACT_ARRAY_ELEMENT_TEXT", "JSON_EXTRACT_ARRAY_ELEMENT_TEXT.html", (2, 3),
+            result="VARCHAR", rendering="json_text_functions"),
+    # ---- aggregates (c_Aggregate_Functions.html), each also a window function
+    _aggregate("COUNT", "r_COUNT.html", exp.Count, result="BIGINT"),
+    _aggregate("SUM", "r_SUM.html", exp.Sum,
+               result="BIGINT for integers, NUMERIC for NUMERIC, FLOAT8 for floats",
+               rendering="integer_sum_avg_as_bigint"),
+    _aggregate("AVG", "r_AVG.html", exp.Avg,
+               result="BIGINT for integers (truncated), FLOAT8 for floats",
+               rendering="integer_sum_avg_as_bigint"),
+    _aggregate("MIN", "r_MIN.html", exp.Min, result="the argument's type"),
+    _aggregate("MAX", "r_MAX.html", exp.Max, result="the argument's type"),
+    _aggregate("STDDEV_SAMP STDDEV", "r_STDDEV_functions.html", exp.Stddev, exp.StddevSamp,
+               result="FLOAT8 (NUMERIC for NUMERIC)"),
+    _aggregate("STDDEV_POP", "r_STDDEV_functions.html", exp.StddevPop,
+               result="FLOAT8 (NUMERIC for NUMERIC)"),
+    _aggregate("VAR_SAMP VARIANCE", "r_VARIANCE_functions.html", exp.Variance,
+               result="FLOAT8 (NUMERIC for NUMERIC)"),
+    _aggregate("VAR_POP", "r_VARIANCE_functions.html", exp.VariancePop,
+               result="FLOAT8 (NUMERIC for NUMERIC)"),
+    Function(("BOOL_AND",), "r_BOOL_AND.html", (1, 1), "aggregate", (exp.LogicalAnd,),
+             distinct=True, result="BOOLEAN"),
+    Function(("BOOL_OR",), "r_BOOL_OR.html", (1, 1), "aggregate", (exp.LogicalOr,),
+             distinct=True, result="BOOLEAN"),
+    # APPROXIMATE COUNT(DISTINCT x): sqlglot gives ApproxDistinct the name token COUNT.
+    Function(("APPROXIMATE COUNT", "COUNT"), "r_COUNT.html", (1, 1), "aggregate",
+             (exp.ApproxDistinct,),
+             distinct=True, result="BIGINT", label="count"),
+    # r_WF_MEDIAN.html: `MEDIAN ( expr ) OVER ( [ PARTITION BY ... ] )`.
+    Function(("MEDIAN",), "r_MEDIAN.html", (1, 1), "aggregate", (exp.Median,),
+             over="allowed", order="forbidden", compute_node_only=True,
+             result="the argument's type (FLOAT8 for integers)"),
+    # r_WF_PERCENTILE_CONT.html: `... WITHIN GROUP (ORDER BY expr) OVER ( [PARTITION BY] )`.
+    Function(("PERCENTILE_CONT",), "r_PERCENTILE_CONT.html", (1, 1), "aggregate",
+             (exp.PercentileCont,), over="allowed", order="forbidden", within_group="required",
+             compute_node_only=True, result="the ORDER BY expression's type"),
+    # r_WF_LISTAGG.html: `LISTAGG( [DISTINCT] expr [, 'delimiter'] ) [WITHIN GROUP (...)]
+    # OVER ( [PARTITION BY ...] )`.
+    Function(("LISTAGG",), "r_LISTAGG.html", (1, 2), "aggregate", (exp.GroupConcat,),
+             over="allowed", order="forbidden", distinct=True, window_distinct=True,
+             within_group="allowed", compute_node_only=True, result="VARCHAR",
+             rendering="listagg_like_redshift"),
+    # ---- window functions (c_Window_functions.html)
+    _ranking("ROW_NUMBER", "r_WF_ROW_NUMBER.html", (0, 0), exp.RowNumber, result="BIGINT"),
+    _ranking("RANK", "r_WF_RANK.html", (0, 0), exp.Rank, result="INTEGER"),
+    _ranking("DENSE_RANK", "r_WF_DENSE_RANK.html", (0, 0), exp.DenseRank, result="INTEGER"),
+    _ranking("NTILE", "r_WF_NTILE.html", (1, 1), exp.Ntile, result="BIGINT"),
+    _ranking("CUME_DIST", "r_WF_CUME_DIST.html", (0, 0), exp.CumeDist, result="FLOAT8"),
+    _ranking("PERCENT_RANK", "r_WF_PERCENT_RANK.html", (0, 0), exp.PercentRank,
+             result="FLOAT8"),
+    Function(("LAG",), "r_WF_LAG.html", (1, 2), "window", (exp.Lag,), over="required",
+             order="required", ignore_nulls=True, result="the argument's type"),
+    Function(("LEAD",), "r_WF_LEAD.html", (1, 2), "window", (exp.Lead,), over="required",
+             order="required", ignore_nulls=True, result="the argument's type"),
+    Function(("FIRST_VALUE",), "r_WF_first_value.html", (1, 1), "window", (exp.FirstValue,),
+             over="required", frame="with_order", ignore_nulls=True,
+             result="the argument's type"),
+    Function(("LAST_VALUE",), "r_WF_first_value.html", (1, 1), "window", (exp.LastValue,),
+             over="required", frame="with_order", ignore_nulls=True,
+             result="the argument's type"),
+    Function(("RATIO_TO_REPORT",), "r_WF_RATIO_TO_REPORT.html", (1, 1), "window",
+             over="required", order="forbidden", result="FLOAT8", rendering="ratio_to_report"),
+)
+
+
+def _index(functions: Iterable[Function]) -> dict[str, tuple[Function, ...]]:
+    by_name: dict[str, list[Function]] = {}
+    for function in functions:
+        for name in function.names:
+            by_name.setdefault(name, []).append(function)
+    return {name: tuple(entries) for name, entries in by_name.items()}
+
+
+BY_NAME = _index(FUNCTIONS)
+# The sqlglot classes some entry parses into, and the names kept as plain calls.
+NODE_CLASSES = frozenset(node for f in FUNCTIONS for node in f.nodes)
+CALL_NAMES = frozenset(name for f in FUNCTIONS if not f.nodes for name in f.names)
+
+
+def lookup(written: str, node: exp.Expr) -> Function | None:
+    """The entry for a call written `written` that sqlglot parsed into `node`."""
+    for function in BY_NAME.get(written.upper(), ()):
+        if isinstance(node, exp.Anonymous) and not function.nodes:
+            return function
+        if type(node) in function.nodes:
+            return function
+    return None
+
+
+def canonical(node: exp.Expr) -> Function | None:
+    """The entry for a node the parser made without a written name (a rule's output)."""
+    for function in FUNCTIONS:
+        if type(node) in function.nodes:
+            return function
+    return None
+
+
+def markdown_table(functions: Iterable[Function] = FUNCTIONS) -> str:
+    """The docs/redshift-sql.md table of functions, generated from the registry."""
+    lines = ["| Function | Synopsis | Result | Label | Compute-node only | Rendering | Page |",
+             "|---|---|---|---|---|---|---|"]
+    for f in functions:
+        names = " / ".join(f.names)
+        label = f.label if f.label is not None else "name as written"
+        lines.append(f"| {names} | `{f.synopsis()}` | {f.result} | {label} | "
+                     f"{'yes' if f.compute_node_only else ''} | `{f.rendering}` | "
+                     f"[{f.page}]({f.url}) |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,677 @@
+"""Tree rules: Redshift functions and operators rewritten into DuckDB that answers alike."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from pipeline.offline.warehouse.translate.errors import (
+    RedshiftSqlError,
+    SqlSyntaxError,
+    UnsupportedSqlError,
+)
+from pipeline.offline.warehouse.translate.super_rules import COMPARISONS, Scope
+from pipeline.offline.warehouse.translate.trees import call_name, fill, post_order
+
+_VARCHAR_TYPES = frozenset({exp.DType.VARCHAR, exp.DType.NVARCHAR, exp.DType.TEXT})
+
+
+def varchar_without_length(tree: exp.Expr) -> exp.Expr:
+    """`VARCHAR(n)`, `CHARACTER VARYING(n)`, `NVARCHAR(n)`, `TEXT` -> `VARCHAR`.
+
+    DuckDB ignores a length; Redshift's 65,535-byte limit is enforced by the
+    loader's long-text policy before staging, not by the warehouse.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.DataType) and node.this in _VARCHAR_TYPES:
+            return exp.DataType(this=exp.DType.VARCHAR)
+        return node
+
+    return tree.transform(rule)
+
+
+def getdate_sysdate_to_utc_timestamp(tree: exp.Expr) -> exp.Expr:
+    """`GETDATE()` and `SYSDATE` -> `CAST(NOW() AS TIMESTAMP)`.
+
+    Both return a zone-less TIMESTAMP in UTC on Redshift; the embedded session
+    runs in UTC, so casting DuckDB's NOW() gives the same value and type.
+    CURRENT_TIMESTAMP (TIMESTAMPTZ on both) is left as it is.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        is_getdate = isinstance(node, exp.Anonymous) and node.name.upper() == "GETDATE"
+        is_sysdate = isinstance(node, exp.CurrentTimestamp) and node.args.get("sysdate")
+        if is_getdate or is_sysdate:
+            return exp.cast(exp.Anonymous(this="NOW"), exp.DType.TIMESTAMP)
+        return node
+
+    return tree.transform(rule)
+
+
+def typed_division(tree: exp.Expr) -> exp.Expr:
+    """`a / b` -> `a // b`: integer division for integers, as on Redshift (7 / 2 = 3).
+
+    DuckDB's `/` always divides as floating point; its `//` divides integers
+    truncating toward zero and divides any other numbers exactly, which is
+    Redshift's `/`.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Div):
+            return exp.IntDiv(this=node.this, expression=node.expression)
+        return node
+
+    return tree.transform(rule)
+
+
+_TYPE_OF_SUM = "MAX(__x__) + CAST(0 AS BIGINT)"
+
+
+def _with_window(template: exp.Expr, window: exp.Window | None) -> exp.Expr:
+    """Put every aggregate of `template` under a copy of `window`'s OVER clause."""
+    if window is None:
+        return template
+    for aggregate in list(template.find_all(exp.AggFunc)):
+        over = window.copy()
+        over.set("this", aggregate.copy())
+        if aggregate is template:
+            return over
+        aggregate.replace(over)
+    return template
+
+
+def integer_sum_avg_as_bigint(tree: exp.Expr) -> exp.Expr:
+    """SUM and AVG of integers return BIGINT, and AVG of integers truncates, as on Redshift.
+
+    DuckDB's SUM of integers is a HUGEINT (a float in pandas) and its AVG a
+    DOUBLE. `cast_to_type(result, MAX(x) + 0::BIGINT)` casts to BIGINT for
+    integer x and keeps DOUBLE for floating x and DECIMAL for decimal x; AVG is
+    written `SUM(x) // COUNT(x)` so integers divide as integers.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Window) and isinstance(node.this, (exp.Sum, exp.Avg)):
+            return _aggregate_as_redshift(node.this, node)
+        if isinstance(node, (exp.Sum, exp.Avg)) and not isinstance(node.parent, exp.Window):
+            return _aggregate_as_redshift(node, None)
+        return node
+
+    return post_order(tree, rule)
+
+
+def _aggregate_as_redshift(node: exp.Sum | exp.Avg, window: exp.Window | None) -> exp.Expr:
+    arg = node.this
+    distinct = isinstance(arg, exp.Distinct)
+    value = arg.expressions[0] if distinct else arg
+    prefix = "DISTINCT " if distinct else ""
+    if isinstance(node, exp.Sum):
+        result = fill(f"SUM({prefix}__x__)", x=value)
+    else:
+        result = fill(f"SUM({prefix}__x__) // NULLIF(COUNT({prefix}__x__), 0)", x=value)
+    typed = exp.Anonymous(this="cast_to_type", expressions=[
+        _with_window(result, window), _with_window(fill(_TYPE_OF_SUM, x=value), window),
+    ])
+    if isinstance(node, exp.Avg):
+        # r_AVG.html: a DECIMAL's average is "the same data type", without saying how the
+        # extra digits go (rounded or truncated): refused rather than guessed.
+        guard = ("CASE WHEN typeof(__x__) LIKE 'DECIMAL%' THEN error('unsupported on the "
+                 "embedded warehouse: AVG of a DECIMAL (how Redshift rounds it is not "
+                 "documented; cast it to FLOAT8 or BIGINT)') ELSE __t__ END")
+        return exp.Paren(this=fill(guard, x=_with_window(fill(_TYPE_OF_SUM, x=value), window),
+                                    t=typed))
+    return typed
+
+
+def listagg_like_redshift(tree: exp.Expr) -> exp.Expr:
+    """LISTAGG: no delimiter by default, NULLs and empty strings skipped, DISTINCT kept.
+
+    DuckDB's LISTAGG defaults to ',' and keeps empty strings; sqlglot also
+    garbles `LISTAGG(DISTINCT x, ',')`. Rebuilt as `LISTAGG([DISTINCT] x, delim
+    [ORDER BY ...]) FILTER (WHERE CAST(x AS VARCHAR) <> '')`.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.GroupConcat):
+            return node
+        arg, separator = node.this, node.args.get("separator")
+        if isinstance(arg, exp.Distinct):
+            value, *rest = arg.expressions
+            separator = separator or (rest[0] if rest else None)
+            arg = exp.Distinct(expressions=[value])
+        else:
+            value = arg
+        rebuilt: exp.Expr = exp.GroupConcat(this=arg,
+                                            separator=separator or exp.Literal.string(""))
+        outer: exp.Expr = node
+        if isinstance(node.parent, exp.WithinGroup):
+            outer = node.parent
+            rebuilt = exp.WithinGroup(this=rebuilt, expression=outer.expression)
+        condition = fill("CAST(__x__ AS VARCHAR) <> ''", x=value)
+        filtered = exp.Filter(this=rebuilt, expression=exp.Where(this=condition))
+        if outer is not node:
+            outer.replace(filtered)
+            return node
+        return filtered
+
+    for group_concat in list(tree.find_all(exp.GroupConcat)):
+        replaced = rule(group_concat)
+        if replaced is not group_concat:
+            group_concat.replace(replaced)
+    return tree
+
+
+def datediff_week_boundaries(tree: exp.Expr) -> exp.Expr:
+    """`DATEDIFF(week, a, b)`: week boundaries (Mondays) crossed, not whole weeks elapsed.
+
+    DuckDB's date_diff('week') counts full 7-day spans; Redshift's DATEDIFF
+    counts boundaries for every date part (day, hour, month, ... are already
+    boundary counts in DuckDB).
+    """
+    template = ("DATE_DIFF('day', DATE_TRUNC('week', CAST(__a__ AS TIMESTAMP)), "
+                "DATE_TRUNC('week', CAST(__b__ AS TIMESTAMP))) // 7")
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, (exp.DateDiff, exp.TsOrDsDiff, exp.DatetimeDiff, exp.TimestampDiff)):
+            unit = node.args.get("unit")
+            if unit is not None and unit.name.upper() in {"WEEK", "WEEKS", "W", "WK", "WKS"}:
+                return exp.Paren(this=fill(template, a=node.expression, b=node.this))
+        return node
+
+    return tree.transform(rule)
+
+
+# Redshift reads a time zone abbreviation as a fixed UTC offset; DuckDB (ICU) reads
+# several as a region with daylight saving ('PST' is Los Angeles time, PDT in summer).
+_TZ_ABBREVIATIONS = {
+    "UTC": "UTC", "GMT": "UTC", "Z": "UTC", "WET": "Etc/GMT", "BST": "Etc/GMT-1",
+    "CET": "Etc/GMT-1", "WEST": "Etc/GMT-1", "CEST": "Etc/GMT-2", "EET": "Etc/GMT-2",
+    "EEST": "Etc/GMT-3", "MSK": "Etc/GMT-3", "EST": "Etc/GMT+5", "EDT": "Etc/GMT+4",
+    "CST": "Etc/GMT+6", "CDT": "Etc/GMT+5", "MST": "Etc/GMT+7", "MDT": "Etc/GMT+6",
+    "PST": "Etc/GMT+8", "PDT": "Etc/GMT+7", "AKST": "Etc/GMT+9", "AKDT": "Etc/GMT+8",
+    "HST": "Etc/GMT+10", "JST": "Etc/GMT-9", "KST": "Etc/GMT-9", "SGT": "Etc/GMT-8",
+    "HKT": "Etc/GMT-8", "AWST": "Etc/GMT-8", "AEST": "Etc/GMT-10", "AEDT": "Etc/GMT-11",
+    "NZST": "Etc/GMT-12", "NZDT": "Etc/GMT-13",
+}
+
+
+def convert_timezone_names(tree: exp.Expr) -> exp.Expr:
+    """CONVERT_TIMEZONE: abbreviations as the fixed offsets Redshift gives them.
+
+    sqlglot writes both forms (`CONVERT_TIMEZONE(tz, ts)` from UTC, and
+    `CONVERT_TIMEZONE(from, to, ts)`) as `CAST(ts AS TIMESTAMP) AT TIME ZONE from
+    AT TIME ZONE to`, a TIMESTAMP as on Redshift. IANA names ('Europe/London')
+    pass; 'PST' and friends become 'Etc/GMT+8'; POSIX specs ('EST5EDT') and
+    offsets ('UTC+3') are refused, as ICU reads them differently.
+    """
+
+    def zone(literal: exp.Expr) -> exp.Expr:
+        if not (isinstance(literal, exp.Literal) and literal.is_string):
+            return literal
+        name = literal.this.strip()
+        if name.upper() in _TZ_ABBREVIATIONS:
+            return exp.Literal.string(_TZ_ABBREVIATIONS[name.upper()])
+        if "/" in name or (re.fullmatch(r"[A-Za-z_]+", name) and not name.isupper()):
+            return literal
+        raise UnsupportedSqlError(
+            f"CONVERT_TIMEZONE time zone '{name}' (use an IANA name such as 'America/New_York'"
+            " or a listed abbreviation)"
+        )
+
+    for node in tree.find_all(exp.ConvertTimezone):
+        for key in ("source_tz", "target_tz"):
+            if node.args.get(key) is not None:
+                node.set(key, zone(node.args[key]))
+    for at in tree.find_all(exp.AtTimeZone):  # `ts AT TIME ZONE 'MST'` reads zones alike
+        if at.args.get("zone") is not None:
+            at.set("zone", zone(at.args["zone"]))
+    return tree
+
+
+def octet_length_of_text(tree: exp.Expr) -> exp.Expr:
+    """`OCTET_LENGTH(text)` -> `STRLEN(text)`: DuckDB's octet_length takes only BLOB."""
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if call_name(node) == "OCTET_LENGTH" and len(node.expressions) == 1:
+            return exp.Anonymous(this="STRLEN", expressions=node.expressions)
+        return node
+
+    return tree.transform(rule)
+
+
+# ---- text functions as Redshift documents them
+
+
+def concat_null_is_null(tree: exp.Expr) -> exp.Expr:
+    """`CONCAT(a, b)` -> `a || b`: NULL when either is NULL.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_CONCAT.html (DuckDB's CONCAT
+    skips NULLs, so `CONCAT('a', NULL)` would be 'a').
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Concat):
+            args = node.expressions
+            return exp.Paren(this=exp.DPipe(this=args[0], expression=args[1], safe=False))
+        return node
+
+    return tree.transform(rule)
+
+
+# SIMILAR TO metacharacters that are also POSIX regex ones and mean the same.
+_SIMILAR_KEEP = frozenset("|*+?{}()[],-0123456789^")
+
+
+def _similar_to_regex(pattern: str) -> str:
+    out, i = [], 0
+    in_class = False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):  # the default escape character
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        if in_class:
+            out.append(ch)
+            in_class = ch != "]"
+        elif ch == "%":
+            out.append("(?s:.*)")
+        elif ch == "_":
+            out.append("(?s:.)")
+        elif ch == "[":
+            out.append(ch)
+            in_class = True
+        elif ch in _SIMILAR_KEEP and ch != "^":
+            out.append(ch)
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+def similar_to_as_regex(tree: exp.Expr) -> exp.Expr:
+    """`s SIMILAR TO 'pattern'` -> `regexp_full_match(s, regex)`, matching the whole string.
+
+    `%` and `_` become `.*` and `.`; `|`, `*`, `+`, `?`, `{m,n}`, `()` and `[...]`
+    keep their meaning; anything else is literal
+    (https://docs.aws.amazon.com/redshift/latest/dg/pattern-matching-conditions-similar-to.html).
+    DuckDB's own SIMILAR TO reads the pattern as a regex, so `'abc' SIMILAR TO 'a%'`
+    never matches. The pattern must be a literal.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.SimilarTo):
+            return node
+        pattern = node.expression
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+            raise UnsupportedSqlError("SIMILAR TO with a computed pattern")
+        return exp.Anonymous(this="regexp_full_match", expressions=[
+            node.this, exp.Literal.string(_similar_to_regex(pattern.this))])
+
+    return tree.transform(rule)
+
+
+def substring_before_position_one(tree: exp.Expr) -> exp.Expr:
+    """`SUBSTRING(s, start, n)` with start < 1: the characters from `start` to `start + n - 1`
+    that exist, so `SUBSTRING('abcdef', -2, 4)` is 'a'
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_SUBSTRING.html); DuckDB counts a
+    negative start from the end of the string ('ef').
+    """
+    template = ("CASE WHEN __p__ >= 1 THEN SUBSTRING(__s__, __p__, __n__) "
+                "WHEN __n__ < 0 THEN error('invalid input: negative substring length not "
+                "allowed') ELSE SUBSTRING(__s__, 1, GREATEST(__p__ + __n__ - 1, 0)) END")
+    two_args = "CASE WHEN __p__ >= 1 THEN SUBSTRING(__s__, __p__) ELSE __s__ END"
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Substring) or node.args.get("start") is None:
+            return node
+        start, length = node.args["start"], node.args.get("length")
+        if isinstance(start, exp.Literal) and start.is_int and int(start.this) >= 1 and (
+            length is None or (isinstance(length, exp.Literal) and length.is_int)
+        ):
+            return node
+        if length is None:
+            return exp.Paren(this=fill(two_args, s=node.this, p=start))
+        return exp.Paren(this=fill(template, s=node.this, p=start, n=length))
+
+    return post_order(tree, rule)
+
+
+def _regex_flags(parameters: exp.Expr | None, allowed: str) -> str:
+    if parameters is None:
+        return ""
+    if not (isinstance(parameters, exp.Literal) and parameters.is_string):
+        raise UnsupportedSqlError("regular expression parameters that are not a literal")
+    flags = parameters.this
+    if "p" in flags:
+        raise UnsupportedSqlError("regular expression parameter 'p' (PCRE dialect)")
+    unknown = set(flags) - set(allowed)
+    if unknown:
+        raise RedshiftSqlError(f"invalid regular expression parameter '{''.join(sorted(unknown))}'")
+    # the last of c/i wins, as in POSIX flag strings
+    case = [f for f in flags if f in "ci"]
+    return "i" if case and case[-1] == "i" else ""
+
+
+def _literal_int(node: exp.Expr | None, what: str, default: int) -> int:
+    if node is None:
+        return default
+    inner = node.this if isinstance(node, exp.Neg) else node
+    if not (isinstance(inner, exp.Literal) and inner.is_int):
+        raise UnsupportedSqlError(f"{what} that is not an integer literal")
+    return -int(inner.this) if isinstance(node, exp.Neg) else int(inner.this)
+
+
+def regexp_replace_every_match(tree: exp.Expr) -> exp.Expr:
+    """`REGEXP_REPLACE(s, pattern[, replacement[, position[, parameters]]])` replaces every
+    match (https://docs.aws.amazon.com/redshift/latest/dg/REGEXP_REPLACE.html); DuckDB's
+    regexp_replace replaces only the first unless given the 'g' option. The replacement
+    defaults to ''; a position after the first character keeps the text before it.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.RegexpReplace):
+            return node
+        if node.args.get("occurrence") is not None:
+            raise UnsupportedSqlError("REGEXP_REPLACE with an occurrence argument")
+        flags = "g" + _regex_flags(node.args.get("modifiers"), "ci")
+        replacement = node.args.get("replacement") or exp.Literal.string("")
+        if isinstance(replacement, exp.Literal) and re.search(r"[\\$]", replacement.this):
+            raise UnsupportedSqlError("REGEXP_REPLACE replacement with back-references")
+        position = _literal_int(node.args.get("position"), "REGEXP_REPLACE position", 1)
+        call = exp.Anonymous(this="regexp_replace", expressions=[
+            node.this, node.expression, replacement, exp.Literal.string(flags)])
+        if position <= 1:
+            return call
+        call.expressions[0].replace(fill("SUBSTRING(__s__, __p__)", s=node.this.copy(),
+                                          p=exp.Literal.number(position)))
+        return exp.Paren(this=fill("LEFT(__s__, __k__) || __r__", s=node.this,
+                                    k=exp.Literal.number(position - 1), r=call))
+
+    return post_order(tree, rule)
+
+
+def regexp_substr_parameters(tree: exp.Expr) -> exp.Expr:
+    """`REGEXP_SUBSTR(s, pattern[, position[, occurrence[, parameters]]])` with every argument
+    (https://docs.aws.amazon.com/redshift/latest/dg/REGEXP_SUBSTR.html): the search starts
+    at `position`, skips `occurrence - 1` matches, 'i' matches case-insensitively and 'e'
+    returns the first subexpression. No match is ''; an occurrence below 1 is NULL.
+    sqlglot alone drops position and occurrence.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.RegexpExtract):
+            return node
+        pattern = node.expression
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+            raise UnsupportedSqlError("REGEXP_SUBSTR with a computed pattern")
+        params = node.args.get("parameters")
+        flags = _regex_flags(params, "cie")
+        text = pattern.this
+        if flags:
+            text = f"(?{flags})" + text
+        has_group = bool(re.search(r"(?<!\\)\((?!\?)", pattern.this))
+        group = 1 if params is not None and "e" in params.this and has_group else 0
+        position = max(_literal_int(node.args.get("position"), "REGEXP_SUBSTR position", 1), 1)
+        occurrence = _literal_int(node.args.get("occurrence"), "REGEXP_SUBSTR occurrence", 1)
+        if occurrence < 1:
+            return exp.cast(exp.Null(), exp.DType.VARCHAR)
+        sql = (f"COALESCE(list_extract(regexp_extract_all(SUBSTRING(__s__, {position}), "
+               f"__p__, {group}), {occurrence}), '')")
+        return exp.Paren(this=fill(sql, s=node.this, p=exp.Literal.string(text)))
+
+    return post_order(tree, rule)
+
+
+def ratio_to_report(tree: exp.Expr) -> exp.Expr:
+    """`RATIO_TO_REPORT(x) OVER (PARTITION BY p)` -> `x / SUM(x) OVER (PARTITION BY p)` as FLOAT8.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_WF_RATIO_TO_REPORT.html (the registry
+    entry refuses an ORDER BY or frame in its OVER clause).
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not (isinstance(node, exp.Window) and call_name(node.this) == "RATIO_TO_REPORT"):
+            return node
+        (value,) = node.this.expressions
+        total = node.copy()
+        total.set("this", exp.Sum(this=value.copy()))
+        return exp.Paren(this=fill("CAST(__x__ AS DOUBLE) / CAST(__t__ AS DOUBLE)",
+                                    x=value, t=total))
+
+    return post_order(tree, rule)
+
+
+# DuckDB's JSON reader accepts a trailing comma ('[1,2,]'), which Redshift's rejects
+# (JSON_EXTRACT_ARRAY_ELEMENT_TEXT.html's invalid example); strings are blanked first so
+# a comma inside one does not count.
+_STRICT_JSON_VALID = (
+    "(json_valid(__s__) AND NOT regexp_matches(regexp_replace(__s__, "
+    "'\"(\\\\.|[^\"\\\\])*\"', '\"\"', 'g'), ',\\s*[\\]}]'))"
+)
+
+
+def json_text_functions(tree: exp.Expr) -> exp.Expr:
+    """IS_VALID_JSON, IS_VALID_JSON_ARRAY, JSON_ARRAY_LENGTH, JSON_EXTRACT_ARRAY_ELEMENT_TEXT.
+
+    - IS_VALID_JSON(s): true for a well-formed JSON object
+      (https://docs.aws.amazon.com/redshift/latest/dg/IS_VALID_JSON.html); the page
+      sends arrays to IS_VALID_JSON_ARRAY without saying what IS_VALID_JSON answers for
+      one, so a JSON array (or scalar) is refused at run time rather than guessed;
+    - IS_VALID_JSON_ARRAY(s): true for a well-formed JSON array, false otherwise;
+    - JSON_ARRAY_LENGTH(s[, null_if_invalid]): elements of the outer array;
+    - JSON_EXTRACT_ARRAY_ELEMENT_TEXT(s, pos[, null_if_invalid]): the element at the
+      0-based `pos` as text; '' when pos is negative or out of bounds; invalid JSON
+      fails (NULL with null_if_invalid true).
+    """
+    templates = {
+        "IS_VALID_JSON": (
+            f"CASE WHEN NOT COALESCE({_STRICT_JSON_VALID}, FALSE) THEN FALSE "
+            "WHEN json_type(CAST(__s__ AS JSON)) = 'OBJECT' THEN TRUE "
+            "ELSE error('unsupported on the embedded warehouse: IS_VALID_JSON of JSON that "
+            "is not an object (the documentation does not say; use IS_VALID_JSON_ARRAY)') END"),
+        "IS_VALID_JSON_ARRAY": (f"CASE WHEN NOT COALESCE({_STRICT_JSON_VALID}, FALSE) THEN FALSE "
+                                "ELSE json_type(CAST(__s__ AS JSON)) = 'ARRAY' END"),
+    }
+    invalid = "error('invalid json array object ' || __s__)"
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        name = call_name(node)
+        args = node.expressions if name else []
+        if name in templates:
+            return exp.Paren(this=fill(templates[name], s=args[0]))
+        if name in {"JSON_ARRAY_LENGTH", "JSON_EXTRACT_ARRAY_ELEMENT_TEXT"}:
+            wants = 1 if name == "JSON_ARRAY_LENGTH" else 2
+            null_if_invalid = False
+            if len(args) == wants + 1:
+                flag = args[-1]
+                if not isinstance(flag, exp.Boolean):
+                    raise UnsupportedSqlError(f"{name} with a computed null_if_invalid")
+                null_if_invalid = bool(flag.this)
+                args = args[:-1]
+            if len(args) != wants:
+                raise SqlSyntaxError(message=f"wrong number of arguments to {name.lower()}")
+            on_invalid = "NULL" if null_if_invalid else invalid
+            if name == "JSON_ARRAY_LENGTH":
+                value = ("CASE WHEN json_type(CAST(__s__ AS JSON)) = 'ARRAY' THEN "
+                         "CAST(json_array_length(CAST(__s__ AS JSON)) AS INTEGER) "
+                         f"ELSE {invalid} END")
+            else:
+                value = ("CASE WHEN json_type(CAST(__s__ AS JSON)) <> 'ARRAY' THEN "
+                         f"{invalid} WHEN __p__ < 0 THEN '' ELSE COALESCE("
+                         "json_extract_string(CAST(__s__ AS JSON), "
+                         "concat('$[', CAST(__p__ AS VARCHAR), ']')), '') END")
+            sql = (f"CASE WHEN __s__ IS NULL THEN NULL WHEN NOT {_STRICT_JSON_VALID} "
+                   f"THEN {on_invalid} ELSE {value} END")
+            parts = {"s": args[0]}
+            if wants == 2:
+                parts["p"] = args[1]
+            return exp.Paren(this=fill(sql, **parts))
+        return node
+
+    return post_order(tree, rule)
+
+
+def redshift_spellings(tree: exp.Expr) -> exp.Expr:
+    """Redshift names some sqlglot versions keep as plain calls: `BTRIM(s[, chars])` ->
+    DuckDB's `TRIM(s[, chars])`, `TEXTLEN(s)` -> `LENGTH(s)`
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_BTRIM.html, r_TEXTLEN.html)."""
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        name = call_name(node)
+        if name == "BTRIM":
+            return exp.Anonymous(this="TRIM", expressions=node.expressions)
+        if name == "TEXTLEN":
+            return exp.Anonymous(this="LENGTH", expressions=node.expressions)
+        return node
+
+    return post_order(tree, rule)
+
+
+def trunc_of_a_timestamp(tree: exp.Expr) -> exp.Expr:
+    """`TRUNC(timestamp)` -> the DATE of the timestamp
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNC_date.html); TRUNC of a
+    number stays DuckDB's TRUNC. A timestamp is recognised when it is a cast, a
+    timestamp literal or a date/time function; other arguments are numbers to DuckDB,
+    and a timestamp column there fails with a message saying to cast it.
+    """
+    temporal = (exp.TimestampTrunc, exp.TsOrDsAdd, exp.CurrentTimestamp, exp.CurrentDate,
+                exp.ConvertTimezone, exp.AtTimeZone)
+
+    def is_temporal(node: exp.Expr) -> bool:
+        if isinstance(node, exp.Cast):
+            return node.to.is_type(exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ, exp.DType.DATE)
+        return isinstance(node, temporal) or call_name(node) == "GETDATE"
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Trunc):
+            return node
+        if node.args.get("decimals") is not None:  # TRUNC(number, places), as DuckDB spells it
+            return exp.Anonymous(this="TRUNC", expressions=[node.this, node.args["decimals"]])
+        if is_temporal(node.this):
+            return exp.cast(node.this, exp.DType.DATE)
+        return node
+
+    return post_order(tree, rule)
+
+
+def _is_string_literal(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string
+
+
+def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
+    """`x = 'abc  '`: trailing blanks are insignificant when Redshift compares strings.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html ("Trailing
+    spaces in VARCHAR and CHAR values are treated as semantically insignificant when
+    values are compared"); DuckDB compares them. A comparison with a string literal
+    side compares both sides without trailing blanks when the other side is text
+    (`typeof` decides, so a date compared with '2008-01-01' is untouched). Column-to-
+    column comparisons are left alone (a join key would lose its hash join).
+    """
+    scope = Scope.of(tree)
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, tuple(COMPARISONS)) or isinstance(
+                node.parent, (exp.Update, exp.Property, exp.Properties, exp.SetItem)):
+            return node  # `SET b = 'x'` of an UPDATE is an assignment, not a comparison
+        a, b = node.this, node.expression
+        if scope.is_super(a) or scope.is_super(b):
+            return node
+        if not (_is_string_literal(a) or _is_string_literal(b)):
+            return node
+        op = COMPARISONS[type(node)]
+        if _is_string_literal(a) and _is_string_literal(b):
+            return exp.Paren(this=fill(f"rtrim(__a__, ' ') {op} rtrim(__b__, ' ')", a=a, b=b))
+        literal, other = (a, b) if _is_string_literal(a) else (b, a)
+        trimmed = exp.Literal.string(literal.this.rstrip(" "))
+        left, right = ("__l__", "rtrim(CAST(__o__ AS VARCHAR), ' ')") if literal is a else (
+            "rtrim(CAST(__o__ AS VARCHAR), ' ')", "__l__")
+        plain = f"__r__ {op} __o__" if literal is a else f"__o__ {op} __r__"
+        sql = (f"CASE WHEN typeof(__o__) = 'VARCHAR' THEN {left} {op} {right} "
+               f"ELSE {plain} END")
+        return exp.Paren(this=fill(sql, o=other, l=trimmed, r=literal))
+
+    return post_order(tree, rule)
+
+
+def refuse_fixed_length_char(tree: exp.Expr) -> exp.Expr:
+    """`CHAR(n)` / `BPCHAR` columns and casts are refused: Redshift pads them with blanks
+    (and returns the padding), DuckDB stores plain VARCHAR
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html)."""
+    for node in tree.find_all(exp.DataType):
+        if node.this in (exp.DType.CHAR, exp.DType.NCHAR, exp.DType.BPCHAR):
+            raise UnsupportedSqlError("CHAR(n) fixed-length blank-padded strings (use VARCHAR)")
+    return tree
+
+
+def add_months_keeps_month_end(tree: exp.Expr) -> exp.Expr:
+    """`ADD_MONTHS(d, n)`: a TIMESTAMP n months later; the last day of a month stays the last
+    day (`ADD_MONTHS('2008-04-30', 1)` is 2008-05-31), a later day clamps to the month end
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_ADD_MONTHS.html). DATEADD(month)
+    only clamps.
+    """
+    template = (
+        "CASE WHEN CAST(__d__ AS DATE) = last_day(CAST(__d__ AS DATE)) "
+        "THEN CAST(last_day(CAST(__d__ AS TIMESTAMP) + to_months(CAST(__n__ AS INTEGER))) AS "
+        "TIMESTAMP) + (CAST(__d__ AS TIMESTAMP) - date_trunc('day', CAST(__d__ AS TIMESTAMP))) "
+        "ELSE CAST(__d__ AS TIMESTAMP) + to_months(CAST(__n__ AS INTEGER)) END")
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if call_name(node) != "ADD_MONTHS":
+            return node
+        date, months = node.expressions
+        return exp.Paren(this=fill(template, d=date, n=months))
+
+    return post_order(tree, rule)
+
+
+# Date parts whose DuckDB value differs from Redshift's: DuckDB's millisecond and
+# microsecond count the seconds in (43101 where Redshift documents 101 for 43.101 s).
+_SUBSECOND_DATEPARTS = {
+    **dict.fromkeys(("MS", "MSEC", "MSECS", "MSECOND", "MSECONDS", "MILLISECOND",
+                     "MILLISECONDS", "MILLISECON"), ("MILLISECOND", 1000)),
+    **dict.fromkeys(("US", "USEC", "USECS", "USECOND", "USECONDS", "MICROSECOND",
+                     "MICROSECONDS"), ("MICROSECOND", 1000000)),
+}
+_REFUSED_DATEPARTS = frozenset({"TIMEZONE", "TIMEZONE_HOUR", "TIMEZONE_MINUTE"})
+
+
+def subsecond_dateparts(tree: exp.Expr) -> exp.Expr:
+    """DATE_PART / EXTRACT of milliseconds or microseconds: the part within the second
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_EXTRACT_function.html: ms of
+    12:08:43.101 is 101; r_DATE_PART_function.html: microsecond of 04:05:06.789 is
+    789000). Time zone fields are refused.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Extract) or node.this is None:
+            return node
+        part = node.this.name.upper()
+        if part in _REFUSED_DATEPARTS:
+            raise UnsupportedSqlError(f"date part {part.lower()} (time zone fields are not "
+                                      "ported)")
+        if part in _SUBSECOND_DATEPARTS:
+            unit, modulus = _SUBSECOND_DATEPARTS[part]
+            extract = exp.Extract(this=exp.var(unit), expression=node.expression)
+            return exp.Paren(this=exp.Mod(this=extract, expression=exp.Literal.number(modulus)))
+        return node
+
+    return post_order(tree, rule)
+
+
+def reject_unpivot(tree: exp.Expr) -> exp.Expr:
+    """PartiQL object unpivoting (`UNPIVOT m.entities AS v AT k`) and PIVOT are not ported."""
+    pivot = tree.find(exp.Pivot)
+    if pivot is not None:
+        raise UnsupportedSqlError("UNPIVOT (PartiQL)" if pivot.args.get("unpivot") else "PIVOT")
+    return tree
+
+
+def reject_positional_parameters(tree: exp.Expr) -> exp.Expr:
+    """The Data API binds named `:name` parameters only; `?` / `$1` are not Redshift Data API."""
+    for node in tree.find_all(exp.Placeholder, exp.Parameter):
+        if isinstance(node, exp.Parameter) or node.args.get("jdbc") or not node.args.get("this"):
+            raise UnsupportedSqlError("positional parameters (use :name)")
+    return tree
