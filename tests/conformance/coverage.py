@@ -47,10 +47,10 @@ def _between(doc_text: str, start: str, end: str, body: str) -> str:
 
 def render(doc_text: str, cases: list[DocCase]) -> str:
     """`doc_text` with the generated tables between their markers."""
-    from pipeline.offline.warehouse.translate.registry import markdown_table
+    from pipeline.offline.warehouse.translate.registry import REGISTRY
 
     text = _between(doc_text, START, END, table(cases))
-    return _between(text, FUNCTIONS_START, FUNCTIONS_END, markdown_table())
+    return _between(text, FUNCTIONS_START, FUNCTIONS_END, REGISTRY.markdown_table())
 
 
 def main() -> int:

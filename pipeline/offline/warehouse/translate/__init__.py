@@ -211,7 +211,12 @@ def _parse(sql: str, tokens: Sequence[Token]) -> exp.Expr:
         first = word_of(tokens[0])
         if first == "SET" and len(tokens) > 1:  # session settings: valid Redshift, not ported
             raise UnsupportedSqlError(f"SET {tokens[1].text}") from err
-        if any(word_of(t) == "APPROXIMATE" for t in tokens):
+        approximate = [i for i, t in enumerate(tokens) if word_of(t) == "APPROXIMATE"]
+        if any(word_of(tokens[i + 1] if i + 1 < len(tokens) else None) == "COUNT"
+               for i in approximate):
+            # r_COUNT.html: APPROXIMATE COUNT ( DISTINCT expression ), nothing else.
+            raise SqlSyntaxError("APPROXIMATE") from err
+        if approximate:
             raise UnsupportedSqlError("APPROXIMATE (other than APPROXIMATE COUNT(DISTINCT))") \
                 from err
         if first not in REDSHIFT_COMMANDS and first not in {"COPY", "LOCK"}:

@@ -45,9 +45,10 @@ class _EmbeddedRedshiftParser(RedshiftParser):
 
     def _parse_function_call(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
         """Every call remembers how the analyst wrote it: `meta["written"]` (the name,
-        `RPAD` though sqlglot's node is a Pad) and `meta["arity"]` (the arguments as
-        written), which the registry's shape check and the column labels read; sqlglot
-        folds synonyms and optional arguments into one node and forgets both."""
+        `RPAD` though sqlglot's node is a Pad), `meta["arity"]` (the arguments as
+        written), `meta["parens"]` and `meta["distinct"]`, which the registry's shape
+        check and the column labels read; sqlglot folds synonyms and optional
+        arguments into one node and forgets them."""
         start, token = self._index, self._curr
         result = super()._parse_function_call(*args, **kwargs)
         if result is None or token is None:
@@ -63,6 +64,10 @@ class _EmbeddedRedshiftParser(RedshiftParser):
                 written = f"{written} {self._tokens[start].text.upper()}"
             call.meta["written"] = written
             call.meta["arity"] = written_arity(self._tokens, start)
+            call.meta["parens"] = start + 1 < len(self._tokens) and (
+                self._tokens[start + 1].token_type == TokenType.L_PAREN)
+            call.meta["distinct"] = call.meta["parens"] and start + 2 < len(self._tokens) and (
+                self._tokens[start + 2].token_type == TokenType.DISTINCT)
         return result
 
 

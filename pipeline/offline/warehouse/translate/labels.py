@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from pipeline.offline.warehouse.translate.registry import canonical, lookup
+from pipeline.offline.warehouse.translate.registry import REGISTRY, Registry
 
 # PostgreSQL type names Redshift labels a cast column with (`SELECT '1'::INT` is `int4`).
 _TYPE_LABELS = {
@@ -16,7 +16,7 @@ _TYPE_LABELS = {
 }
 
 
-def _redshift_label(node: exp.Expr) -> str:
+def _redshift_label(node: exp.Expr, registry: Registry) -> str:
     """The column name Redshift gives an unaliased select-list expression."""
     if isinstance(node, exp.Column):
         return node.parts[-1].name
@@ -24,17 +24,17 @@ def _redshift_label(node: exp.Expr) -> str:
         return node.expression.name
     if isinstance(node, exp.Cast):
         if isinstance(node.this, (exp.Column, exp.Dot)):
-            return _redshift_label(node.this)
+            return _redshift_label(node.this, registry)
         return _TYPE_LABELS.get(node.to.this, "?column?")
     if isinstance(node, (exp.Window, exp.IgnoreNulls, exp.RespectNulls, exp.WithinGroup)):
-        return _redshift_label(node.this)
+        return _redshift_label(node.this, registry)
     if isinstance(node, exp.Case):
         return "case"
     if isinstance(node, exp.Func):
         # A call is labelled by the name the analyst wrote (RPAD, not sqlglot's Pad),
         # unless its registry entry says otherwise (SYSDATE is `timestamp`).
         written = node.meta.get("written")
-        function = lookup(written, node) if written else canonical(node)
+        function = registry.lookup(written, node) if written else registry.canonical(node)
         if function is not None:
             return function.label_for(written or function.name)
         if isinstance(node, exp.Anonymous):
@@ -42,7 +42,7 @@ def _redshift_label(node: exp.Expr) -> str:
     return "?column?"
 
 
-def redshift_column_labels(tree: exp.Expr) -> exp.Expr:
+def redshift_column_labels(tree: exp.Expr, registry: Registry = REGISTRY) -> exp.Expr:
     """Unaliased result columns get the names Redshift gives them.
 
     `COUNT(*)` is `count` (DuckDB: `count_star()`), a function call is its name, a
@@ -62,6 +62,6 @@ def redshift_column_labels(tree: exp.Expr) -> exp.Expr:
     for projection in list(select.expressions):
         if isinstance(projection, (exp.Alias, exp.Star, exp.Column)):
             continue  # DuckDB names a column (or SUPER path) by its last part, as Redshift
-        label = _redshift_label(projection)
+        label = _redshift_label(projection, registry)
         projection.replace(exp.alias_(projection.copy(), label, quoted=True))
     return tree

@@ -12,13 +12,7 @@ from pipeline.offline.warehouse.translate.errors import (
     SqlSyntaxError,
     UnsupportedSqlError,
 )
-from pipeline.offline.warehouse.translate.registry import (
-    CALL_NAMES,
-    FUNCTIONS,
-    Function,
-    canonical,
-    lookup,
-)
+from pipeline.offline.warehouse.translate.registry import REGISTRY, Function, Registry
 
 # --------------------------------------------------------------------------- the allow-list
 #
@@ -49,15 +43,15 @@ _ALLOWED_SYNTAX: tuple[type[exp.Expr], ...] = (
     exp.Div, exp.Mod, exp.Neg, exp.DPipe, exp.Exists, exp.Any, exp.All, exp.Case, exp.If,
     exp.Cast, exp.AtTimeZone,
     # window and ordered-set syntax (frames are checked in `refuse_what_is_not_listed`)
-    exp.Window, exp.WindowSpec, exp.WithinGroup,
+    exp.Window, exp.WindowSpec, exp.WithinGroup, exp.IgnoreNulls, exp.RespectNulls,
 )
 
 # The function allow-list, read from the registry: the sqlglot classes Redshift's names
 # parse into (with the entry's name), and the names sqlglot keeps as plain calls.
 ALLOWED_FUNCTIONS: dict[type[exp.Expr], str] = {
-    node: function.name for function in reversed(FUNCTIONS) for node in function.nodes
+    node: function.name for function in reversed(REGISTRY.functions) for node in function.nodes
 }
-ALLOWED_CALLS = CALL_NAMES
+ALLOWED_CALLS = REGISTRY.call_names
 
 
 # Redshift functions called without parentheses that sqlglot reads as column names.
@@ -87,7 +81,7 @@ def _names_an_object(identifier: exp.Identifier) -> bool:
         identifier and parent.args.get("catalog") is not identifier
 
 
-def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
+def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> exp.Expr:
     """Refuse every construct outside the allow-list, and those Redshift itself rejects.
 
     - a function call is checked against its registry entry (`check_call`): a name no
@@ -149,7 +143,7 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
         if type(node) in _ALLOWED_SYNTAX:
             continue
         if isinstance(node, exp.Func):
-            function = check_call(node)
+            function = check_call(node, registry)
             if function.compute_node_only:
                 compute_node_only.append(function.name)
         else:
@@ -158,12 +152,10 @@ def refuse_what_is_not_listed(tree: exp.Expr) -> exp.Expr:
         # c_SQL_functions_compute_node_only.html: the query runs on the leader node only.
         raise RedshiftSqlError(
             "One or more of the used functions must be applied on at least one user created "
-            f"table. Examples of user table only functions are {', '.join(COMPUTE_NODE_ONLY)}"
+            "table. Examples of user table only functions are "
+            f"{', '.join(registry.compute_node_only)}"
         )
     return tree
-
-
-COMPUTE_NODE_ONLY = tuple(sorted({f.name for f in FUNCTIONS if f.compute_node_only}))
 
 
 def _reads_a_table(tree: exp.Expr) -> bool:
@@ -189,7 +181,7 @@ def _clauses(call: exp.Func) -> tuple[exp.Window | None, bool, bool]:
     return window, within, ignore_nulls
 
 
-def check_call(call: exp.Func) -> Function:
+def check_call(call: exp.Func, registry: Registry = REGISTRY) -> Function:
     """The registry entry of a call, after checking the call against its synopsis.
 
     Raises `UnsupportedSqlError` naming the function as written when no entry has
@@ -202,27 +194,35 @@ def check_call(call: exp.Func) -> Function:
         if isinstance(call, exp.Anonymous):
             written = call.name.upper()
         else:
-            function = canonical(call)
+            function = registry.canonical(call)
             if function is None:
                 raise UnsupportedSqlError(_construct_name(call))
             return function
-    function = lookup(written, call)
-    if function is None:
-        raise UnsupportedSqlError(f"function {written}")
     name = written.lower()
     arity = call.meta.get("arity")
-    low, high = function.arity
-    if arity is not None and (arity < low or (high is not None and arity > high)):
+    # The arity is checked against every entry of that name first: sqlglot may parse a
+    # call with the wrong number of arguments into another class (DECODE(a, b) is
+    # DuckDB's binary decode).
+    entries = registry.by_name.get(written.upper(), ())
+    if arity is not None and entries and not any(_takes(f, arity) for f in entries):
         raise RedshiftSqlError(
             f"function {name} does not exist with {arity} argument{'s' * (arity != 1)} "
-            f"(its synopsis: {function.synopsis()})")
+            f"(its synopsis: {entries[0].synopsis()})")
+    function = registry.lookup(written, call)
+    if function is None:
+        raise UnsupportedSqlError(f"function {written}")
+    if call.meta.get("parens") and not function.parens:
+        raise SqlSyntaxError("(")  # SYSDATE() / CURRENT_DATE(): written without parentheses
     window, within, ignore_nulls = _clauses(call)
-    distinct = isinstance(call.args.get("this"), exp.Distinct)
+    distinct = bool(call.meta.get("distinct")) or isinstance(call.args.get("this"),
+                                                             exp.Distinct)
     if distinct and function.kind != "aggregate":
         raise RedshiftSqlError(f"DISTINCT specified, but {name} is not an aggregate function")
-    if distinct and not function.distinct:
+    if distinct and function.distinct == "forbidden":
         raise RedshiftSqlError(f"DISTINCT is not allowed in {name} (its synopsis: "
                                f"{function.synopsis()})")
+    if not distinct and function.distinct == "required":
+        raise RedshiftSqlError(f"{name} requires DISTINCT (its synopsis: {function.synopsis()})")
     if within and function.within_group == "forbidden":
         raise RedshiftSqlError(
             f"WITHIN GROUP specified, but {name} is not an ordered-set aggregate function")
@@ -239,6 +239,11 @@ def check_call(call: exp.Func) -> Function:
             f"OVER specified, but {name} is not a window function nor an aggregate function")
     _check_window(function, name, window, distinct)
     return function
+
+
+def _takes(function: Function, arity: int) -> bool:
+    low, high = function.arity
+    return low <= arity and (high is None or arity <= high)
 
 
 def _check_window(function: Function, name: str, window: exp.Window, distinct: bool) -> None:
