@@ -103,7 +103,14 @@ def _embedded_frame(relation: Any) -> pd.DataFrame:
             frame.isetitem(index, frame.iloc[:, index].map(_super_text).astype(object))
         elif type_name.startswith("JSON"):
             frame.isetitem(index, frame.iloc[:, index].map(_null_or_value).astype(object))
+        elif type_name == "DATE":  # DuckDB's .df() makes a DATE a midnight timestamp
+            frame.isetitem(index, frame.iloc[:, index].map(_date_or_none).astype(object))
     return frame
+
+
+def _date_or_none(value: Any) -> Any:
+    value = _null_or_value(value)
+    return None if value is None else value.date()
 
 
 def _null_or_value(value: Any) -> Any:
