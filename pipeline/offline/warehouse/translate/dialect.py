@@ -12,6 +12,7 @@ from sqlglot.parsers.redshift import RedshiftParser
 from sqlglot.tokens import Token, TokenType
 
 from pipeline.offline.warehouse.translate.errors import SqlSyntaxError
+from pipeline.offline.warehouse.translate.registry import REGISTRY
 
 # Redshift SUPER / JSON functions the tree rules port. sqlglot would fold several of
 # them into its own JSON expressions (IS_ARRAY -> JSON_TYPE(x) = 'ARRAY', JSON_PARSE ->
@@ -22,6 +23,21 @@ PORTED_SUPER_FUNCTIONS = frozenset({
     "IS_FLOAT", "IS_INTEGER", "IS_OBJECT", "IS_SCALAR", "IS_SMALLINT", "IS_VARCHAR",
     "JSON_EXTRACT_PATH_TEXT", "JSON_PARSE", "JSON_SERIALIZE", "JSON_TYPEOF",
 })
+
+
+# Arguments never converted to text: text already, NULL, `*`, lambdas, named arguments,
+# and DISTINCT (DuckDB's LISTAGG(DISTINCT x ORDER BY x) needs x itself; its LISTAGG
+# converts a number to text by itself).
+_NOT_CONVERTED = (exp.Null, exp.Star, exp.Distinct, exp.PropertyEQ, exp.Kwarg, exp.Lambda,
+                  exp.Placeholder)
+
+
+def _as_text(arg: exp.Expr) -> exp.Expr:
+    if isinstance(arg, _NOT_CONVERTED) or (isinstance(arg, exp.Literal) and arg.is_string):
+        return arg
+    cast = exp.Cast(this=arg, to=exp.DataType.build("VARCHAR"))
+    cast.meta["implicit_text"] = True
+    return cast
 
 
 def _call(name: str) -> Callable[[list[exp.Expr]], exp.Expr]:
@@ -42,6 +58,23 @@ class _EmbeddedRedshiftParser(RedshiftParser):
         "ADD_MONTHS": _call("ADD_MONTHS"),
         **{name: _call(name) for name in PORTED_SUPER_FUNCTIONS},
     }
+
+    def _parse_function_args(self, alias: bool = False) -> list[exp.Expr]:
+        """A call's arguments, with text implicitly converted where the registry's
+        synopsis takes text (LEN(12345), SPLIT_PART(a_timestamp, '-', 1)): Redshift
+        converts a number, date or timestamp to a character string there, and DuckDB
+        has no such functions. The cast is marked `implicit_text`, so a SUPER argument
+        keeps Redshift's own rule instead (only a string counts: `super_dynamic_typing`)."""
+        name = self._tokens[self._index - 2].text if self._index >= 2 else ""
+        args = super()._parse_function_args(alias)
+        text = REGISTRY.text_arguments(name)
+        if text is None:
+            return args
+        for i, arg in enumerate(args):
+            if not text[min(i, len(text) - 1)]:
+                continue
+            args[i] = _as_text(arg)
+        return args
 
     def _parse_function_call(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
         """Every call remembers how the analyst wrote it: `meta["written"]` (the name,

@@ -39,6 +39,9 @@ ARGUMENT_KINDS = {
     "timezone": "'UTC'", "json": "'[1, 2]'", "path_text": "'a'", "null_if_invalid": "true",
     "super": "JSON_PARSE('[1]')",
 }
+# The kinds that take text: a number, date or timestamp given there is converted to a
+# character string, as c_Supported_data_types.html (implicit conversion) says.
+TEXT_KINDS = frozenset({"string", "characters", "pattern", "delimiter"})
 Kind = Literal["scalar", "aggregate", "window"]
 DOCS = "https://docs.aws.amazon.com/redshift/latest/dg/"
 
@@ -254,8 +257,7 @@ FUNCTIONS: tuple[Function, ...] = (
     _scalar("DATE_TRUNC", "r_DATE_TRUNC.html", "datepart_text timestamp", exp.TimestampTrunc,
             result="TIMESTAMP"),
     _scalar("DATE_PART", "r_DATE_PART_function.html", "datepart timestamp", exp.Extract,
-            result="FLOAT8",
-            rendering="subsecond_dateparts"),
+            result="FLOAT8", rendering="subsecond_dateparts", label="pgdate_part"),
     _scalar("EXTRACT", "r_EXTRACT_function.html", "datepart FROM timestamp", exp.Extract,
             result="INTEGER (NUMERIC for seconds)", rendering="subsecond_dateparts",
             label="date_part"),
@@ -390,6 +392,16 @@ class Registry:
                                     for name in f.names)
         self.compute_node_only = tuple(sorted({f.name for f in self.functions
                                                if f.compute_node_only}))
+
+    def text_arguments(self, written: str) -> tuple[bool, ...] | None:
+        """For each written argument position of `written`, whether it takes text (the
+        last position repeats); None when the name's entries disagree or take no text."""
+        entries = self.by_name.get(written.upper(), ())
+        shapes = {tuple(k in TEXT_KINDS for k in f.kinds) for f in entries}
+        if len(shapes) != 1:
+            return None
+        (shape,) = shapes
+        return shape if any(shape) else None
 
     def lookup(self, written: str, node: exp.Expr) -> Function | None:
         """The entry for a call written `written` that sqlglot parsed into `node`."""

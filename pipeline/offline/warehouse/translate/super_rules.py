@@ -295,6 +295,9 @@ def super_dynamic_typing(tree: exp.Expr) -> exp.Expr:
     scope = Scope.of(tree)
 
     def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Cast) and node.meta.get("implicit_text") \
+                and scope.is_super(node.this):
+            return exp.Paren(this=fill(_STRING_GUARD, x=node.this))  # LEN(x) of a SUPER x
         if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this != exp.DType.VARIANT \
                 and scope.is_super(node.this):
             if node.to.this == exp.DType.VARCHAR:

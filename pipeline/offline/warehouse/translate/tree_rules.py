@@ -148,7 +148,8 @@ def listagg_like_redshift(tree: exp.Expr) -> exp.Expr:
         if isinstance(node.parent, exp.WithinGroup):
             outer = node.parent
             rebuilt = exp.WithinGroup(this=rebuilt, expression=outer.expression)
-        condition = fill("CAST(__x__ AS VARCHAR) <> ''", x=value)
+        text = value if value.meta.get("implicit_text") else exp.cast(value, exp.DType.VARCHAR)
+        condition = fill("__x__ <> ''", x=text)
         filtered = exp.Filter(this=rebuilt, expression=exp.Where(this=condition))
         if outer is not node:
             outer.replace(filtered)
@@ -560,6 +561,9 @@ def _is_string_literal(node: exp.Expr) -> bool:
     return isinstance(node, exp.Literal) and node.is_string
 
 
+_INTEGER_TYPEOF = "regexp_full_match(typeof(__o__), 'U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)')"
+
+
 def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
     """`x = 'abc  '`: trailing blanks are insignificant when Redshift compares strings.
 
@@ -569,6 +573,11 @@ def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
     side compares both sides without trailing blanks when the other side is text
     (`typeof` decides, so a date compared with '2008-01-01' is untouched). Column-to-
     column comparisons are left alone (a join key would lose its hash join).
+
+    An integer compared with a string literal is compared as text, as
+    c_Supported_data_types.html says ("When comparing all other numeric values with
+    character strings, the numeric values are converted to character strings"): `10 <
+    '9'` is true. A DECIMAL converts the string instead, as DuckDB does.
     """
     scope = Scope.of(tree)
 
@@ -589,8 +598,8 @@ def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
         left, right = ("__l__", "rtrim(CAST(__o__ AS VARCHAR), ' ')") if literal is a else (
             "rtrim(CAST(__o__ AS VARCHAR), ' ')", "__l__")
         plain = f"__r__ {op} __o__" if literal is a else f"__o__ {op} __r__"
-        sql = (f"CASE WHEN typeof(__o__) = 'VARCHAR' THEN {left} {op} {right} "
-               f"ELSE {plain} END")
+        sql = (f"CASE WHEN typeof(__o__) = 'VARCHAR' OR {_INTEGER_TYPEOF} THEN "
+               f"{left} {op} {right} ELSE {plain} END")
         return exp.Paren(this=fill(sql, o=other, l=trimmed, r=literal))
 
     return post_order(tree, rule)
@@ -638,11 +647,20 @@ _SUBSECOND_DATEPARTS = {
 _REFUSED_DATEPARTS = frozenset({"TIMEZONE", "TIMEZONE_HOUR", "TIMEZONE_MINUTE"})
 
 
+_SECOND_DATEPARTS = frozenset({"SECOND", "SECONDS", "SEC", "SECS"})
+_DECADE_DATEPARTS = frozenset({"DECADE", "DECADES"})
+
+
 def subsecond_dateparts(tree: exp.Expr) -> exp.Expr:
-    """DATE_PART / EXTRACT of milliseconds or microseconds: the part within the second
-    (https://docs.aws.amazon.com/redshift/latest/dg/r_EXTRACT_function.html: ms of
-    12:08:43.101 is 101; r_DATE_PART_function.html: microsecond of 04:05:06.789 is
-    789000). Time zone fields are refused.
+    """DATE_PART / EXTRACT with the date parts whose DuckDB value differs from Redshift's
+    (r_Dateparts_for_datetime_functions.html):
+
+    - milliseconds or microseconds: the part within the second (r_EXTRACT_function.html:
+      ms of 12:08:43.101 is 101; r_DATE_PART_function.html: microsecond of 04:05:06.789
+      is 789000);
+    - seconds: DATE_PART keeps the fraction (3.189717), EXTRACT does not (3);
+    - decades: counted from year 1, so decade 201 is 2000-2009 (DuckDB: 200);
+    - time zone fields are refused.
     """
 
     def rule(node: exp.Expr) -> exp.Expr:
@@ -656,6 +674,11 @@ def subsecond_dateparts(tree: exp.Expr) -> exp.Expr:
             unit, modulus = _SUBSECOND_DATEPARTS[part]
             extract = exp.Extract(this=exp.var(unit), expression=node.expression)
             return exp.Paren(this=exp.Mod(this=extract, expression=exp.Literal.number(modulus)))
+        if part in _SECOND_DATEPARTS and node.meta.get("written") == "DATE_PART":
+            return exp.Paren(this=fill("EXTRACT(MICROSECOND FROM __x__) / 1000000.0",
+                                       x=node.expression))
+        if part in _DECADE_DATEPARTS:
+            return exp.Paren(this=fill("EXTRACT(DECADE FROM __x__) + 1", x=node.expression))
         return node
 
     return post_order(tree, rule)
