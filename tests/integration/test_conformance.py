@@ -300,3 +300,15 @@ def test_data_api_results_render_the_same_json(warehouse_file: Path, tmp_path: P
         "p": 3.141592653589793, "tiny": 1e-12, "ts": "2008-01-01T10:00:00.123456",
         "d": "2008-02-29", "nd": None,
     }]
+
+
+def test_heldout_development_cases_have_no_wrong_answer() -> None:
+    """tests/conformance/heldout_dev.txt: cases from guide pages the corpus had not used;
+    each is right or refused clearly, never a wrong answer or a traceback."""
+    from tests.conformance import heldout
+
+    results = heldout.run(heldout.DEV)
+    assert len(results) >= 75
+    wrong = [f"{r.case.line}: {r.case.sql}\n    {r.detail}" for r in results
+             if r.verdict == "wrong"]
+    assert not wrong, "\n".join(wrong)

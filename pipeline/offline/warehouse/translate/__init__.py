@@ -60,6 +60,7 @@ from pipeline.offline.warehouse.translate.errors import (
     UnsupportedSqlError,
 )
 from pipeline.offline.warehouse.translate.labels import redshift_column_labels
+from pipeline.offline.warehouse.translate.literals import datetime_literals_as_iso
 from pipeline.offline.warehouse.translate.shapes import (
     ALLOWED_CALLS,
     ALLOWED_FUNCTIONS,
@@ -88,6 +89,7 @@ from pipeline.offline.warehouse.translate.text_rules import (
 from pipeline.offline.warehouse.translate.to_char import to_char_datetime_formats
 from pipeline.offline.warehouse.translate.tree_rules import (
     add_months_keeps_month_end,
+    bool_aggregates_without_distinct,
     comparisons_ignore_trailing_blanks,
     concat_null_is_null,
     convert_timezone_names,
@@ -109,6 +111,7 @@ from pipeline.offline.warehouse.translate.tree_rules import (
     substring_before_position_one,
     trunc_of_a_timestamp,
     typed_division,
+    varchar_casts_truncate,
     varchar_without_length,
 )
 
@@ -137,10 +140,12 @@ __all__ = [
 TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     refuse_what_is_not_listed,
     redshift_column_labels,
+    datetime_literals_as_iso,
     refuse_fixed_length_char,
     reject_unpivot,
     reject_positional_parameters,
     super_to_variant,
+    varchar_casts_truncate,
     varchar_without_length,
     getdate_sysdate_to_utc_timestamp,
     partiql_unnest,
@@ -169,6 +174,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     to_char_datetime_formats,
     add_months_keeps_month_end,
     subsecond_dateparts,
+    bool_aggregates_without_distinct,
 )
 
 

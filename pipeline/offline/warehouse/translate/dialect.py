@@ -12,7 +12,7 @@ from sqlglot.parsers.redshift import RedshiftParser
 from sqlglot.tokens import Token, TokenType
 
 from pipeline.offline.warehouse.translate.errors import SqlSyntaxError
-from pipeline.offline.warehouse.translate.registry import REGISTRY
+from pipeline.offline.warehouse.translate.registry import REGISTRY, TEXT_KINDS
 
 # Redshift SUPER / JSON functions the tree rules port. sqlglot would fold several of
 # them into its own JSON expressions (IS_ARRAY -> JSON_TYPE(x) = 'ARRAY', JSON_PARSE ->
@@ -30,6 +30,9 @@ PORTED_SUPER_FUNCTIONS = frozenset({
 # converts a number to text by itself).
 _NOT_CONVERTED = (exp.Null, exp.Star, exp.Distinct, exp.PropertyEQ, exp.Kwarg, exp.Lambda,
                   exp.Placeholder)
+
+
+_TEMPORAL_KINDS = {"timestamp": "TIMESTAMP", "date": "DATE"}
 
 
 def _as_text(arg: exp.Expr) -> exp.Expr:
@@ -67,13 +70,17 @@ class _EmbeddedRedshiftParser(RedshiftParser):
         keeps Redshift's own rule instead (only a string counts: `super_dynamic_typing`)."""
         name = self._tokens[self._index - 2].text if self._index >= 2 else ""
         args = super()._parse_function_args(alias)
-        text = REGISTRY.text_arguments(name)
-        if text is None:
+        kinds = REGISTRY.argument_kinds(name)
+        if kinds is None:
             return args
         for i, arg in enumerate(args):
-            if not text[min(i, len(text) - 1)]:
-                continue
-            args[i] = _as_text(arg)
+            kind = kinds[min(i, len(kinds) - 1)]
+            if kind in TEXT_KINDS:
+                args[i] = _as_text(arg)
+            elif kind in _TEMPORAL_KINDS and isinstance(arg, exp.Literal) and arg.is_string:
+                # '20080305 12:25:29' given as a timestamp: `datetime_literals_as_iso`
+                # reads it the way Redshift does.
+                args[i] = exp.Cast(this=arg, to=exp.DataType.build(_TEMPORAL_KINDS[kind]))
         return args
 
     def _parse_function_call(self, *args: Any, **kwargs: Any) -> exp.Expr | None:

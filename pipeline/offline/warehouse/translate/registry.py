@@ -327,9 +327,9 @@ FUNCTIONS: tuple[Function, ...] = (
     _aggregate("VAR_POP", "r_VARIANCE_functions.html", exp.VariancePop,
                result="FLOAT8 (NUMERIC for NUMERIC)"),
     Function(("BOOL_AND",), "r_BOOL_AND.html", "boolean", "aggregate", (exp.LogicalAnd,),
-             distinct="allowed", result="BOOLEAN"),
+             distinct="allowed", result="BOOLEAN", rendering="bool_aggregates_without_distinct"),
     Function(("BOOL_OR",), "r_BOOL_OR.html", "boolean", "aggregate", (exp.LogicalOr,),
-             distinct="allowed", result="BOOLEAN"),
+             distinct="allowed", result="BOOLEAN", rendering="bool_aggregates_without_distinct"),
     # APPROXIMATE COUNT(DISTINCT x): sqlglot gives ApproxDistinct the name token COUNT.
     Function(("APPROXIMATE COUNT", "COUNT"), "r_COUNT.html", "expression", "aggregate",
              (exp.ApproxDistinct,), distinct="required", result="BIGINT", label="count"),
@@ -393,15 +393,14 @@ class Registry:
         self.compute_node_only = tuple(sorted({f.name for f in self.functions
                                                if f.compute_node_only}))
 
-    def text_arguments(self, written: str) -> tuple[bool, ...] | None:
-        """For each written argument position of `written`, whether it takes text (the
-        last position repeats); None when the name's entries disagree or take no text."""
-        entries = self.by_name.get(written.upper(), ())
-        shapes = {tuple(k in TEXT_KINDS for k in f.kinds) for f in entries}
-        if len(shapes) != 1:
+    def argument_kinds(self, written: str) -> tuple[str, ...] | None:
+        """The argument kinds of `written` by written position (the last one repeats);
+        None when no entry has the name or its entries disagree."""
+        kinds = {f.kinds for f in self.by_name.get(written.upper(), ())}
+        if len(kinds) != 1:
             return None
-        (shape,) = shapes
-        return shape if any(shape) else None
+        (shape,) = kinds
+        return shape or None
 
     def lookup(self, written: str, node: exp.Expr) -> Function | None:
         """The entry for a call written `written` that sqlglot parsed into `node`."""

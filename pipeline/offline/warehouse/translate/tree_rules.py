@@ -32,6 +32,41 @@ def varchar_without_length(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rule)
 
 
+def bool_aggregates_without_distinct(tree: exp.Expr) -> exp.Expr:
+    """`BOOL_AND(DISTINCT x)` / `BOOL_OR(DISTINCT x)` (r_BOOL_AND.html, r_BOOL_OR.html) ->
+    without DISTINCT, which cannot change an AND or an OR; sqlglot would write
+    `BOOL_OR(CAST(DISTINCT x AS BOOLEAN))`, which DuckDB cannot parse."""
+    for node in list(tree.find_all(exp.LogicalAnd, exp.LogicalOr)):
+        arg = node.this
+        if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
+            node.set("this", arg.expressions[0])
+    return tree
+
+
+def varchar_casts_truncate(tree: exp.Expr) -> exp.Expr:
+    """`CAST(x AS VARCHAR(n))` keeps the first n bytes, as Redshift's explicit cast does
+    (r_Examples_with_character_types.html casts 'City of South San Francisco' to fit a
+    20-character column); DuckDB ignores the length. Text of single-byte characters is
+    cut with LEFT; multibyte text longer than n bytes is refused at run time (where a
+    character would be cut is not documented). Runs before `varchar_without_length`.
+    """
+    scope = Scope.of(tree)
+    template = ("CASE WHEN __x__ IS NULL THEN NULL WHEN strlen(__x__) <= __n__ THEN __x__ "
+                "WHEN strlen(__x__) = length(__x__) THEN left(__x__, __n__) ELSE error("
+                "'unsupported on the embedded warehouse: VARCHAR(n) cast of multibyte text "
+                "longer than n bytes') END")
+    for cast in list(tree.find_all(exp.Cast)):
+        size = cast.to.expressions
+        if cast.to.this not in _VARCHAR_TYPES or len(size) != 1 or scope.is_super(cast.this):
+            continue
+        length = size[0].this
+        if not (isinstance(length, exp.Literal) and length.is_int):
+            continue
+        text = exp.cast(cast.this.copy(), exp.DType.VARCHAR)
+        cast.replace(exp.Paren(this=fill(template, x=text, n=exp.Literal.number(length.this))))
+    return tree
+
+
 def getdate_sysdate_to_utc_timestamp(tree: exp.Expr) -> exp.Expr:
     """`GETDATE()` and `SYSDATE` -> `CAST(NOW() AS TIMESTAMP)`.
 
@@ -197,6 +232,9 @@ _TZ_ABBREVIATIONS = {
 }
 
 
+_IANA_NAME = re.compile(r"[A-Za-z_]+(/[A-Za-z_\-]+)+|Etc/GMT[+-]\d{1,2}")
+
+
 def convert_timezone_names(tree: exp.Expr) -> exp.Expr:
     """CONVERT_TIMEZONE: abbreviations as the fixed offsets Redshift gives them.
 
@@ -213,7 +251,10 @@ def convert_timezone_names(tree: exp.Expr) -> exp.Expr:
         name = literal.this.strip()
         if name.upper() in _TZ_ABBREVIATIONS:
             return exp.Literal.string(_TZ_ABBREVIATIONS[name.upper()])
-        if "/" in name or (re.fullmatch(r"[A-Za-z_]+", name) and not name.isupper()):
+        # An IANA name ('America/New_York', 'Etc/GMT+8'); a name followed by an offset
+        # ('America/Los_Angeles+2') is a POSIX-style spec, refused below.
+        if _IANA_NAME.fullmatch(name) or (re.fullmatch(r"[A-Za-z_]+", name)
+                                          and not name.isupper()):
             return literal
         raise UnsupportedSqlError(
             f"CONVERT_TIMEZONE time zone '{name}' (use an IANA name such as 'America/New_York'"
