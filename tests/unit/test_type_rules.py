@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import duckdb
 import pytest
 
@@ -69,3 +71,9 @@ def test_a_varchar_n_cast_keeps_n_characters_and_refuses_cutting_multibyte_text(
 def test_bool_aggregates_take_distinct() -> None:
     assert _one("SELECT BOOL_OR(DISTINCT a > 1), BOOL_AND(DISTINCT a > 1) FROM t",
                 "CREATE TABLE t AS SELECT * FROM (VALUES (1), (2)) v(a)") == (True, False)
+
+
+def test_a_bare_decimal_is_decimal_18_0() -> None:
+    """r_Numeric_types201.html: default precision 18, default scale 0."""
+    assert _one("SELECT CAST('7.4' AS DECIMAL), CAST(7.6 AS NUMERIC), CAST(1.25 AS DECIMAL(5, 2))"
+                ) == (7, 8, Decimal("1.25"))

@@ -32,6 +32,17 @@ def varchar_without_length(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rule)
 
 
+def decimal_default_precision(tree: exp.Expr) -> exp.Expr:
+    """A bare `DECIMAL` / `NUMERIC` is DECIMAL(18, 0): r_Numeric_types201.html gives a
+    default precision of 18 and a default scale of 0 (DuckDB's default is (18, 3), so
+    `'7.5'::DECIMAL` would keep its fraction)."""
+    for node in tree.find_all(exp.DataType):
+        if node.this == exp.DType.DECIMAL and not node.expressions:
+            node.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(18)),
+                                     exp.DataTypeParam(this=exp.Literal.number(0))])
+    return tree
+
+
 def bool_aggregates_without_distinct(tree: exp.Expr) -> exp.Expr:
     """`BOOL_AND(DISTINCT x)` / `BOOL_OR(DISTINCT x)` (r_BOOL_AND.html, r_BOOL_OR.html) ->
     without DISTINCT, which cannot change an AND or an OR; sqlglot would write
