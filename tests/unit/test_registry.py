@@ -223,3 +223,27 @@ def test_every_rendering_names_a_tree_rule() -> None:
     rules = {rule.__name__ for rule in package.TREE_RULES}
     for function in FUNCTIONS:
         assert function.rendering in rules | {"sqlglot"}, function.name
+
+
+@pytest.mark.parametrize(("sql", "message"), [
+    # r_Boolean_type.html: "You can't use the IS comparison with a Boolean value in the
+    # SELECT list" (the page's example fails with "Not implemented").
+    ("SELECT a IS TRUE FROM t", "Not implemented"),
+    ("SELECT (a > 1) IS FALSE AS x FROM t", "Not implemented"),
+    # r_UNION.html: "INTERSECT ALL, EXCEPT ALL, and MINUS ALL aren't supported".
+    ("SELECT a FROM t INTERSECT ALL SELECT a FROM t", "INTERSECT ALL is not supported"),
+    ("SELECT a FROM t EXCEPT ALL SELECT a FROM t", "EXCEPT ALL is not supported"),
+])
+def test_syntax_forms_redshift_rejects_get_its_error(sql: str, message: str) -> None:
+    with pytest.raises(RedshiftSqlError, match=message):
+        translate(sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT a FROM t WHERE a IS TRUE",
+    "SELECT CASE WHEN a IS TRUE THEN 1 END FROM t",
+    "SELECT a IS NULL FROM t",
+    "SELECT a FROM t UNION ALL SELECT a FROM t",
+])
+def test_the_forms_redshift_accepts_still_translate(sql: str) -> None:
+    translate(sql)

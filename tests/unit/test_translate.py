@@ -824,14 +824,17 @@ def test_ordinary_names_are_still_valid_identifiers():
 def test_is_next_to_an_unparenthesised_comparison_is_refused_where_sqlglot_binds_it_tighter():
     """PostgreSQL (so Redshift) binds `<` tighter than IS: `1 < 2 IS TRUE` is true. Where
     sqlglot parses it as `1 < (2 IS TRUE)` the translation refuses rather than answer
-    false; where it parses it as Redshift does, it answers true."""
+    false; where it parses it as Redshift does, it answers true. (In a WHERE clause: in
+    the SELECT list an IS TRUE is Redshift's error, r_Boolean_type.html.)"""
     try:
-        answer = _one("SELECT 1 < 2 IS TRUE")
+        answer = _one("SELECT 1 WHERE 1 < 2 IS TRUE")
     except UnsupportedSqlError as err:
         answer = str(err)
-    assert answer in ((True,), "unsupported on the embedded warehouse: IS next to a comparison "
+    assert answer in ((1,), "unsupported on the embedded warehouse: IS next to a comparison "
                       "or operator without parentheses (write (a < b) IS TRUE)")
-    assert _one("SELECT (1 < 2) IS TRUE") == (True,)
+    assert _one("SELECT 1 WHERE (1 < 2) IS TRUE") == (1,)
+    with pytest.raises(RedshiftSqlError, match="Not implemented"):
+        translate("SELECT (1 < 2) IS TRUE")
 
 
 def test_convert_is_a_strict_cast_and_try_cast_is_not_redshift():

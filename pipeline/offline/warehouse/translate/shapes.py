@@ -117,6 +117,15 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             # way round, and both spellings reach here as the same tree.
             raise UnsupportedSqlError("IS next to a comparison or operator without "
                                       "parentheses (write (a < b) IS TRUE)")
+        if isinstance(node, (exp.Intersect, exp.Except)) and node.args.get("distinct") is False:
+            # r_UNION.html: "INTERSECT ALL, EXCEPT ALL, and MINUS ALL aren't supported".
+            raise RedshiftSqlError(f"{node.key.upper()} ALL is not supported")
+        if isinstance(node, exp.Is) and isinstance(node.expression, exp.Boolean) \
+                and _in_select_list(node):
+            # r_Boolean_type.html: an IS comparison with a Boolean value only as a
+            # predicate; in the SELECT list Redshift answers "Not implemented".
+            raise RedshiftSqlError("Invalid operation: Not implemented (IS TRUE / IS FALSE "
+                                   "in the SELECT list; use = TRUE)")
         if isinstance(node, (exp.Like, exp.ILike)) and isinstance(node.expression, exp.Literal) \
                 and "\\" in node.expression.this:
             raise UnsupportedSqlError("LIKE pattern with a backslash (Redshift's escape "
@@ -156,6 +165,21 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             f"{', '.join(registry.compute_node_only)}"
         )
     return tree
+
+
+def _in_select_list(node: exp.Expr) -> bool:
+    """Whether `node` is part of a select-list item's value, not of a predicate (a WHERE,
+    HAVING, JOIN ON or CASE WHEN condition, or a subquery's)."""
+    child, parent = node, node.parent
+    while parent is not None:
+        if isinstance(parent, (exp.Where, exp.Having, exp.Join, exp.Subquery, exp.Exists)):
+            return False
+        if isinstance(parent, exp.If) and child is parent.this:
+            return False  # CASE WHEN <condition>
+        if isinstance(parent, exp.Select):
+            return child in parent.expressions
+        child, parent = parent, parent.parent
+    return False
 
 
 def _reads_a_table(tree: exp.Expr) -> bool:
