@@ -321,11 +321,26 @@ def test_json_extract_path_text_answers_like_redshift():
 
 
 def test_typed_division_divides_integers_as_integers():
-    assert tree_rule(t.typed_division, "SELECT a / b, 7 / 2.0 FROM t") == (
-        "SELECT a // b, 7 // 2.0 FROM t"
-    )
+    assert tree_rule(t.typed_division, "SELECT 7 / 2 FROM t") == "SELECT 7 // 2 FROM t"
     assert duckdb.connect().execute(to_duckdb("SELECT 7 / 2, -7 / 2, 7 / 2.0, 7.0 / 2")
                                     ).fetchone() == (3, -3, 3.5, 3.5)
+
+
+def test_a_decimal_quotient_longer_than_its_documented_scale_is_refused():
+    """r_numeric_computations201.html: DECIMAL(p1,s1) / DECIMAL(p2,s2) has scale
+    max(4, s1 + p2 - s2 + 1): 7.0 / 3.0 is 2.3333 on Redshift, 2.3333333333333335 in
+    DuckDB. A quotient that fits the scale is exact either way; a longer one is refused."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a DECIMAL(8, 2), b DECIMAL(8, 2), i INTEGER)")
+    con.execute("INSERT INTO t VALUES (7, 4, 3)")
+    assert con.execute(to_duckdb("SELECT a / b, i / 2, 1.0 / 8 FROM t")).fetchone() == (
+        1.75, 1, 0.125)
+    with pytest.raises(duckdb.Error, match="unsupported on the embedded warehouse: DECIMAL "
+                                           "division"):
+        con.execute(to_duckdb("SELECT a / i FROM t")).fetchone()
+    with pytest.raises(duckdb.Error, match="unsupported on the embedded warehouse: DECIMAL "
+                                           "division"):
+        con.execute(to_duckdb("SELECT 7.0 / 3.0")).fetchone()
 
 
 @pytest.mark.parametrize(("redshift", "duckdb_sql"), [

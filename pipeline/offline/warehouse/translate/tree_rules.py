@@ -96,20 +96,51 @@ def getdate_sysdate_to_utc_timestamp(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rule)
 
 
+# Precision and scale of an exact numeric operand, read from DuckDB's typeof() at run
+# time: r_numeric_computations201.html casts INT2 to DECIMAL(5,0), INT4 to (10,0) and
+# INT8 to (19,0) when the other operand is a DECIMAL.
+_PRECISION = ("CASE typeof({v}) WHEN 'SMALLINT' THEN 5 WHEN 'TINYINT' THEN 5 WHEN 'INTEGER' "
+              "THEN 10 WHEN 'BIGINT' THEN 19 WHEN 'HUGEINT' THEN 38 ELSE CAST(split_part("
+              "split_part(typeof({v}), '(', 2), ',', 1) AS INTEGER) END")
+_SCALE = ("CASE WHEN typeof({v}) LIKE 'DECIMAL%' THEN CAST(rtrim(split_part(typeof({v}), "
+          "',', 2), ')') AS INTEGER) ELSE 0 END")
+_EXACT = ("regexp_full_match(typeof({v}), 'DECIMAL.*|U?(TINYINT|SMALLINT|INTEGER|BIGINT|"
+          "HUGEINT)')")
+_DECIMAL_DIVISION = (
+    "CASE WHEN (typeof(__a__) LIKE 'DECIMAL%' OR typeof(__b__) LIKE 'DECIMAL%') AND "
+    f"{_EXACT.format(v='__a__')} AND {_EXACT.format(v='__b__')} AND __a__ // __b__ <> "
+    f"round(__a__ // __b__, greatest(4, {_SCALE.format(v='__a__')} + "
+    f"{_PRECISION.format(v='__b__')} - {_SCALE.format(v='__b__')} + 1)) THEN error("
+    "'unsupported on the embedded warehouse: DECIMAL division whose quotient has more "
+    "digits than its result scale (how Redshift rounds the last digit is not documented)')"
+    " ELSE __a__ // __b__ END")
+
+
 def typed_division(tree: exp.Expr) -> exp.Expr:
     """`a / b` -> `a // b`: integer division for integers, as on Redshift (7 / 2 = 3).
 
     DuckDB's `/` always divides as floating point; its `//` divides integers
     truncating toward zero and divides any other numbers exactly, which is
-    Redshift's `/`.
+    Redshift's `/`. A DECIMAL quotient has the scale r_numeric_computations201.html
+    gives, max(4, s1 + p2 - s2 + 1) (7.0 / 3.0 is 2.3333; DuckDB's is a double,
+    2.3333333333333335): a quotient that fits that scale is exact either way, a longer
+    one is refused at run time, since the page does not say how the last digit rounds.
     """
 
     def rule(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Div):
-            return exp.IntDiv(this=node.this, expression=node.expression)
+            a, b = node.this, node.expression
+            if _is_integer_literal(a) and _is_integer_literal(b):
+                return exp.IntDiv(this=a, expression=b)
+            return exp.Paren(this=fill(_DECIMAL_DIVISION, a=a, b=b))
         return node
 
     return tree.transform(rule)
+
+
+def _is_integer_literal(node: exp.Expr) -> bool:
+    inner = node.this if isinstance(node, exp.Neg) else node
+    return isinstance(inner, exp.Literal) and inner.is_int
 
 
 _TYPE_OF_SUM = "MAX(__x__) + CAST(0 AS BIGINT)"
