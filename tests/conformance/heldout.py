@@ -47,7 +47,7 @@ def judge(case: corpus.DocCase, outcome: corpus.Outcome) -> tuple[Verdict, str]:
         return "wrong", f"rows {outcome.rows!r} where Redshift errors ({case.expected})"
     if outcome.kind == "ERROR":
         return "wrong", f"error {outcome.message!r} where Redshift answers {case.expected}"
-    problem = corpus.mismatch(outcome.rows, case)
+    problem = corpus.problem(case, outcome)
     return ("wrong", problem) if problem else ("right", "")
 
 

@@ -312,3 +312,11 @@ def test_heldout_development_cases_have_no_wrong_answer() -> None:
     wrong = [f"{r.case.line}: {r.case.sql}\n    {r.detail}" for r in results
              if r.verdict == "wrong"]
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_case_with_labels_fails_on_another_label() -> None:
+    case = corpus.DocCase("r_LPAD.html", "RPAD", "SELECT RPAD('a', 2, 'x')", "CORRECT", "ax", 1,
+                          ("rpad",))
+    assert corpus.problem(case, corpus.Outcome("ROWS", [["ax"]], labels=("rpad",))) is None
+    assert "labelled ['lpad']" in str(
+        corpus.problem(case, corpus.Outcome("ROWS", [["ax"]], labels=("lpad",))))
