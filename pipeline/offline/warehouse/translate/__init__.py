@@ -90,6 +90,7 @@ from pipeline.offline.warehouse.translate.to_char import to_char_datetime_format
 from pipeline.offline.warehouse.translate.tree_rules import (
     add_months_keeps_month_end,
     bool_aggregates_without_distinct,
+    cmp_functions,
     comparisons_ignore_trailing_blanks,
     concat_null_is_null,
     convert_timezone_names,
@@ -177,6 +178,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     add_months_keeps_month_end,
     subsecond_dateparts,
     bool_aggregates_without_distinct,
+    cmp_functions,
 )
 
 

@@ -32,7 +32,7 @@ _NOT_CONVERTED = (exp.Null, exp.Star, exp.Distinct, exp.PropertyEQ, exp.Kwarg, e
                   exp.Placeholder)
 
 
-_TEMPORAL_KINDS = {"timestamp": "TIMESTAMP", "date": "DATE"}
+_TEMPORAL_KINDS = {"timestamp": "TIMESTAMP", "date": "DATE", "timestamptz": "TIMESTAMPTZ"}
 
 
 def _as_text(arg: exp.Expr) -> exp.Expr:

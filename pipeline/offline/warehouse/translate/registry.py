@@ -36,6 +36,7 @@ ARGUMENT_KINDS = {
     "string": "'abc'", "characters": "'a'", "pattern": "'b'", "delimiter": "','",
     "format": "'YYYY'", "parameters": "'i'", "datepart": "day", "datepart_text": "'day'",
     "timestamp": "'2008-02-28 10:00:00'::TIMESTAMP", "date": "'2008-02-28'::DATE",
+    "timestamptz": "'2008-02-28 10:00:00+00'::TIMESTAMPTZ",
     "timezone": "'UTC'", "json": "'[1, 2]'", "path_text": "'a'", "null_if_invalid": "true",
     "super": "JSON_PARSE('[1]')",
 }
@@ -212,6 +213,9 @@ FUNCTIONS: tuple[Function, ...] = (
     _scalar("BTRIM", "r_BTRIM.html", "string [characters]", exp.Trim, result="VARCHAR",
             rendering="redshift_spellings"),
     _scalar("MD5", "r_MD5.html", "string", exp.MD5, result="VARCHAR"),
+    _scalar("SHA1", "SHA1.html", "string", exp.SHA, result="VARCHAR"),
+    _scalar("FUNC_SHA1", "FUNC_SHA1.html", "string", result="VARCHAR",
+            rendering="redshift_spellings"),
     _scalar("REPEAT", "r_REPEAT.html", "string integer", exp.Repeat, result="VARCHAR"),
     _scalar("REPLACE", "r_REPLACE.html", "string string string", exp.Replace, result="VARCHAR"),
     _scalar("REVERSE", "r_REVERSE.html", "string", exp.Reverse, result="VARCHAR"),
@@ -272,6 +276,17 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(("CURRENT_DATE",), "r_CURRENT_DATE_function.html", "", nodes=(exp.CurrentDate,),
              parens=False, result="DATE", label="date"),
     _scalar("LAST_DAY", "r_LAST_DAY.html", "date", exp.LastDay, result="DATE"),
+    # The comparison functions: 0 when equal, 1 when the first is greater, -1 when less.
+    *(_scalar(name, f"r_{name}.html", args, result="INTEGER", rendering="cmp_functions")
+      for name, args in (
+          ("DATE_CMP", "date date"), ("DATE_CMP_TIMESTAMP", "date timestamp"),
+          ("DATE_CMP_TIMESTAMPTZ", "date timestamptz"), ("TIMESTAMP_CMP", "timestamp timestamp"),
+          ("TIMESTAMP_CMP_DATE", "timestamp date"),
+          ("TIMESTAMP_CMP_TIMESTAMPTZ", "timestamp timestamptz"),
+          ("TIMESTAMPTZ_CMP", "timestamptz timestamptz"),
+          ("TIMESTAMPTZ_CMP_DATE", "timestamptz date"),
+          ("TIMESTAMPTZ_CMP_TIMESTAMP", "timestamptz timestamp"),
+      )),
     _scalar("ADD_MONTHS", "r_ADD_MONTHS.html", "timestamp integer", result="TIMESTAMP",
             rendering="add_months_keeps_month_end"),
     # ---- SUPER and JSON (c_json_functions.html, c_Type_Info_Functions.html)

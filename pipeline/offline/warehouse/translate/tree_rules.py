@@ -11,6 +11,7 @@ from pipeline.offline.warehouse.translate.errors import (
     SqlSyntaxError,
     UnsupportedSqlError,
 )
+from pipeline.offline.warehouse.translate.registry import REGISTRY
 from pipeline.offline.warehouse.translate.super_rules import COMPARISONS, Scope
 from pipeline.offline.warehouse.translate.trees import call_name, fill, post_order
 
@@ -597,10 +598,36 @@ def json_text_functions(tree: exp.Expr) -> exp.Expr:
     return post_order(tree, rule)
 
 
+_KIND_TYPES = {"date": exp.DType.DATE, "timestamp": exp.DType.TIMESTAMP,
+               "timestamptz": exp.DType.TIMESTAMPTZ}
+
+
+def cmp_functions(tree: exp.Expr) -> exp.Expr:
+    """DATE_CMP, TIMESTAMP_CMP_DATE, TIMESTAMPTZ_CMP ... (r_DATE_CMP.html and its
+    siblings): 0 when the values are equal, 1 when the first is greater, -1 when it is
+    less, NULL with a NULL. Each argument is cast to the type its registry entry gives
+    (a DATE compares as midnight; a TIMESTAMP as a TIMESTAMPTZ in the UTC session)."""
+    template = "CASE WHEN __a__ > __b__ THEN 1 WHEN __a__ < __b__ THEN -1 WHEN __a__ = __b__ " \
+               "THEN 0 END"
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        name = call_name(node)
+        entries = REGISTRY.by_name.get(name, ())
+        kinds = entries[0].kinds if entries and entries[0].rendering == "cmp_functions" else ()
+        if len(kinds) != 2 or len(node.expressions) != 2:
+            return node
+        a, b = (exp.cast(arg, _KIND_TYPES[kind]) for arg, kind in zip(node.expressions, kinds,
+                                                                       strict=True))
+        return exp.Paren(this=fill(template, a=a, b=b))
+
+    return post_order(tree, rule)
+
+
 def redshift_spellings(tree: exp.Expr) -> exp.Expr:
     """Redshift names some sqlglot versions keep as plain calls: `BTRIM(s[, chars])` ->
-    DuckDB's `TRIM(s[, chars])`, `TEXTLEN(s)` -> `LENGTH(s)`
-    (https://docs.aws.amazon.com/redshift/latest/dg/r_BTRIM.html, r_TEXTLEN.html)."""
+    DuckDB's `TRIM(s[, chars])`, `TEXTLEN(s)` -> `LENGTH(s)`, `FUNC_SHA1(s)` -> `SHA1(s)`
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_BTRIM.html, r_TEXTLEN.html,
+    FUNC_SHA1.html)."""
 
     def rule(node: exp.Expr) -> exp.Expr:
         name = call_name(node)
@@ -608,6 +635,8 @@ def redshift_spellings(tree: exp.Expr) -> exp.Expr:
             return exp.Anonymous(this="TRIM", expressions=node.expressions)
         if name == "TEXTLEN":
             return exp.Anonymous(this="LENGTH", expressions=node.expressions)
+        if name == "FUNC_SHA1":
+            return exp.Anonymous(this="SHA1", expressions=node.expressions)
         return node
 
     return post_order(tree, rule)
