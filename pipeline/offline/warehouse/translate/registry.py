@@ -356,6 +356,10 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(("PERCENTILE_CONT",), "r_PERCENTILE_CONT.html", "percentile", "aggregate",
              (exp.PercentileCont,), over="allowed", order="forbidden", within_group="required",
              compute_node_only=True, result="the ORDER BY expression's type"),
+    # r_WF_PERCENTILE_DISC.html: the same shape as PERCENTILE_CONT.
+    Function(("PERCENTILE_DISC",), "r_WF_PERCENTILE_DISC.html", "percentile", "aggregate",
+             (exp.PercentileDisc,), over="allowed", order="forbidden", within_group="required",
+             compute_node_only=True, result="the ORDER BY expression's type"),
     # r_WF_LISTAGG.html: `LISTAGG( [DISTINCT] expr [, 'delimiter'] ) [WITHIN GROUP (...)]
     # OVER ( [PARTITION BY ...] )`.
     Function(("LISTAGG",), "r_LISTAGG.html", "string [delimiter]", "aggregate", (exp.GroupConcat,),
