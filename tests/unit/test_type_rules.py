@@ -77,3 +77,29 @@ def test_a_bare_decimal_is_decimal_18_0() -> None:
     """r_Numeric_types201.html: default precision 18, default scale 0."""
     assert _one("SELECT CAST('7.4' AS DECIMAL), CAST(7.6 AS NUMERIC), CAST(1.25 AS DECIMAL(5, 2))"
                 ) == (7, 8, Decimal("1.25"))
+
+
+def test_keyword_form_calls_take_numbers_as_text_too() -> None:
+    """SUBSTRING, POSITION and TRIM are parsed by sqlglot's own function parsers; the
+    implicit text conversion reaches them as well (c_Supported_data_types.html)."""
+    assert _one("SELECT SUBSTRING(12345, 2, 2), SUBSTRING(12345 FROM 2 FOR 2), "
+                "POSITION(3 IN 12345)") == ("23", "23", 3)
+
+
+def test_split_part_below_one_fails_as_the_page_says() -> None:
+    """SPLIT_PART.html: part "must be an integer greater than 0"."""
+    assert _one("SELECT SPLIT_PART('a,b,c', ',', 2)") == ("b",)
+    with pytest.raises(duckdb.Error, match="field position must be greater than zero"):
+        _one("SELECT SPLIT_PART('a,b,c', ',', 0)")
+
+
+def test_a_number_column_compared_with_a_text_column_is_refused_not_misreported() -> None:
+    """Redshift compares them as text; DuckDB refuses to bind the comparison, and the
+    engine reports that as a refusal rather than as DuckDB's own error."""
+    from pipeline.offline.warehouse.engine import redshift_error
+
+    with pytest.raises(duckdb.Error) as raised:
+        _one("SELECT COUNT(*) FROM t WHERE i > s",
+             "CREATE TABLE t AS SELECT 10 AS i, CAST('9' AS VARCHAR) AS s")
+    assert redshift_error(raised.value).startswith(
+        "ERROR: unsupported on the embedded warehouse: comparing INTEGER with VARCHAR")

@@ -109,6 +109,7 @@ from pipeline.offline.warehouse.translate.tree_rules import (
     reject_positional_parameters,
     reject_unpivot,
     similar_to_as_regex,
+    split_part_position_above_zero,
     subsecond_dateparts,
     substring_before_position_one,
     trunc_of_a_timestamp,
@@ -179,6 +180,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     subsecond_dateparts,
     bool_aggregates_without_distinct,
     cmp_functions,
+    split_part_position_above_zero,
 )
 
 

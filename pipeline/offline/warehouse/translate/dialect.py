@@ -32,11 +32,19 @@ _NOT_CONVERTED = (exp.Null, exp.Star, exp.Distinct, exp.PropertyEQ, exp.Kwarg, e
                   exp.Placeholder)
 
 
+# The text arguments of the calls sqlglot parses with its own function parsers (the
+# keyword forms SUBSTRING(s FROM 2), POSITION(a IN s), TRIM('x' FROM s)), which
+# `_parse_function_args` does not see, by sqlglot's argument name.
+_KEYWORD_FORM_TEXT: dict[type[exp.Expr], tuple[str, ...]] = {
+    exp.Substring: ("this",), exp.StrPosition: ("this", "substr"),
+    exp.Trim: ("this", "expression"),
+}
 _TEMPORAL_KINDS = {"timestamp": "TIMESTAMP", "date": "DATE", "timestamptz": "TIMESTAMPTZ"}
 
 
 def _as_text(arg: exp.Expr) -> exp.Expr:
-    if isinstance(arg, _NOT_CONVERTED) or (isinstance(arg, exp.Literal) and arg.is_string):
+    if isinstance(arg, _NOT_CONVERTED) or (isinstance(arg, exp.Literal) and arg.is_string) \
+            or arg.meta.get("implicit_text"):
         return arg
     cast = exp.Cast(this=arg, to=exp.DataType.build("VARCHAR"))
     cast.meta["implicit_text"] = True
@@ -102,6 +110,9 @@ class _EmbeddedRedshiftParser(RedshiftParser):
             if written == "APPROXIMATE" and start + 1 < len(self._tokens):
                 start += 1  # APPROXIMATE COUNT(DISTINCT x): the call is COUNT's
                 written = f"{written} {self._tokens[start].text.upper()}"
+            for key in _KEYWORD_FORM_TEXT.get(type(call), ()):
+                if call.args.get(key) is not None:
+                    call.set(key, _as_text(call.args[key]))
             call.meta["written"] = written
             call.meta["arity"] = written_arity(self._tokens, start)
             call.meta["parens"] = start + 1 < len(self._tokens) and (

@@ -220,7 +220,7 @@ FUNCTIONS: tuple[Function, ...] = (
     _scalar("REPLACE", "r_REPLACE.html", "string string string", exp.Replace, result="VARCHAR"),
     _scalar("REVERSE", "r_REVERSE.html", "string", exp.Reverse, result="VARCHAR"),
     _scalar("SPLIT_PART", "SPLIT_PART.html", "string delimiter position", exp.SplitPart,
-            result="VARCHAR"),
+            result="VARCHAR", rendering="split_part_position_above_zero"),
     _scalar("STRPOS", "r_STRPOS.html", "string string", exp.StrPosition, result="INTEGER"),
     _scalar("CHARINDEX", "r_CHARINDEX.html", "string string", exp.StrPosition, result="INTEGER"),
     _scalar("POSITION", "r_POSITION.html", "string IN string", exp.StrPosition, result="INTEGER"),

@@ -623,6 +623,23 @@ def cmp_functions(tree: exp.Expr) -> exp.Expr:
     return post_order(tree, rule)
 
 
+def split_part_position_above_zero(tree: exp.Expr) -> exp.Expr:
+    """`SPLIT_PART(s, d, part)`: SPLIT_PART.html says part "must be an integer greater
+    than 0"; DuckDB answers '' for 0 and counts a negative part from the end. A part
+    below 1 fails, with PostgreSQL's words; a literal part of 1 or more is left as is."""
+    template = ("CASE WHEN __p__ < 1 THEN error('field position must be greater than zero') "
+                "ELSE __c__ END")
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        part = node.args.get("part_index") if isinstance(node, exp.SplitPart) else None
+        if part is None or (isinstance(part, exp.Literal) and part.is_int
+                            and int(part.this) >= 1):
+            return node
+        return exp.Paren(this=fill(template, p=part, c=node))
+
+    return post_order(tree, rule)
+
+
 def redshift_spellings(tree: exp.Expr) -> exp.Expr:
     """Redshift names some sqlglot versions keep as plain calls: `BTRIM(s[, chars])` ->
     DuckDB's `TRIM(s[, chars])`, `TEXTLEN(s)` -> `LENGTH(s)`, `FUNC_SHA1(s)` -> `SHA1(s)`
