@@ -18,8 +18,10 @@ The package, one concern a module:
   type, label and rendering; `shapes.py` checks every call and syntax node against
   it and refuses the rest (`refuse_what_is_not_listed`, the first tree rule);
 - `labels.py`: result column names as Redshift gives them;
-- `super_rules.py`, `tree_rules.py`, `to_char.py`: the `TREE_RULES` rewriting SUPER,
-  functions, operators and TO_CHAR formats into DuckDB that answers alike;
+- `literals.py`: date and timestamp literals in Redshift's input formats, as ISO;
+- `super_rules.py`, `tree_rules.py`, `text_functions.py`, `to_char.py`: the
+  `TREE_RULES` rewriting SUPER, functions, operators and TO_CHAR formats into DuckDB
+  that answers alike;
 - sqlglot finally writes DuckDB, raising on anything it cannot express.
 
 Anything outside the registry or the syntax allow-list raises
@@ -77,6 +79,15 @@ from pipeline.offline.warehouse.translate.super_rules import (
     super_subscript_zero_based,
     super_to_variant,
 )
+from pipeline.offline.warehouse.translate.text_functions import (
+    concat_null_is_null,
+    json_text_functions,
+    octet_length_of_text,
+    regexp_replace_every_match,
+    regexp_substr_parameters,
+    similar_to_as_regex,
+    substring_before_position_one,
+)
 from pipeline.offline.warehouse.translate.text_rules import (
     UNPORTED_SUPER_FUNCTIONS,
     reject_unported_super_functions,
@@ -92,26 +103,19 @@ from pipeline.offline.warehouse.translate.tree_rules import (
     bool_aggregates_without_distinct,
     cmp_functions,
     comparisons_ignore_trailing_blanks,
-    concat_null_is_null,
     convert_timezone_names,
     datediff_week_boundaries,
     decimal_default_precision,
     getdate_sysdate_to_utc_timestamp,
     integer_sum_avg_as_bigint,
-    json_text_functions,
     listagg_like_redshift,
-    octet_length_of_text,
     ratio_to_report,
     redshift_spellings,
     refuse_fixed_length_char,
-    regexp_replace_every_match,
-    regexp_substr_parameters,
     reject_positional_parameters,
     reject_unpivot,
-    similar_to_as_regex,
     split_part_position_above_zero,
     subsecond_dateparts,
-    substring_before_position_one,
     trunc_of_a_timestamp,
     typed_division,
     varchar_casts_truncate,
