@@ -326,21 +326,17 @@ def test_typed_division_divides_integers_as_integers():
                                     ).fetchone() == (3, -3, 3.5, 3.5)
 
 
-def test_a_decimal_quotient_longer_than_its_documented_scale_is_refused():
+def test_a_decimal_quotient_has_the_documented_scale():
     """r_numeric_computations201.html: DECIMAL(p1,s1) / DECIMAL(p2,s2) has scale
-    max(4, s1 + p2 - s2 + 1): 7.0 / 3.0 is 2.3333 on Redshift, 2.3333333333333335 in
-    DuckDB. A quotient that fits the scale is exact either way; a longer one is refused."""
+    max(4, s1 + p2 - s2 + 1), capped so the precision stays within 38: 7.0 / 3.0 is
+    2.3333 on Redshift (DuckDB: 2.3333333333333335); an integer counts as DECIMAL(10,0)
+    or (19,0). Integers still divide as integers."""
     con = duckdb.connect()
-    con.execute("CREATE TABLE t (a DECIMAL(8, 2), b DECIMAL(8, 2), i INTEGER)")
-    con.execute("INSERT INTO t VALUES (7, 4, 3)")
-    assert con.execute(to_duckdb("SELECT a / b, i / 2, 1.0 / 8 FROM t")).fetchone() == (
-        1.75, 1, 0.125)
-    with pytest.raises(duckdb.Error, match="unsupported on the embedded warehouse: DECIMAL "
-                                           "division"):
-        con.execute(to_duckdb("SELECT a / i FROM t")).fetchone()
-    with pytest.raises(duckdb.Error, match="unsupported on the embedded warehouse: DECIMAL "
-                                           "division"):
-        con.execute(to_duckdb("SELECT 7.0 / 3.0")).fetchone()
+    con.execute("CREATE TABLE t (a DECIMAL(8, 2), b DECIMAL(8, 2), i INTEGER, ms BIGINT)")
+    con.execute("INSERT INTO t VALUES (7, 3, 7, 12345)")
+    assert con.execute(to_duckdb(
+        "SELECT 7.0 / 3.0, a / b, i / 2, ms / 86400.0, 10.0 / 4 FROM t")).fetchone() == (
+        2.3333, 2.333333333, 3, 0.142882, 2.5)
 
 
 @pytest.mark.parametrize(("redshift", "duckdb_sql"), [

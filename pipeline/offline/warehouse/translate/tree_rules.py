@@ -105,14 +105,18 @@ _SCALE = ("CASE WHEN typeof({v}) LIKE 'DECIMAL%' THEN CAST(rtrim(split_part(type
           "',', 2), ')') AS INTEGER) ELSE 0 END")
 _EXACT = ("regexp_full_match(typeof({v}), 'DECIMAL.*|U?(TINYINT|SMALLINT|INTEGER|BIGINT|"
           "HUGEINT)')")
+# The quotient's scale (r_numeric_computations201.html): max(4, s1 + p2 - s2 + 1), and
+# when the precision p1 - s1 + s2 + scale passes 38, max(38 - (p1 - s1 + s2), 4).
+_QUOTIENT_SCALE = (
+    "CASE WHEN {p1} - {s1} + {s2} + greatest(4, {s1} + {p2} - {s2} + 1) > 38 "
+    "THEN greatest(38 - ({p1} - {s1} + {s2}), 4) "
+    "ELSE greatest(4, {s1} + {p2} - {s2} + 1) END"
+).format(p1=_PRECISION.format(v="__a__"), s1=_SCALE.format(v="__a__"),
+         p2=_PRECISION.format(v="__b__"), s2=_SCALE.format(v="__b__"))
 _DECIMAL_DIVISION = (
-    "CASE WHEN (typeof(__a__) LIKE 'DECIMAL%' OR typeof(__b__) LIKE 'DECIMAL%') AND "
-    f"{_EXACT.format(v='__a__')} AND {_EXACT.format(v='__b__')} AND __a__ // __b__ <> "
-    f"round(__a__ // __b__, greatest(4, {_SCALE.format(v='__a__')} + "
-    f"{_PRECISION.format(v='__b__')} - {_SCALE.format(v='__b__')} + 1)) THEN error("
-    "'unsupported on the embedded warehouse: DECIMAL division whose quotient has more "
-    "digits than its result scale (how Redshift rounds the last digit is not documented)')"
-    " ELSE __a__ // __b__ END")
+    "cast_to_type(CASE WHEN (typeof(__a__) LIKE 'DECIMAL%' OR typeof(__b__) LIKE 'DECIMAL%') "
+    f"AND {_EXACT.format(v='__a__')} AND {_EXACT.format(v='__b__')} "
+    f"THEN round(__a__ // __b__, {_QUOTIENT_SCALE}) ELSE __a__ // __b__ END, __a__ // __b__)")
 
 
 def typed_division(tree: exp.Expr) -> exp.Expr:
@@ -121,9 +125,10 @@ def typed_division(tree: exp.Expr) -> exp.Expr:
     DuckDB's `/` always divides as floating point; its `//` divides integers
     truncating toward zero and divides any other numbers exactly, which is
     Redshift's `/`. A DECIMAL quotient has the scale r_numeric_computations201.html
-    gives, max(4, s1 + p2 - s2 + 1) (7.0 / 3.0 is 2.3333; DuckDB's is a double,
-    2.3333333333333335): a quotient that fits that scale is exact either way, a longer
-    one is refused at run time, since the page does not say how the last digit rounds.
+    gives (`_QUOTIENT_SCALE`; 7.0 / 3.0 is 2.3333, DuckDB's double 2.3333333333333335):
+    the quotient is rounded to that scale, half away from zero as PostgreSQL's numeric
+    division rounds (the page does not say how the last digit goes). The value stays a
+    DOUBLE, so a scale past float8's 15 significant digits keeps the double's digits.
     """
 
     def rule(node: exp.Expr) -> exp.Expr:
