@@ -250,12 +250,45 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
-        print(frame.to_json(orient="records", date_format="iso", force_ascii=False))
+        print(json.dumps(json_records(frame), ensure_ascii=False, allow_nan=False))
     else:
         rows = frame.astype(object).where(frame.notna(), None).values.tolist()
         print(_table([str(c) for c in frame.columns], rows))
         _stderr(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
     return 0
+
+
+def json_records(frame: Any) -> list[dict[str, Any]]:
+    """The rows as JSON-ready dicts, values as the Data API gives them.
+
+    pandas' `to_json` rounds floats to 10 decimals (1e-12 becomes 0.0), keeps only
+    milliseconds and writes a DATE as a midnight timestamp; here a float keeps all of
+    its float8 digits, a timestamp its microseconds (ISO 8601) and a DATE stays a date.
+    """
+    import math
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    import pandas as pd
+
+    def value(v: Any) -> Any:
+        if v is None or v is pd.NA or v is pd.NaT:
+            return None
+        if isinstance(v, (datetime, date)):  # pd.Timestamp is a datetime
+            return v.isoformat()
+        if isinstance(v, (bool, str)):
+            return v
+        if hasattr(v, "item"):  # a numpy scalar
+            v = v.item()
+        if isinstance(v, float):
+            return None if math.isnan(v) else v
+        if isinstance(v, Decimal):
+            return int(v) if v == v.to_integral_value() else float(v)
+        return v
+
+    columns = [str(c) for c in frame.columns]
+    return [dict(zip(columns, map(value, row), strict=True))
+            for row in frame.astype(object).itertuples(index=False, name=None)]
 
 
 def query_text(args: argparse.Namespace) -> str:

@@ -9,6 +9,7 @@ case per line:
     SELECT ABS(-38) => 38                    <- CORRECT: the documented result
     SELECT 1 / 0 => ERROR: division by zero  <- CORRECT: Redshift raises this error
     SELECT ... => REFUSED: FILTER            <- REFUSED: the embedded warehouse refuses
+    SELECT RPAD('a', 3) => labels(rpad): 'a  '   <- the columns' names too, as documented
     !setup CREATE TABLE ...                  <- run once before the cases (Redshift SQL)
     # a comment (ambiguities in the docs are noted here)
 
@@ -43,6 +44,7 @@ class DocCase:
     kind: Literal["CORRECT", "ERROR", "REFUSED"]
     expected: str  # the rows as text; for ERROR/REFUSED the message fragment
     line: int
+    labels: tuple[str, ...] | None = None  # the documented column names, when given
 
     @property
     def status(self) -> Literal["CORRECT", "REFUSED"]:
@@ -76,12 +78,17 @@ def load(path: Path = CORPUS) -> tuple[list[str], list[DocCase]]:
         if " => " not in line or not page:
             raise ValueError(f"{path.name}:{number}: not a case: {line!r}")
         sql, expected = (part.strip() for part in line.rsplit(" => ", 1))
+        labels = None
+        if expected.startswith("labels(") and "):" in expected:
+            names, expected = expected.removeprefix("labels(").split("):", 1)
+            labels = tuple(name.strip() for name in names.split(","))
+            expected = expected.strip()
         kind: Literal["CORRECT", "ERROR", "REFUSED"] = "CORRECT"
         for word in ("ERROR", "REFUSED"):
             if expected.startswith(word + ":"):
                 kind = word  # type: ignore[assignment]
                 expected = expected.removeprefix(word + ":").strip()
-        cases.append(DocCase(page, construct, sql, kind, expected, number))
+        cases.append(DocCase(page, construct, sql, kind, expected, number, labels))
     return setup, cases
 
 
@@ -174,6 +181,7 @@ class Outcome:
     kind: Literal["ROWS", "ERROR", "REFUSED"]
     rows: list[list[str]]
     message: str = ""
+    labels: tuple[str, ...] = ()
 
 
 def run(con: Any, sql: str) -> Outcome:
@@ -208,7 +216,8 @@ def run(con: Any, sql: str) -> Outcome:
         message = redshift_error(exc, sql=statement.sql).removeprefix("ERROR: ")
         refused = "unsupported on the embedded warehouse" in message
         return Outcome("REFUSED" if refused else "ERROR", [], message)
-    return Outcome("ROWS", rows_text(result.records))
+    return Outcome("ROWS", rows_text(result.records),
+                   labels=tuple(column["label"] for column in result.columns))
 
 
 def problem(case: DocCase, outcome: Outcome) -> str | None:
@@ -216,6 +225,8 @@ def problem(case: DocCase, outcome: Outcome) -> str | None:
     if case.kind == "CORRECT":
         if outcome.kind != "ROWS":
             return f"{outcome.kind}: {outcome.message}"
+        if case.labels is not None and outcome.labels != case.labels:
+            return f"labelled {list(outcome.labels)}, documented {list(case.labels)}"
         return mismatch(outcome.rows, case)
     if outcome.kind != case.kind:
         return f"expected {case.kind} ({case.expected}), got {outcome.kind}: " + (

@@ -415,16 +415,17 @@ CASES: list[Case] = [
          f"       RANK() OVER (ORDER BY m.trader_id) AS trader_rank,\n"
          f"       LAG(m.message_id) OVER (PARTITION BY m.chat_link\n"
          f"                               ORDER BY m.message_id) AS prev,\n"
-         f"       LEAD(m.message_id, 1, 0) OVER (PARTITION BY m.chat_link\n"
-         f"                                      ORDER BY m.message_id) AS next,\n"
+         # r_WF_LEAD.html: LEAD (value_expr [, offset ]) takes no default value.
+         f"       LEAD(m.message_id, 1) OVER (PARTITION BY m.chat_link\n"
+         f"                                   ORDER BY m.message_id) AS next,\n"
          f"       SUM(m.trader_id) OVER (PARTITION BY m.chat_link ORDER BY m.message_id\n"
          f"                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)\n"
          f"           AS running\n"
          f"FROM {_M} WHERE {_A} ORDER BY m.message_id",
          [(101, 1, 1, None, 102, 7), (102, 2, 4, 101, 103, 15), (103, 3, 1, 102, 107, 22),
           (104, 1, 10, None, 105, None), (105, 2, 6, 104, 106, 9), (106, 3, 6, 105, 109, 18),
-          (107, 4, 4, 103, 108, 30), (108, 5, 8, 107, 0, 40), (109, 4, 9, 106, 110, 29),
-          (110, 5, 1, 109, 0, 36)],
+          (107, 4, 4, 103, 108, 30), (108, 5, 8, 107, None, 40), (109, 4, 9, 106, 110, 29),
+          (110, 5, 1, 109, None, 36)],
          ("ROW_NUMBER", "RANK", "LAG", "LEAD", "SUM OVER frame", "NULL ordering")),
     Case("a moving frame",
          f"SELECT m.message_id,\n"

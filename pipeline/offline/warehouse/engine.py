@@ -337,6 +337,12 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (re.compile(r"syntax error at end of input"), lambda m: "syntax error at end of input"),
     (re.compile(r"Could not convert string '([^']*)' to INT"),
      lambda m: f'invalid input syntax for integer: "{m.group(1)}"'),
+    # c_Supported_data_types.html: Redshift converts a number compared with text to
+    # text; where DuckDB refuses to compare two columns of those types (the literal case
+    # is ported), the statement is refused rather than failed with a different error.
+    (re.compile(r"Cannot compare values of type (\w+) and type (\w+)"),
+     lambda m: f"unsupported on the embedded warehouse: comparing {m.group(1)} with "
+               f"{m.group(2)} (Redshift converts the number to text; cast one side)"),
     (re.compile(r"NOT NULL constraint failed: [\w.]*?(\w+)$", re.MULTILINE),
      lambda m: f"Cannot insert a NULL value into column {m.group(1)}"),
 )

@@ -1,0 +1,570 @@
+"""Tree rules: Redshift functions and operators rewritten into DuckDB that answers alike."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from pipeline.offline.warehouse.translate.errors import (
+    UnsupportedSqlError,
+)
+from pipeline.offline.warehouse.translate.registry import REGISTRY
+from pipeline.offline.warehouse.translate.super_rules import COMPARISONS, Scope
+from pipeline.offline.warehouse.translate.trees import call_name, fill, post_order
+
+_VARCHAR_TYPES = frozenset({exp.DType.VARCHAR, exp.DType.NVARCHAR, exp.DType.TEXT})
+
+
+def varchar_without_length(tree: exp.Expr) -> exp.Expr:
+    """`VARCHAR(n)`, `CHARACTER VARYING(n)`, `NVARCHAR(n)`, `TEXT` -> `VARCHAR`.
+
+    DuckDB ignores a length; Redshift's 65,535-byte limit is enforced by the
+    loader's long-text policy before staging, not by the warehouse.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.DataType) and node.this in _VARCHAR_TYPES:
+            return exp.DataType(this=exp.DType.VARCHAR)
+        return node
+
+    return tree.transform(rule)
+
+
+def decimal_default_precision(tree: exp.Expr) -> exp.Expr:
+    """A bare `DECIMAL` / `NUMERIC` is DECIMAL(18, 0): r_Numeric_types201.html gives a
+    default precision of 18 and a default scale of 0 (DuckDB's default is (18, 3), so
+    `'7.5'::DECIMAL` would keep its fraction)."""
+    for node in tree.find_all(exp.DataType):
+        if node.this == exp.DType.DECIMAL and not node.expressions:
+            node.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(18)),
+                                     exp.DataTypeParam(this=exp.Literal.number(0))])
+    return tree
+
+
+def bool_aggregates_without_distinct(tree: exp.Expr) -> exp.Expr:
+    """`BOOL_AND(DISTINCT x)` / `BOOL_OR(DISTINCT x)` (r_BOOL_AND.html, r_BOOL_OR.html) ->
+    without DISTINCT, which cannot change an AND or an OR; sqlglot would write
+    `BOOL_OR(CAST(DISTINCT x AS BOOLEAN))`, which DuckDB cannot parse."""
+    for node in list(tree.find_all(exp.LogicalAnd, exp.LogicalOr)):
+        arg = node.this
+        if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
+            node.set("this", arg.expressions[0])
+    return tree
+
+
+def varchar_casts_truncate(tree: exp.Expr) -> exp.Expr:
+    """`CAST(x AS VARCHAR(n))` keeps the first n bytes, as Redshift's explicit cast does
+    (r_Examples_with_character_types.html casts 'City of South San Francisco' to fit a
+    20-character column); DuckDB ignores the length. Text of single-byte characters is
+    cut with LEFT; multibyte text longer than n bytes is refused at run time (where a
+    character would be cut is not documented). Runs before `varchar_without_length`.
+    """
+    scope = Scope.of(tree)
+    template = ("CASE WHEN __x__ IS NULL THEN NULL WHEN strlen(__x__) <= __n__ THEN __x__ "
+                "WHEN strlen(__x__) = length(__x__) THEN left(__x__, __n__) ELSE error("
+                "'unsupported on the embedded warehouse: VARCHAR(n) cast of multibyte text "
+                "longer than n bytes') END")
+    for cast in list(tree.find_all(exp.Cast)):
+        size = cast.to.expressions
+        if cast.to.this not in _VARCHAR_TYPES or len(size) != 1 or scope.is_super(cast.this):
+            continue
+        length = size[0].this
+        if not (isinstance(length, exp.Literal) and length.is_int):
+            continue
+        text = exp.cast(cast.this.copy(), exp.DType.VARCHAR)
+        cast.replace(exp.Paren(this=fill(template, x=text, n=exp.Literal.number(length.this))))
+    return tree
+
+
+def getdate_sysdate_to_utc_timestamp(tree: exp.Expr) -> exp.Expr:
+    """`GETDATE()` and `SYSDATE` -> `CAST(NOW() AS TIMESTAMP)`.
+
+    Both return a zone-less TIMESTAMP in UTC on Redshift; the embedded session
+    runs in UTC, so casting DuckDB's NOW() gives the same value and type.
+    CURRENT_TIMESTAMP (TIMESTAMPTZ on both) is left as it is.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        is_getdate = isinstance(node, exp.Anonymous) and node.name.upper() == "GETDATE"
+        is_sysdate = isinstance(node, exp.CurrentTimestamp) and node.args.get("sysdate")
+        if is_getdate or is_sysdate:
+            return exp.cast(exp.Anonymous(this="NOW"), exp.DType.TIMESTAMP)
+        return node
+
+    return tree.transform(rule)
+
+
+# Precision and scale of an exact numeric operand, read from DuckDB's typeof() at run
+# time: r_numeric_computations201.html casts INT2 to DECIMAL(5,0), INT4 to (10,0) and
+# INT8 to (19,0) when the other operand is a DECIMAL.
+_PRECISION = ("CASE typeof({v}) WHEN 'SMALLINT' THEN 5 WHEN 'TINYINT' THEN 5 WHEN 'INTEGER' "
+              "THEN 10 WHEN 'BIGINT' THEN 19 WHEN 'HUGEINT' THEN 38 ELSE CAST(split_part("
+              "split_part(typeof({v}), '(', 2), ',', 1) AS INTEGER) END")
+_SCALE = ("CASE WHEN typeof({v}) LIKE 'DECIMAL%' THEN CAST(rtrim(split_part(typeof({v}), "
+          "',', 2), ')') AS INTEGER) ELSE 0 END")
+_EXACT = ("regexp_full_match(typeof({v}), 'DECIMAL.*|U?(TINYINT|SMALLINT|INTEGER|BIGINT|"
+          "HUGEINT)')")
+# The quotient's scale (r_numeric_computations201.html): max(4, s1 + p2 - s2 + 1), and
+# when the precision p1 - s1 + s2 + scale passes 38, max(38 - (p1 - s1 + s2), 4).
+_QUOTIENT_SCALE = (
+    "CASE WHEN {p1} - {s1} + {s2} + greatest(4, {s1} + {p2} - {s2} + 1) > 38 "
+    "THEN greatest(38 - ({p1} - {s1} + {s2}), 4) "
+    "ELSE greatest(4, {s1} + {p2} - {s2} + 1) END"
+).format(p1=_PRECISION.format(v="__a__"), s1=_SCALE.format(v="__a__"),
+         p2=_PRECISION.format(v="__b__"), s2=_SCALE.format(v="__b__"))
+_DECIMAL_DIVISION = (
+    "cast_to_type(CASE WHEN (typeof(__a__) LIKE 'DECIMAL%' OR typeof(__b__) LIKE 'DECIMAL%') "
+    f"AND {_EXACT.format(v='__a__')} AND {_EXACT.format(v='__b__')} "
+    f"THEN round(__a__ // __b__, {_QUOTIENT_SCALE}) ELSE __a__ // __b__ END, __a__ // __b__)")
+
+
+def typed_division(tree: exp.Expr) -> exp.Expr:
+    """`a / b` -> `a // b`: integer division for integers, as on Redshift (7 / 2 = 3).
+
+    DuckDB's `/` always divides as floating point; its `//` divides integers
+    truncating toward zero and divides any other numbers exactly, which is
+    Redshift's `/`. A DECIMAL quotient has the scale r_numeric_computations201.html
+    gives (`_QUOTIENT_SCALE`; 7.0 / 3.0 is 2.3333, DuckDB's double 2.3333333333333335):
+    the quotient is rounded to that scale, half away from zero as PostgreSQL's numeric
+    division rounds (the page does not say how the last digit goes). The value stays a
+    DOUBLE, so a scale past float8's 15 significant digits keeps the double's digits.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Div):
+            a, b = node.this, node.expression
+            if _is_integer_literal(a) and _is_integer_literal(b):
+                return exp.IntDiv(this=a, expression=b)
+            return exp.Paren(this=fill(_DECIMAL_DIVISION, a=a, b=b))
+        return node
+
+    return tree.transform(rule)
+
+
+def _is_integer_literal(node: exp.Expr) -> bool:
+    inner = node.this if isinstance(node, exp.Neg) else node
+    return isinstance(inner, exp.Literal) and inner.is_int
+
+
+_TYPE_OF_SUM = "MAX(__x__) + CAST(0 AS BIGINT)"
+
+
+def _with_window(template: exp.Expr, window: exp.Window | None) -> exp.Expr:
+    """Put every aggregate of `template` under a copy of `window`'s OVER clause."""
+    if window is None:
+        return template
+    for aggregate in list(template.find_all(exp.AggFunc)):
+        over = window.copy()
+        over.set("this", aggregate.copy())
+        if aggregate is template:
+            return over
+        aggregate.replace(over)
+    return template
+
+
+def integer_sum_avg_as_bigint(tree: exp.Expr) -> exp.Expr:
+    """SUM and AVG of integers return BIGINT, and AVG of integers truncates, as on Redshift.
+
+    DuckDB's SUM of integers is a HUGEINT (a float in pandas) and its AVG a
+    DOUBLE. `cast_to_type(result, MAX(x) + 0::BIGINT)` casts to BIGINT for
+    integer x and keeps DOUBLE for floating x and DECIMAL for decimal x; AVG is
+    written `SUM(x) // COUNT(x)` so integers divide as integers.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Window) and isinstance(node.this, (exp.Sum, exp.Avg)):
+            return _aggregate_as_redshift(node.this, node)
+        if isinstance(node, (exp.Sum, exp.Avg)) and not isinstance(node.parent, exp.Window):
+            return _aggregate_as_redshift(node, None)
+        return node
+
+    return post_order(tree, rule)
+
+
+def _aggregate_as_redshift(node: exp.Sum | exp.Avg, window: exp.Window | None) -> exp.Expr:
+    arg = node.this
+    distinct = isinstance(arg, exp.Distinct)
+    value = arg.expressions[0] if distinct else arg
+    prefix = "DISTINCT " if distinct else ""
+    if isinstance(node, exp.Sum):
+        result = fill(f"SUM({prefix}__x__)", x=value)
+    else:
+        result = fill(f"SUM({prefix}__x__) // NULLIF(COUNT({prefix}__x__), 0)", x=value)
+    typed = exp.Anonymous(this="cast_to_type", expressions=[
+        _with_window(result, window), _with_window(fill(_TYPE_OF_SUM, x=value), window),
+    ])
+    if isinstance(node, exp.Avg):
+        # r_AVG.html: a DECIMAL's average is "the same data type", without saying how the
+        # extra digits go (rounded or truncated): refused rather than guessed.
+        guard = ("CASE WHEN typeof(__x__) LIKE 'DECIMAL%' THEN error('unsupported on the "
+                 "embedded warehouse: AVG of a DECIMAL (how Redshift rounds it is not "
+                 "documented; cast it to FLOAT8 or BIGINT)') ELSE __t__ END")
+        return exp.Paren(this=fill(guard, x=_with_window(fill(_TYPE_OF_SUM, x=value), window),
+                                    t=typed))
+    return typed
+
+
+def listagg_like_redshift(tree: exp.Expr) -> exp.Expr:
+    """LISTAGG: no delimiter by default, NULLs and empty strings skipped, DISTINCT kept.
+
+    DuckDB's LISTAGG defaults to ',' and keeps empty strings; sqlglot also
+    garbles `LISTAGG(DISTINCT x, ',')`. Rebuilt as `LISTAGG([DISTINCT] x, delim
+    [ORDER BY ...]) FILTER (WHERE CAST(x AS VARCHAR) <> '')`.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.GroupConcat):
+            return node
+        arg, separator = node.this, node.args.get("separator")
+        if isinstance(arg, exp.Distinct):
+            value, *rest = arg.expressions
+            separator = separator or (rest[0] if rest else None)
+            arg = exp.Distinct(expressions=[value])
+        else:
+            value = arg
+        rebuilt: exp.Expr = exp.GroupConcat(this=arg,
+                                            separator=separator or exp.Literal.string(""))
+        outer: exp.Expr = node
+        if isinstance(node.parent, exp.WithinGroup):
+            outer = node.parent
+            rebuilt = exp.WithinGroup(this=rebuilt, expression=outer.expression)
+        text = value if value.meta.get("implicit_text") else exp.cast(value, exp.DType.VARCHAR)
+        condition = fill("__x__ <> ''", x=text)
+        filtered = exp.Filter(this=rebuilt, expression=exp.Where(this=condition))
+        if outer is not node:
+            outer.replace(filtered)
+            return node
+        return filtered
+
+    for group_concat in list(tree.find_all(exp.GroupConcat)):
+        replaced = rule(group_concat)
+        if replaced is not group_concat:
+            group_concat.replace(replaced)
+    return tree
+
+
+def datediff_week_boundaries(tree: exp.Expr) -> exp.Expr:
+    """`DATEDIFF(week, a, b)`: week boundaries (Mondays) crossed, not whole weeks elapsed.
+
+    DuckDB's date_diff('week') counts full 7-day spans; Redshift's DATEDIFF
+    counts boundaries for every date part (day, hour, month, ... are already
+    boundary counts in DuckDB).
+    """
+    template = ("DATE_DIFF('day', DATE_TRUNC('week', CAST(__a__ AS TIMESTAMP)), "
+                "DATE_TRUNC('week', CAST(__b__ AS TIMESTAMP))) // 7")
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, (exp.DateDiff, exp.TsOrDsDiff, exp.DatetimeDiff, exp.TimestampDiff)):
+            unit = node.args.get("unit")
+            if unit is not None and unit.name.upper() in {"WEEK", "WEEKS", "W", "WK", "WKS"}:
+                return exp.Paren(this=fill(template, a=node.expression, b=node.this))
+        return node
+
+    return tree.transform(rule)
+
+
+# Redshift reads a time zone abbreviation as a fixed UTC offset; DuckDB (ICU) reads
+# several as a region with daylight saving ('PST' is Los Angeles time, PDT in summer).
+_TZ_ABBREVIATIONS = {
+    "UTC": "UTC", "GMT": "UTC", "Z": "UTC", "WET": "Etc/GMT", "BST": "Etc/GMT-1",
+    "CET": "Etc/GMT-1", "WEST": "Etc/GMT-1", "CEST": "Etc/GMT-2", "EET": "Etc/GMT-2",
+    "EEST": "Etc/GMT-3", "MSK": "Etc/GMT-3", "EST": "Etc/GMT+5", "EDT": "Etc/GMT+4",
+    "CST": "Etc/GMT+6", "CDT": "Etc/GMT+5", "MST": "Etc/GMT+7", "MDT": "Etc/GMT+6",
+    "PST": "Etc/GMT+8", "PDT": "Etc/GMT+7", "AKST": "Etc/GMT+9", "AKDT": "Etc/GMT+8",
+    "HST": "Etc/GMT+10", "JST": "Etc/GMT-9", "KST": "Etc/GMT-9", "SGT": "Etc/GMT-8",
+    "HKT": "Etc/GMT-8", "AWST": "Etc/GMT-8", "AEST": "Etc/GMT-10", "AEDT": "Etc/GMT-11",
+    "NZST": "Etc/GMT-12", "NZDT": "Etc/GMT-13",
+}
+
+
+_IANA_NAME = re.compile(r"[A-Za-z_]+(/[A-Za-z_\-]+)+|Etc/GMT[+-]\d{1,2}")
+
+
+def convert_timezone_names(tree: exp.Expr) -> exp.Expr:
+    """CONVERT_TIMEZONE: abbreviations as the fixed offsets Redshift gives them.
+
+    sqlglot writes both forms (`CONVERT_TIMEZONE(tz, ts)` from UTC, and
+    `CONVERT_TIMEZONE(from, to, ts)`) as `CAST(ts AS TIMESTAMP) AT TIME ZONE from
+    AT TIME ZONE to`, a TIMESTAMP as on Redshift. IANA names ('Europe/London')
+    pass; 'PST' and friends become 'Etc/GMT+8'; POSIX specs ('EST5EDT') and
+    offsets ('UTC+3') are refused, as ICU reads them differently.
+    """
+
+    def zone(literal: exp.Expr) -> exp.Expr:
+        if not (isinstance(literal, exp.Literal) and literal.is_string):
+            return literal
+        name = literal.this.strip()
+        if name.upper() in _TZ_ABBREVIATIONS:
+            return exp.Literal.string(_TZ_ABBREVIATIONS[name.upper()])
+        # An IANA name ('America/New_York', 'Etc/GMT+8'); a name followed by an offset
+        # ('America/Los_Angeles+2') is a POSIX-style spec, refused below.
+        if _IANA_NAME.fullmatch(name) or (re.fullmatch(r"[A-Za-z_]+", name)
+                                          and not name.isupper()):
+            return literal
+        raise UnsupportedSqlError(
+            f"CONVERT_TIMEZONE time zone '{name}' (use an IANA name such as 'America/New_York'"
+            " or a listed abbreviation)"
+        )
+
+    for node in tree.find_all(exp.ConvertTimezone):
+        for key in ("source_tz", "target_tz"):
+            if node.args.get(key) is not None:
+                node.set(key, zone(node.args[key]))
+    for at in tree.find_all(exp.AtTimeZone):  # `ts AT TIME ZONE 'MST'` reads zones alike
+        if at.args.get("zone") is not None:
+            at.set("zone", zone(at.args["zone"]))
+    return tree
+
+
+def ratio_to_report(tree: exp.Expr) -> exp.Expr:
+    """`RATIO_TO_REPORT(x) OVER (PARTITION BY p)` -> `x / SUM(x) OVER (PARTITION BY p)` as FLOAT8.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_WF_RATIO_TO_REPORT.html (the registry
+    entry refuses an ORDER BY or frame in its OVER clause).
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not (isinstance(node, exp.Window) and call_name(node.this) == "RATIO_TO_REPORT"):
+            return node
+        (value,) = node.this.expressions
+        total = node.copy()
+        total.set("this", exp.Sum(this=value.copy()))
+        return exp.Paren(this=fill("CAST(__x__ AS DOUBLE) / CAST(__t__ AS DOUBLE)",
+                                    x=value, t=total))
+
+    return post_order(tree, rule)
+
+
+# DuckDB's JSON reader accepts a trailing comma ('[1,2,]'), which Redshift's rejects
+# (JSON_EXTRACT_ARRAY_ELEMENT_TEXT.html's invalid example); strings are blanked first so
+# a comma inside one does not count.
+_KIND_TYPES = {"date": exp.DType.DATE, "timestamp": exp.DType.TIMESTAMP,
+               "timestamptz": exp.DType.TIMESTAMPTZ}
+
+
+def cmp_functions(tree: exp.Expr) -> exp.Expr:
+    """DATE_CMP, TIMESTAMP_CMP_DATE, TIMESTAMPTZ_CMP ... (r_DATE_CMP.html and its
+    siblings): 0 when the values are equal, 1 when the first is greater, -1 when it is
+    less, NULL with a NULL. Each argument is cast to the type its registry entry gives
+    (a DATE compares as midnight; a TIMESTAMP as a TIMESTAMPTZ in the UTC session)."""
+    template = "CASE WHEN __a__ > __b__ THEN 1 WHEN __a__ < __b__ THEN -1 WHEN __a__ = __b__ " \
+               "THEN 0 END"
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        name = call_name(node)
+        entries = REGISTRY.by_name.get(name, ())
+        kinds = entries[0].kinds if entries and entries[0].rendering == "cmp_functions" else ()
+        if len(kinds) != 2 or len(node.expressions) != 2:
+            return node
+        a, b = (exp.cast(arg, _KIND_TYPES[kind]) for arg, kind in zip(node.expressions, kinds,
+                                                                       strict=True))
+        return exp.Paren(this=fill(template, a=a, b=b))
+
+    return post_order(tree, rule)
+
+
+def split_part_position_above_zero(tree: exp.Expr) -> exp.Expr:
+    """`SPLIT_PART(s, d, part)`: SPLIT_PART.html says part "must be an integer greater
+    than 0"; DuckDB answers '' for 0 and counts a negative part from the end. A part
+    below 1 fails, with PostgreSQL's words; a literal part of 1 or more is left as is."""
+    template = ("CASE WHEN __p__ < 1 THEN error('field position must be greater than zero') "
+                "ELSE __c__ END")
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        part = node.args.get("part_index") if isinstance(node, exp.SplitPart) else None
+        if part is None or (isinstance(part, exp.Literal) and part.is_int
+                            and int(part.this) >= 1):
+            return node
+        return exp.Paren(this=fill(template, p=part, c=node))
+
+    return post_order(tree, rule)
+
+
+def redshift_spellings(tree: exp.Expr) -> exp.Expr:
+    """Redshift names some sqlglot versions keep as plain calls: `BTRIM(s[, chars])` ->
+    DuckDB's `TRIM(s[, chars])`, `TEXTLEN(s)` -> `LENGTH(s)`, `FUNC_SHA1(s)` -> `SHA1(s)`
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_BTRIM.html, r_TEXTLEN.html,
+    FUNC_SHA1.html)."""
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        name = call_name(node)
+        if name == "BTRIM":
+            return exp.Anonymous(this="TRIM", expressions=node.expressions)
+        if name == "TEXTLEN":
+            return exp.Anonymous(this="LENGTH", expressions=node.expressions)
+        if name == "FUNC_SHA1":
+            return exp.Anonymous(this="SHA1", expressions=node.expressions)
+        return node
+
+    return post_order(tree, rule)
+
+
+def trunc_of_a_timestamp(tree: exp.Expr) -> exp.Expr:
+    """`TRUNC(timestamp)` -> the DATE of the timestamp
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNC_date.html); TRUNC of a
+    number stays DuckDB's TRUNC. A timestamp is recognised when it is a cast, a
+    timestamp literal or a date/time function; other arguments are numbers to DuckDB,
+    and a timestamp column there fails with a message saying to cast it.
+    """
+    temporal = (exp.TimestampTrunc, exp.TsOrDsAdd, exp.CurrentTimestamp, exp.CurrentDate,
+                exp.ConvertTimezone, exp.AtTimeZone)
+
+    def is_temporal(node: exp.Expr) -> bool:
+        if isinstance(node, exp.Cast):
+            return node.to.is_type(exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ, exp.DType.DATE)
+        return isinstance(node, temporal) or call_name(node) == "GETDATE"
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Trunc):
+            return node
+        if node.args.get("decimals") is not None:  # TRUNC(number, places), as DuckDB spells it
+            return exp.Anonymous(this="TRUNC", expressions=[node.this, node.args["decimals"]])
+        if is_temporal(node.this):
+            return exp.cast(node.this, exp.DType.DATE)
+        return node
+
+    return post_order(tree, rule)
+
+
+def _is_string_literal(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string
+
+
+_INTEGER_TYPEOF = "regexp_full_match(typeof(__o__), 'U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)')"
+
+
+def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
+    """`x = 'abc  '`: trailing blanks are insignificant when Redshift compares strings.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html ("Trailing
+    spaces in VARCHAR and CHAR values are treated as semantically insignificant when
+    values are compared"); DuckDB compares them. A comparison with a string literal
+    side compares both sides without trailing blanks when the other side is text
+    (`typeof` decides, so a date compared with '2008-01-01' is untouched). Column-to-
+    column comparisons are left alone (a join key would lose its hash join).
+
+    An integer compared with a string literal is compared as text, as
+    c_Supported_data_types.html says ("When comparing all other numeric values with
+    character strings, the numeric values are converted to character strings"): `10 <
+    '9'` is true. A DECIMAL converts the string instead, as DuckDB does.
+    """
+    scope = Scope.of(tree)
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, tuple(COMPARISONS)) or isinstance(
+                node.parent, (exp.Update, exp.Property, exp.Properties, exp.SetItem)):
+            return node  # `SET b = 'x'` of an UPDATE is an assignment, not a comparison
+        a, b = node.this, node.expression
+        if scope.is_super(a) or scope.is_super(b):
+            return node
+        if not (_is_string_literal(a) or _is_string_literal(b)):
+            return node
+        op = COMPARISONS[type(node)]
+        if _is_string_literal(a) and _is_string_literal(b):
+            return exp.Paren(this=fill(f"rtrim(__a__, ' ') {op} rtrim(__b__, ' ')", a=a, b=b))
+        literal, other = (a, b) if _is_string_literal(a) else (b, a)
+        trimmed = exp.Literal.string(literal.this.rstrip(" "))
+        left, right = ("__l__", "rtrim(CAST(__o__ AS VARCHAR), ' ')") if literal is a else (
+            "rtrim(CAST(__o__ AS VARCHAR), ' ')", "__l__")
+        plain = f"__r__ {op} __o__" if literal is a else f"__o__ {op} __r__"
+        sql = (f"CASE WHEN typeof(__o__) = 'VARCHAR' OR {_INTEGER_TYPEOF} THEN "
+               f"{left} {op} {right} ELSE {plain} END")
+        return exp.Paren(this=fill(sql, o=other, l=trimmed, r=literal))
+
+    return post_order(tree, rule)
+
+
+def refuse_fixed_length_char(tree: exp.Expr) -> exp.Expr:
+    """`CHAR(n)` / `BPCHAR` columns and casts are refused: Redshift pads them with blanks
+    (and returns the padding), DuckDB stores plain VARCHAR
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html)."""
+    for node in tree.find_all(exp.DataType):
+        if node.this in (exp.DType.CHAR, exp.DType.NCHAR, exp.DType.BPCHAR):
+            raise UnsupportedSqlError("CHAR(n) fixed-length blank-padded strings (use VARCHAR)")
+    return tree
+
+
+def add_months_keeps_month_end(tree: exp.Expr) -> exp.Expr:
+    """`ADD_MONTHS(d, n)`: a TIMESTAMP n months later; the last day of a month stays the last
+    day (`ADD_MONTHS('2008-04-30', 1)` is 2008-05-31), a later day clamps to the month end
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_ADD_MONTHS.html). DATEADD(month)
+    only clamps.
+    """
+    template = (
+        "CASE WHEN CAST(__d__ AS DATE) = last_day(CAST(__d__ AS DATE)) "
+        "THEN CAST(last_day(CAST(__d__ AS TIMESTAMP) + to_months(CAST(__n__ AS INTEGER))) AS "
+        "TIMESTAMP) + (CAST(__d__ AS TIMESTAMP) - date_trunc('day', CAST(__d__ AS TIMESTAMP))) "
+        "ELSE CAST(__d__ AS TIMESTAMP) + to_months(CAST(__n__ AS INTEGER)) END")
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if call_name(node) != "ADD_MONTHS":
+            return node
+        date, months = node.expressions
+        return exp.Paren(this=fill(template, d=date, n=months))
+
+    return post_order(tree, rule)
+
+
+# Date parts whose DuckDB value differs from Redshift's: DuckDB's millisecond and
+# microsecond count the seconds in (43101 where Redshift documents 101 for 43.101 s).
+_SUBSECOND_DATEPARTS = {
+    **dict.fromkeys(("MS", "MSEC", "MSECS", "MSECOND", "MSECONDS", "MILLISECOND",
+                     "MILLISECONDS", "MILLISECON"), ("MILLISECOND", 1000)),
+    **dict.fromkeys(("US", "USEC", "USECS", "USECOND", "USECONDS", "MICROSECOND",
+                     "MICROSECONDS"), ("MICROSECOND", 1000000)),
+}
+_REFUSED_DATEPARTS = frozenset({"TIMEZONE", "TIMEZONE_HOUR", "TIMEZONE_MINUTE"})
+
+
+_SECOND_DATEPARTS = frozenset({"SECOND", "SECONDS", "SEC", "SECS"})
+_DECADE_DATEPARTS = frozenset({"DECADE", "DECADES"})
+
+
+def subsecond_dateparts(tree: exp.Expr) -> exp.Expr:
+    """DATE_PART / EXTRACT with the date parts whose DuckDB value differs from Redshift's
+    (r_Dateparts_for_datetime_functions.html):
+
+    - milliseconds or microseconds: the part within the second (r_EXTRACT_function.html:
+      ms of 12:08:43.101 is 101; r_DATE_PART_function.html: microsecond of 04:05:06.789
+      is 789000);
+    - seconds: DATE_PART keeps the fraction (3.189717), EXTRACT does not (3);
+    - decades: counted from year 1, so decade 201 is 2000-2009 (DuckDB: 200);
+    - time zone fields are refused.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Extract) or node.this is None:
+            return node
+        part = node.this.name.upper()
+        if part in _REFUSED_DATEPARTS:
+            raise UnsupportedSqlError(f"date part {part.lower()} (time zone fields are not "
+                                      "ported)")
+        if part in _SUBSECOND_DATEPARTS:
+            unit, modulus = _SUBSECOND_DATEPARTS[part]
+            extract = exp.Extract(this=exp.var(unit), expression=node.expression)
+            return exp.Paren(this=exp.Mod(this=extract, expression=exp.Literal.number(modulus)))
+        if part in _SECOND_DATEPARTS and node.meta.get("written") == "DATE_PART":
+            return exp.Paren(this=fill("EXTRACT(MICROSECOND FROM __x__) / 1000000.0",
+                                       x=node.expression))
+        if part in _DECADE_DATEPARTS:
+            return exp.Paren(this=fill("EXTRACT(DECADE FROM __x__) + 1", x=node.expression))
+        return node
+
+    return post_order(tree, rule)
+
+
+def reject_unpivot(tree: exp.Expr) -> exp.Expr:
+    """PartiQL object unpivoting (`UNPIVOT m.entities AS v AT k`) and PIVOT are not ported."""
+    pivot = tree.find(exp.Pivot)
+    if pivot is not None:
+        raise UnsupportedSqlError("UNPIVOT (PartiQL)" if pivot.args.get("unpivot") else "PIVOT")
+    return tree
+
+
+def reject_positional_parameters(tree: exp.Expr) -> exp.Expr:
+    """The Data API binds named `:name` parameters only; `?` / `$1` are not Redshift Data API."""
+    for node in tree.find_all(exp.Placeholder, exp.Parameter):
+        if isinstance(node, exp.Parameter) or node.args.get("jdbc") or not node.args.get("this"):
+            raise UnsupportedSqlError("positional parameters (use :name)")
+    return tree
