@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.aws.sql import MAX_VARCHAR_BYTES
 from pipeline.core import envelope, staging
+from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES as MAX_VARCHAR_BYTES
 from pipeline.core.rows import truncate_utf8
 from tests.integration.helpers import (
     assert_accounted,
