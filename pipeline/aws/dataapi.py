@@ -21,7 +21,12 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pipeline.aws import sql
 from pipeline.aws.settings import Settings
-from pipeline.core.errors import TerminalWarehouseError, TransientWarehouseError, WarehouseError
+from pipeline.core.errors import (
+    MissingObjectError,
+    TerminalWarehouseError,
+    TransientWarehouseError,
+    WarehouseError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
@@ -60,6 +65,10 @@ RETRIABLE_MESSAGES = (
     "the server closed the connection",
 )
 _ERROR_1023 = re.compile(r"\berror:\s*1023\b", re.IGNORECASE)
+# PostgreSQL's (so Redshift's) message for SQLSTATE 42P01 / 3F000, which the Data API passes
+# as text only; the embedded warehouse answers the same. Read here once, so callers act on
+# `MissingObjectError` rather than on words.
+_MISSING_OBJECT = re.compile(r'\b(?:relation|schema) "[^"]+" does not exist')
 # A COPY that rejected rows points at these system tables in its error message.
 LOAD_ERROR_TABLES = ("sys_load_error_detail", "stl_load_errors")
 LOAD_ERROR_QUERIES = (
@@ -313,11 +322,11 @@ class DataApi:
         if diagnose and any(table in message.lower() for table in LOAD_ERROR_TABLES):
             details = self.load_errors()
         # ABORTED means someone cancelled it: not ours to resubmit.
-        cls: type[WarehouseError] = (
-            TransientWarehouseError
-            if status == "FAILED" and _retriable_message(message)
-            else TerminalWarehouseError
-        )
+        cls: type[WarehouseError] = TerminalWarehouseError
+        if status == "FAILED" and _retriable_message(message):
+            cls = TransientWarehouseError
+        elif status == "FAILED" and _MISSING_OBJECT.search(message):
+            cls = MissingObjectError
         return cls(message, statement_id=desc["Id"], sub_statement=sub, details=details)
 
     def load_errors(self, limit: int = 10) -> list[dict[str, Any]]:

@@ -65,7 +65,7 @@ def decode_record(record: SQSRecord) -> Envelope:
     return decode(record.body)
 
 
-def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any, deps: Dependencies) -> dict[str, Any]:
     """Decode each record, load the good ones in one transaction, report the rest as failures.
 
     A warehouse or S3 failure raises out of the handler: the whole batch goes back
@@ -82,4 +82,4 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (`queue` trigger): SQS event in, partial batch failures out."""
-    return handle(event, lambda_dependencies())
+    return handle(event, context, lambda_dependencies())

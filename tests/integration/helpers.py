@@ -24,8 +24,10 @@ from pipeline.app.publisher import build_sample, send
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.s3 import ObjectStore
 from pipeline.aws.settings import Settings
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core import envelope, staging
 from pipeline.core.errors import PoisonMessageError, TransientError
+from pipeline.core.messages import QueueMessage
 from pipeline.offline.runtime import (
     DrainSchedule,
     Handler,
@@ -101,7 +103,7 @@ def sample(stack: Any, dataset: Any, seed: int, **changes: Any) -> list[envelope
 
 
 def send_parts(stack: Any, parts: Iterable[envelope.Envelope]) -> None:
-    send(sqs(stack), stack.settings.queue_url, [envelope.encode(p) for p in parts])
+    send(SqsQueue(sqs(stack), stack.settings.queue_url), [envelope.encode(p) for p in parts])
 
 
 def send_bodies(stack: Any, bodies: Iterable[str], queue_url: str | None = None) -> None:
@@ -167,8 +169,8 @@ def sqs_event(bodies: Iterable[str | bytes | envelope.Envelope]) -> dict[str, An
     records = []
     for index, body in enumerate(bodies):
         text = envelope.encode(body) if isinstance(body, envelope.Envelope) else body
-        message = {"MessageId": f"m-{index}", "ReceiptHandle": f"r-{index}", "Body": text,
-                   "MD5OfBody": "x"}
+        message = QueueMessage(message_id=f"m-{index}", receipt_handle=f"r-{index}", body=text,
+                               md5_of_body="x")
         records.append(sqs_record(message, QUEUE_ARN, "us-east-1"))
     return {"Records": records}
 

@@ -19,6 +19,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from pipeline import ops
 from pipeline.app.publisher import PublishError, publish_tick
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core import envelope, staging
 from pipeline.offline.warehouse.server import INJECTED_CONFLICT
 from tests.integration.helpers import (
@@ -247,7 +248,8 @@ def test_publisher_failing_halfway_loads_the_parts_sent_and_nothing_else(local_s
                                    max_message_bytes=4096)
     client = SqsFailingAfterFirstBatch(sqs(local_stack), how)
     with pytest.raises(PublishError) as raised:
-        publish_tick(dataset, client, settings, random.Random(60), datetime.now(UTC))
+        publish_tick(dataset, SqsQueue(client, settings.queue_url), settings,
+                     random.Random(60), datetime.now(UTC))
     sent = [envelope.decode(body) for body in client.sent]
     assert [p.part for p in sent] == list(range(1, 11)) and sent[0].parts == 13
     assert "11, 12, 13" in str(raised.value), "the error names the parts not sent"

@@ -27,7 +27,7 @@ OFFLINE_ONLY = ("moto", "duckdb", "sqlglot", "pandas", "pyarrow", "numpy", "matp
 # Besides the standard library, what each shipped layer may import.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "core": ("pipeline.core",),
-    "app": ("pipeline.core", "pipeline.app", "botocore", "aws_lambda_powertools"),
+    "app": ("pipeline.core", "pipeline.app", "aws_lambda_powertools"),
     "aws": ("pipeline.core", "pipeline.aws", "boto3", "botocore", "mypy_boto3_"),
     "lambdas": ("pipeline.core", "pipeline.app", "pipeline.aws", "pipeline.lambdas",
                 "aws_lambda_powertools"),
