@@ -536,17 +536,36 @@ def test_the_loaders_statements_run_on_duckdb():
     assert con.execute("SELECT COUNT(*) FROM scraped.load_ledger").fetchone() == (1,)
 
 
-@pytest.mark.parametrize(("redshift", "duckdb_sql"), [
-    ("CREATE SCHEMA IF NOT EXISTS scraped", "CREATE SCHEMA IF NOT EXISTS scraped"),
-    ("CREATE TEMP TABLE s (a INT)", "CREATE TEMPORARY TABLE s (a INT)"),
-    ("DELETE FROM s USING scraped.l AS l WHERE s.a = l.a",
-     "DELETE FROM s USING scraped.l AS l WHERE s.a = l.a"),
-    ("CREATE OR REPLACE VIEW v AS SELECT a FROM t ORDER BY a DESC",
-     "CREATE OR REPLACE VIEW v AS SELECT a FROM t ORDER BY a DESC NULLS FIRST"),
-    ("SELECT * FROM t WHERE a = :a AND b = :b;", "SELECT * FROM t WHERE a = $a AND b = $b"),
+def test_the_loaders_plain_statements_do_on_duckdb_what_they_do_on_redshift():
+    """Pinned by their effect on DuckDB, not by the text the translation writes."""
+    con = duckdb.connect()
+    for _ in range(2):  # IF NOT EXISTS: running the DDL again changes nothing
+        con.execute(to_duckdb("CREATE SCHEMA IF NOT EXISTS scraped"))
+    con.execute(to_duckdb("CREATE TABLE scraped.l (a INT)"))
+    con.execute("INSERT INTO scraped.l VALUES (2)")
+    con.execute(to_duckdb("CREATE TEMP TABLE s (a INT)"))
+    con.execute("INSERT INTO s VALUES (1), (2), (3)")
+    con.execute(to_duckdb("DELETE FROM s USING scraped.l AS l WHERE s.a = l.a"))
+    assert con.execute("SELECT a FROM s ORDER BY a").fetchall() == [(1,), (3,)]
+    assert con.execute(to_duckdb("SELECT a FROM s WHERE a = :a OR a = :b;"),
+                       {"a": 3, "b": 7}).fetchall() == [(3,)]
+
+
+@pytest.mark.parametrize(("order", "expected"), [
+    ("DESC", [None, 3, 1]),
+    ("ASC", [1, 3, None]),
+    ("DESC NULLS LAST", [3, 1, None]),
 ])
-def test_translate_writes_duckdb(redshift, duckdb_sql):
-    assert to_duckdb(redshift) == duckdb_sql
+def test_nulls_sort_as_the_largest_value_as_on_redshift(order, expected):
+    """r_ORDER_BY_clause.html: NULL sorts as the largest value (first in a DESC order), in a
+    window of a view (the dedup view's ranking) as in a query; DuckDB's own default differs."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a INT)")
+    con.execute("INSERT INTO t VALUES (1), (NULL), (3)")
+    con.execute(to_duckdb("CREATE OR REPLACE VIEW v AS SELECT a, "
+                          f"ROW_NUMBER() OVER (ORDER BY a {order}) AS rank FROM t"))
+    for query in (f"SELECT a FROM t ORDER BY a {order}", "SELECT a FROM v ORDER BY rank"):
+        assert [r[0] for r in con.execute(to_duckdb(query)).fetchall()] == expected
 
 
 def test_query_knows_its_parameters_target_and_result_set():
