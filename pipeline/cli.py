@@ -28,6 +28,10 @@ from pipeline.aws.settings import (
     ENV_DATASET_PATH,
     ENV_LOG_LEVEL,
     ENV_WAREHOUSE_PATH,
+    LOAD_QUEUE,
+    LOAD_SCHEDULE,
+    LOAD_TRIGGERS,
+    LOG_LEVELS,
     Settings,
 )
 from pipeline.core.errors import ConfigError, PipelineError
@@ -165,11 +169,11 @@ def check_dataset(path: Path) -> None:
         raise UsageError(f"{path} is not a readable zip file (truncated or corrupt): {restore}")
 
 
-def _add_trigger_options(parser: argparse.ArgumentParser, default: str = "schedule") -> None:
+def _add_trigger_options(parser: argparse.ArgumentParser, default: str = LOAD_SCHEDULE) -> None:
     """`--trigger` and `--load-every`: which load trigger the offline loader emulates."""
-    from pipeline.offline.run import DEFAULT_LOAD_EVERY_S, TRIGGERS
+    from pipeline.offline.run import DEFAULT_LOAD_EVERY_S
 
-    parser.add_argument("--trigger", choices=TRIGGERS, default=default,
+    parser.add_argument("--trigger", choices=LOAD_TRIGGERS, default=default,
                         help=f"schedule: a drain every --load-every seconds loads what the "
                              f"queue holds in as few COPYs as it can (deployed default); "
                              f"queue: the SQS event source invokes the loader per message "
@@ -194,7 +198,7 @@ def _event_source_window(args: argparse.Namespace, settings: Settings) -> dict[s
     Lambda keeps a batch's messages in flight for the whole window, so the queue's
     visibility timeout must outlast it, or messages come back mid-window (twice in a batch).
     """
-    if args.trigger != "queue":
+    if args.trigger != LOAD_QUEUE:
         if args.batching_window is not None:
             raise UsageError("--batching-window is the SQS event source's; it needs "
                              "--trigger queue")
@@ -221,9 +225,9 @@ def _positive_seconds(text: str) -> float:
 
 
 def _trigger_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    from pipeline.offline.run import DEFAULT_LOAD_EVERY_S, SCHEDULE
+    from pipeline.offline.run import DEFAULT_LOAD_EVERY_S
 
-    if args.load_every is not None and args.trigger != SCHEDULE:
+    if args.load_every is not None and args.trigger != LOAD_SCHEDULE:
         raise UsageError("--load-every sets the drain's period; it needs --trigger schedule")
     follow = getattr(args, "follow", False)
     every = args.load_every or (300.0 if follow else DEFAULT_LOAD_EVERY_S)
@@ -437,7 +441,7 @@ def cmd_cost(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add_cost_parser(sub: Any) -> None:
-    from pipeline.analysis.cost import PROVISIONED, QUEUE, SCHEDULE, SERVERLESS
+    from pipeline.analysis.cost import PROVISIONED, SERVERLESS
 
     cost = sub.add_parser(
         "cost", help="estimate the monthly AWS bill of a cdk.json profile",
@@ -453,7 +457,7 @@ def _add_cost_parser(sub: Any) -> None:
     cost.add_argument("--context", type=Path, default=Path("cdk.json"), metavar="FILE",
                       help="the CDK app's cdk.json whose pipeline:* context is the profile "
                            "(default ./cdk.json)")
-    cost.add_argument("--trigger", choices=(SCHEDULE, QUEUE), help="load trigger")
+    cost.add_argument("--trigger", choices=LOAD_TRIGGERS, help="load trigger")
     cost.add_argument("--load-every", type=_minutes, metavar="MINUTES",
                       help="with the schedule trigger: minutes between drains")
     cost.add_argument("--warehouse-mode", choices=(SERVERLESS, PROVISIONED))
@@ -538,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="queue visibility timeout offline (default 2, so retries and redrive "
                           "to the DLQ happen within the run; the deployed queue uses 6x the "
                           "loader's timeout)")
-    run.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    run.add_argument("--log-level", choices=LOG_LEVELS,
                      help=f"JSON logs on stderr at this level (default ${ENV_LOG_LEVEL}, else "
                      "WARNING; INFO traces every batch from publish to load)")
     run.add_argument("--json", action="store_true", help="print one JSON object, no progress")
@@ -632,7 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "releases they were written for only; docs/benchmarks.md shows "
                             "what they save): the figures then measure less of the emulator")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_trigger_options(bench, default="queue")
+    _add_trigger_options(bench, default=LOAD_QUEUE)
     bench.set_defaults(func=cmd_bench)
 
     _add_cost_parser(sub)

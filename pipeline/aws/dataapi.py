@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pipeline.aws import sql
-from pipeline.aws.settings import Settings
+from pipeline.aws.settings import RuntimeSettings
 from pipeline.core.errors import (
     MissingObjectError,
     TerminalWarehouseError,
@@ -145,7 +145,7 @@ class DataApi:
     """
 
     client: RedshiftDataAPIServiceClient
-    settings: Settings
+    settings: RuntimeSettings
     attempts: int = 5
     # Factor 1.5, not 2: a statement is noticed at most half its run time late.
     poll: Backoff = field(default_factory=lambda: Backoff(first=0.05, factor=1.5, cap=2.0))
@@ -464,7 +464,7 @@ def long_poll_s(client: Any) -> int:
     return int(member.metadata.get("max", 30)) if member is not None else 0
 
 
-def build(settings: Settings, client: Any = None) -> DataApiWarehouse:
+def build(settings: RuntimeSettings, client: Any = None) -> DataApiWarehouse:
     """The warehouse the settings name: Redshift, or the embedded endpoint when offline."""
     if client is None:
         from pipeline.aws import boto
@@ -476,7 +476,7 @@ def build(settings: Settings, client: Any = None) -> DataApiWarehouse:
 
 def init_warehouse(
     warehouse: DataApiWarehouse,
-    settings: Settings,
+    settings: RuntimeSettings,
     loader_password: str | None = None,
     analysts: Sequence[str] = (),
 ) -> None:
@@ -494,7 +494,7 @@ def init_warehouse(
 
 
 def init_redshift(
-    settings: Settings, outputs: Mapping[str, str], analysts: Sequence[str] = ()
+    settings: RuntimeSettings, outputs: Mapping[str, str], analysts: Sequence[str] = ()
 ) -> list[str]:
     """`pipeline warehouse init --target redshift`, as the admin (`settings` from the stack's
     outputs, with its admin secret): schema, then the loader user with the password of the
@@ -517,7 +517,7 @@ def init_redshift(
     return mapped
 
 
-def loader_password(settings: Settings, secret_arn: str, client: Any = None) -> str:
+def loader_password(settings: RuntimeSettings, secret_arn: str, client: Any = None) -> str:
     """The loader user's password from the stack's loader secret (`warehouse init` only)."""
     import json
 
@@ -532,7 +532,7 @@ def loader_password(settings: Settings, secret_arn: str, client: Any = None) -> 
     return str(json.loads(secret)["password"])
 
 
-def caller_db_user(settings: Settings, client: Any = None) -> str:
+def caller_db_user(settings: RuntimeSettings, client: Any = None) -> str:
     """The database user Redshift maps the caller's IAM identity to (`IAM:` / `IAMR:`)."""
     if client is None:
         from pipeline.aws import boto

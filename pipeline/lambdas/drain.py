@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from pipeline.app.drain import drain
 from pipeline.app.ports import DrainQueue
 from pipeline.aws import boto
-from pipeline.aws.settings import ENV_QUEUE_URL, Settings
+from pipeline.aws.settings import ENV_QUEUE_URL, RuntimeSettings
 from pipeline.aws.sqs import SqsQueue
 from pipeline.core.errors import ConfigError
 from pipeline.lambdas import loader
@@ -23,7 +23,7 @@ class Dependencies(NamedTuple):
 
 
 @lru_cache(maxsize=8)
-def dependencies(settings: Settings) -> Dependencies:
+def dependencies(settings: RuntimeSettings) -> Dependencies:
     """Built once per settings (so once per container), as the loader's are."""
     if not settings.queue_url:
         raise ConfigError(f"{ENV_QUEUE_URL} is not set: the drain needs the queue to drain")
@@ -34,7 +34,7 @@ def dependencies(settings: Settings) -> Dependencies:
 @cache
 def lambda_dependencies() -> Dependencies:
     """The Lambda entry point's: settings from the function's environment, the GC tuned once."""
-    deps = dependencies(Settings.from_env())
+    deps = dependencies(RuntimeSettings.from_env())
     loader.tune_gc()
     return deps
 

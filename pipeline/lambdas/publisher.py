@@ -16,7 +16,7 @@ from pipeline.app import logs
 from pipeline.app.ports import Queue
 from pipeline.app.publisher import publish_tick
 from pipeline.aws import boto
-from pipeline.aws.settings import ENV_QUEUE_URL, Settings
+from pipeline.aws.settings import ENV_QUEUE_URL, RuntimeSettings
 from pipeline.aws.sqs import SqsQueue
 from pipeline.core.dataset import Dataset, load_dataset
 from pipeline.core.errors import ConfigError
@@ -25,14 +25,14 @@ from pipeline.core.errors import ConfigError
 class Dependencies(NamedTuple):
     """What a tick needs: its settings, the dataset, the queue and the sampling rng."""
 
-    settings: Settings
+    settings: RuntimeSettings
     dataset: Dataset
     queue: Queue
     rng: random.Random
 
 
 @lru_cache(maxsize=8)
-def dependencies(settings: Settings) -> Dependencies:
+def dependencies(settings: RuntimeSettings) -> Dependencies:
     """Built once per settings: the dataset is read on a cold start, not on every tick."""
     logs.configure(settings.log_level)
     if not settings.queue_url:
@@ -45,7 +45,7 @@ def dependencies(settings: Settings) -> Dependencies:
 @cache
 def lambda_dependencies() -> Dependencies:
     """The Lambda entry point's: settings from the function's environment."""
-    return dependencies(Settings.from_env())
+    return dependencies(RuntimeSettings.from_env())
 
 
 def handle(event: dict[str, Any], context: Any, deps: Dependencies) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from pipeline.aws import boto
 from pipeline.aws.s3 import ObjectStore
-from pipeline.aws.settings import ENV_FIELDS, Settings
+from pipeline.aws.settings import ENV_FIELDS, LOAD_QUEUE, LOAD_SCHEDULE, Settings
 from pipeline.aws.sqs import SqsQueue
 from pipeline.core import staging
 from pipeline.core.envelope import parse_time
@@ -224,7 +224,7 @@ def bench(
     batching_window_s: int = 0,
     concurrency: int = 2,
     batch_size: int = 100,
-    trigger: str = "queue",
+    trigger: str = LOAD_QUEUE,
     load_every_s: float = 5.0,
     progress: Progress = lambda _: None,
 ) -> dict[str, Any]:
@@ -250,7 +250,7 @@ def bench(
             progress("measuring publisher ticks ...")
             tick = tick_ms(dataset, local, seed)
             # The schedule trigger's drain runs one at a time (reserved concurrency 1).
-            every_ms = round(load_every_s * 1000) if trigger == "schedule" else 0
+            every_ms = round(load_every_s * 1000) if trigger == LOAD_SCHEDULE else 0
             loader_count = 1 if every_ms else concurrency
             reports = [workdir / f"loader-{i}.json" for i in range(loader_count)]
             invoked = threading.Event()
@@ -318,7 +318,7 @@ def bench(
         "copies_per_minute": round(loads / elapsed * 60, 1),
         "rows_per_copy": round(published / loads, 1) if loads else None,
         "trigger": trigger,
-        "load_every_s": load_every_s if trigger == "schedule" else None,
+        "load_every_s": load_every_s if trigger == LOAD_SCHEDULE else None,
         "loads": loads,
         "staged_files": files,
         "loader_invocations": sum(f["invocations"] for f in figures),
