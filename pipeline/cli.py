@@ -155,7 +155,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         _stderr(f"pipeline run: {line}")
     if found:
         _stderr("pipeline run: not every published row is accounted for as loaded or "
-                "rejected; see `pipeline status` and README, \"Reliability\"")
+                "rejected; see `pipeline status` and docs/reliability.md")
     return FAILURE if found else 0
 
 

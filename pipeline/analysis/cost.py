@@ -169,7 +169,7 @@ def estimate(profile: Profile, prices: dict[str, Any]) -> Estimate:
 
 
 def comparison(profile: Profile) -> list[Profile]:
-    """The options issue 14 weighs, with the profile's other settings: the README's table."""
+    """The options issue 14 weighs, with the profile's other settings (docs/loading-and-cost.md)."""
     return [
         replace(profile, trigger=QUEUE, warehouse_mode=SERVERLESS, base_rpu=8),
         replace(profile, trigger=QUEUE, warehouse_mode=SERVERLESS, base_rpu=4),
