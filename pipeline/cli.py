@@ -361,14 +361,7 @@ def cost_profile(args: argparse.Namespace) -> Any:
     from pipeline.analysis.cost import Profile
 
     context = _read_context(args.context)
-    config = PipelineConfig.from_context(context.get)
-    seconds = _rate_seconds(config.schedule)
-    profile = Profile(trigger=config.load_trigger, load_every_min=config.load_every_min,
-                      warehouse_mode=config.warehouse_mode,
-                      base_rpu=config.serverless_base_capacity, node_type=config.node_type,
-                      publish_every_s=seconds,
-                      batching_window_s=config.max_batching_window_s,
-                      memory_gb=config.loader_memory_mb / 1024)
+    profile = Profile.of_deployment(PipelineConfig.from_context(context.get))
     flags = {"trigger": args.trigger, "load_every_min": args.load_every,
              "warehouse_mode": args.warehouse_mode, "base_rpu": args.base_rpu,
              "node_type": args.node_type}
@@ -387,17 +380,6 @@ def _read_context(path: Path) -> dict[str, Any]:
     if not isinstance(context, dict):
         raise UsageError(f"{path} has no \"context\" object (is it a cdk.json?)")
     return context
-
-
-def _rate_seconds(schedule: str) -> float:
-    """The publisher's period from `rate(N unit)`; a cron schedule is taken as once a minute."""
-    import re
-
-    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", schedule)
-    if not match:
-        return 60.0
-    unit = {"minute": 60, "hour": 3600, "day": 86400}[match[2].rstrip("s")]
-    return float(int(match[1]) * unit)
 
 
 def cmd_cost(args: argparse.Namespace, settings: Settings) -> int:
