@@ -177,20 +177,12 @@ def sqs_event(bodies: Iterable[str | bytes | envelope.Envelope]) -> dict[str, An
 
 def peek(stack: Any, queue_url: str) -> list[str]:
     """Every visible body on `queue_url`, left visible again afterwards (for the DLQ)."""
-    client = sqs(stack)
-    messages: list[dict[str, Any]] = []
-    while True:
-        got = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                     WaitTimeSeconds=0, VisibilityTimeout=60)
-        batch = got.get("Messages", [])
-        if not batch:
-            break
+    queue = SqsQueue(sqs(stack), queue_url)
+    messages: list[QueueMessage] = []
+    while batch := queue.receive(wait_s=0, visibility_timeout_s=60):
         messages += batch
-    for start in range(0, len(messages), 10):
-        client.change_message_visibility_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-            for i, m in enumerate(messages[start:start + 10])])
-    return [m["Body"] for m in messages]
+    assert queue.release(messages) == []
+    return [m.body for m in messages]
 
 
 def dlq_bodies(stack: Any) -> list[str]:
