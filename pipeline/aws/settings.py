@@ -320,6 +320,13 @@ ENV_FIELDS: dict[str, str] = {
 }
 
 
+def env_names(audience: type[RuntimeSettings] | type[LocalOptions]) -> frozenset[str]:
+    """The `PIPELINE_*` names one audience's object reads (`RuntimeSettings`: what the CDK
+    app may set on a function)."""
+    fields = {f.name for f in dataclasses.fields(audience)}
+    return frozenset(name for name, attr in ENV_FIELDS.items() if attr in fields)
+
+
 def _parse(env_name: str, raw: str, type_name: str) -> Any:
     try:
         if type_name.startswith("int"):
