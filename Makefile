@@ -42,7 +42,17 @@ XDIST := -n $(PYTEST_WORKERS)
 TIERS := test-unit test-integration test-cdk test-notebooks
 test test-lowest $(TIERS): export PYTHONDONTWRITEBYTECODE :=
 
-test: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed ## Run lint and the whole test suite (PYTEST_WORKERS=4)
+# tests/notebooks/test_browser.py opens notebook 03 in Debian's Chromium: installed here when
+# missing and this is root on Debian; elsewhere the test is skipped and says why.
+browser: ## Install Debian's Chromium for the browser test when missing (as root; else it skips)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium >/dev/null || \
+		echo "could not install chromium: the browser test will be skipped"; \
+	else echo "no chromium and no apt-get as root: the browser test will be skipped"; fi
+
+test: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed browser ## Run lint and the whole test suite (PYTEST_WORKERS=4)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(XDIST)
 
@@ -67,7 +77,7 @@ typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minu
 
 LOWEST := .venv-lowest
 
-test-lowest: $(STAMP) $(CHECKOV_STAMP) ## Install the lowest versions pyproject.toml allows and run the tests on them
+test-lowest: $(STAMP) $(CHECKOV_STAMP) browser ## Install the lowest versions pyproject.toml allows and run the tests on them
 	$(BIN)/uv venv --quiet --seed --allow-existing --python $(PYTHON) $(LOWEST)
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
 	$(LOWEST)/bin/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (lowest)" >/dev/null
@@ -82,11 +92,14 @@ synth: $(STAMP) node_modules/.installed ## Synthesize the CDK app into cdk.out/ 
 
 # Extra options for `jupyter lab`, e.g. `make lab LAB_ARGS="--no-browser --port 8899"`.
 # As root (common in containers) Jupyter refuses to start without --allow-root: added then.
+# The lab fetches no news feed and checks for no update: nothing leaves the machine.
 LAB_ARGS ?=
+LAB_DIR ?= notebooks
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_OFFLINE := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
-lab: $(STAMP) ## Open JupyterLab on notebooks/ (LAB_ARGS="..." passes options; --allow-root as root)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
+lab: $(STAMP) ## Serve JupyterLab on notebooks/ (LAB_ARGS="..." passes options; --allow-root as root)
+	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(LAB_ROOT) $(LAB_OFFLINE) $(LAB_ARGS)
 
 bench: $(STAMP) ## Benchmark the local pipeline
 	$(BIN)/pipeline bench
@@ -94,4 +107,4 @@ bench: $(STAMP) ## Benchmark the local pipeline
 clean: ## Remove derived files (warehouse, reports, cdk.out, the lowest-versions venv)
 	rm -rf var reports cdk.out $(LOWEST)
 
-.PHONY: help install run test test-lowest $(TIERS) typecheck synth lab bench clean
+.PHONY: help install run test test-lowest $(TIERS) typecheck synth lab bench clean browser

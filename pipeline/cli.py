@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import errno
 import json
+import logging
 import os
 import signal
 import sys
@@ -235,14 +237,19 @@ def _trigger_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.analysis import dbapi
     from pipeline.analysis.warehouse import connect
-    from pipeline.core.errors import TerminalWarehouseError
 
     statement = query_text(args)
-    with connect(target=args.target, settings=settings) as conn:
+    target = args.target or ("redshift" if args.stack_outputs else "local")
+    if target == "local" and args.stack_outputs:
+        raise UsageError("--stack-outputs names a deployed stack: use it with --target redshift")
+    with connect(target=target, settings=settings, stack_outputs=args.stack_outputs) as conn:
         try:
             frame = conn.query(statement)
-        except TerminalWarehouseError as exc:  # through a Data API: the statement failed
+        except dbapi.OperationalError:  # the warehouse, not the SQL: "error", exit 1
+            raise
+        except dbapi.DatabaseError as exc:  # the warehouse refused the statement
             raise SqlError(exc.error) from exc
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
@@ -535,16 +542,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     query = sub.add_parser(
         "query", help="run Redshift SQL on the warehouse and print the result",
-        description="Run one Redshift SQL statement through pipeline.analysis.warehouse.connect: "
-        "on the "
-        "embedded DuckDB file (translated) or on Redshift.",
+        description="Run one Redshift SQL statement through pipeline.analysis.warehouse.connect "
+        "(a DB-API connection, pipeline.analysis.dbapi): on the embedded DuckDB file "
+        "(translated) or on Redshift.",
     )
     query.add_argument("sql", nargs="?",
                        help="the Redshift SQL to run; `-` (or none, with a pipe) reads stdin")
     query.add_argument("-f", "--file", type=Path, metavar="FILE",
                        help="read the SQL from FILE")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    query.add_argument("--target", choices=("local", "redshift"), default="local")
+    query.add_argument("--target", choices=("local", "redshift"),
+                       help="warehouse to query (default: redshift with --stack-outputs, "
+                            "else local)")
+    query.add_argument("--stack-outputs", type=Path, metavar="FILE",
+                       help="the JSON `cdk deploy --outputs-file` wrote: the workgroup or "
+                            "cluster, database and region to query through the Data API")
     warehouse_option(query)
     query.set_defaults(func=cmd_query)
 
@@ -595,22 +607,22 @@ def build_parser() -> argparse.ArgumentParser:
         "docs/benchmarks.md explains every figure and the targets.",
         epilog="example: pipeline bench --rows 100000 --json",
     )
-    bench.add_argument("--rows", type=int, default=200_000, metavar="N",
+    bench.add_argument("--rows", type=at_least(1), default=200_000, metavar="N",
                        help="rows to publish (default 200,000)")
     bench.add_argument("--seed", type=int, default=42,
                        help="seed for sample sizes, rows and batch ids (default 42)")
-    bench.add_argument("--scrapers", type=int, default=1, metavar="K",
+    bench.add_argument("--scrapers", type=at_least(1), default=1, metavar="K",
                        help="publishers per tick: input grows, COPYs per minute should not")
-    bench.add_argument("--interval", type=float, default=0.0, metavar="SECONDS",
+    bench.add_argument("--interval", type=at_least(0, float), default=0.0, metavar="SECONDS",
                        help="seconds between ticks (default 0: flat out); with --scrapers, "
                             "shows COPYs per minute staying bounded as input grows")
-    bench.add_argument("--batching-window", type=int, default=0, metavar="SECONDS",
+    bench.add_argument("--batching-window", type=at_least(0), default=0, metavar="SECONDS",
                        help="the event source's maximum batching window (default 0: load "
                             "as soon as messages arrive; deployed default 5)")
-    bench.add_argument("--concurrency", type=int, default=2, metavar="N",
+    bench.add_argument("--concurrency", type=at_least(1), default=2, metavar="N",
                        help="loader processes, like the event source's maximum concurrency "
                             "(default 2, the deployed default)")
-    bench.add_argument("--batch-size", type=int, default=100, metavar="N",
+    bench.add_argument("--batch-size", type=at_least(1), default=100, metavar="N",
                        help="SQS messages per loader invocation, capped by Lambda's 6 MB "
                             "payload (default 100, the deployed default)")
     bench.add_argument("--fast-moto", action="store_true",
@@ -653,8 +665,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = {"warehouse_path": getattr(args, "warehouse", None)}
         settings = Settings.from_env(**overrides)
+        # Every command logs as the Lambdas do (JSON lines on stderr), warnings and up
+        # unless PIPELINE_LOG_LEVEL says otherwise; results and progress stay plain text.
+        from pipeline.app import logs
+
+        logs.configure(settings.log_level if ENV_LOG_LEVEL in os.environ else "WARNING")
         return int(args.func(args, settings))
     except KeyboardInterrupt:
+        # A notebook's kernel dies with the interrupt; asyncio would report its unawaited
+        # execution task with a traceback at exit. The interruption is the whole story.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         _stderr(f"pipeline {args.command}: interrupted")
         return 130
     except Exception as exc:  # every failure ends in one line; --debug shows the traceback
@@ -691,6 +711,11 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
                          "is the pipeline running? (`pipeline status` names what is)")
     if isinstance(exc, (BotoCoreError, ClientError)):
         return FAILURE, f"AWS error: {text}"
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in text:
+        return FAILURE, ("error: the disk is full" + (f" (writing {exc.filename})"
+                                                     if getattr(exc, "filename", None) else "")
+                         + ": free some space and run again; what the queue accepted is "
+                         "journaled and is put back by the next run")
     duck = _duckdb_error(exc)
     if duck is not None:
         return duck

@@ -23,6 +23,7 @@ from pipeline.aws.settings import ENV_FIELDS, STACK_OUTPUTS, Settings, read_stac
 from pipeline.core import staging
 from pipeline.core.errors import ConfigError, PipelineError, WarehouseError
 from pipeline.core.limits import SQS_MAX_BATCH_ENTRIES
+from pipeline.offline.journal import part_of
 
 STACK_FILE = "embedded-stack.json"
 
@@ -100,11 +101,38 @@ def running_stack(settings: Settings) -> Settings | None:
         log.warning("removing an unreadable stack file %s", path)
         path.unlink(missing_ok=True)
         return None
-    if not _alive(pid):
-        log.warning("removing a stale stack file %s: process %d is gone", path, pid)
+    settings_there = Settings.from_env({k: v for k, v in env.items() if k in ENV_FIELDS})
+    why = _stale(pid, settings_there)
+    if why:
+        log.warning("removing a stale stack file %s: %s", path, why)
         path.unlink(missing_ok=True)
         return None
-    return Settings.from_env({k: v for k, v in env.items() if k in ENV_FIELDS})
+    return settings_there
+
+
+def _stale(pid: int, recorded: Settings) -> str | None:
+    """Why a stack file no longer describes a running pipeline (None: it does).
+
+    A pid alone can be reused by another process after a kill, so the recorded Data
+    API endpoint must also answer, for the same warehouse file.
+    """
+    if not _alive(pid):
+        return f"process {pid} is gone"
+    if pid == os.getpid() or not recorded.data_api_endpoint_url:
+        return None
+    import urllib.error
+    import urllib.request
+
+    try:  # the loopback endpoint the pipeline recorded: never a user-given scheme
+        with urllib.request.urlopen(recorded.data_api_endpoint_url, timeout=5) as answer:  # noqa: S310
+            served = json.loads(answer.read()).get("warehouse")
+    except TimeoutError:
+        return None  # busy, not gone
+    except (OSError, ValueError):
+        return f"process {pid} is not a pipeline serving {recorded.data_api_endpoint_url}"
+    if served and Path(served).resolve() != Path(recorded.warehouse_path).resolve():
+        return f"{recorded.data_api_endpoint_url} serves another warehouse ({served})"
+    return None
 
 
 def _alive(pid: int) -> bool:
@@ -117,18 +145,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
-
-
-def part_of(body: str) -> tuple[str, int, int] | None:
-    """(batch_id, part, rows) of an envelope body; None for a body that is not one.
-
-    Lighter than `envelope.decode`: accounting needs the key and the row count only.
-    """
-    try:
-        data = json.loads(body)
-        return str(data["batch_id"]), int(data["part"]), len(data["rows"])
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def loaded_parts(settings: Settings) -> set[tuple[str, int]]:
@@ -210,14 +226,15 @@ def stopped_status(settings: Settings) -> dict[str, Any] | None:
     The queue's waiting messages (journaled, put back by the next `pipeline run`), the DLQ
     a clean stop recorded, and the ledger read from the warehouse file.
     """
-    from pipeline.offline.emulator import JOURNAL_FILE, persisted_dlq, queue_state_dir
+    from pipeline.offline.emulator import persisted_dlq, queue_state_dir
+    from pipeline.offline.journal import QueueFiles
 
     dlq = persisted_dlq(settings)
-    journal = queue_state_dir(settings) / JOURNAL_FILE
+    files = QueueFiles(queue_state_dir(settings))
     path = Path(settings.warehouse_path)
-    if dlq is None and not journal.exists() and not path.exists():
+    waiting = files.waiting_bodies()
+    if dlq is None and not waiting and not path.exists():
         return None
-    waiting = sum(1 for _ in journal.open(encoding="utf-8")) if journal.exists() else 0
     parts = rows = rejected = 0
     last = None
     if path.exists():

@@ -3,7 +3,9 @@
 Profiling the dataset (nulls, text lengths, skew, activity, reply threads),
 simulating the publisher's sampling (sizes, parts, and the naive re-draw it
 avoids), and summarising latencies. Values in, values out: randomness is an
-`rng` parameter, nothing reads the environment or opens a connection.
+`rng` parameter, nothing reads the environment. The one exception is
+`sql_cells`, the one-line set-up of JupySQL's `%%sql` cells on the warehouse a
+notebook's parameters name.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pipeline.analysis.checks import NotebookTarget
+    from pipeline.analysis.warehouse import Connection
     from pipeline.aws.settings import Settings
     from pipeline.core.dataset import Dataset
 
@@ -500,3 +504,52 @@ def latency_summary(seconds: pd.Series) -> pd.Series:
         "p99_s": float(values.quantile(0.99)),
         "max_s": float(values.max()),
     }, dtype="object")
+
+
+# ---------------------------------------------------------------------------
+# SQL cells.
+
+# JupySQL's settings for the notebooks: results as DataFrames (`<<` stores one), no
+# connection banner, and errors left to `_one_line_error`.
+JUPYSQL_CONFIG: dict[str, Any] = {"autopandas": True, "displaycon": False, "feedback": 0}
+
+
+def sql_cells(where: NotebookTarget, alias: str = "wh", shell: Any = None) -> Connection:
+    """Make `%sql` / `%%sql` cells run on the warehouse `where` names; returns the connection.
+
+    Loads JupySQL (`%load_ext sql`), opens `where.connect()` (the DataFrame connection,
+    for `conn.query(...)` in Python cells) and registers its DB-API connection as
+    `%sql <connection> --alias <alias>`, so a cell `%%sql tickers <<` stores a DataFrame.
+    A DB-API error in any cell shows as one line, not a traceback; the cell still fails,
+    so a papermill run still stops there.
+    """
+    from pipeline.analysis import dbapi
+    from pipeline.core.errors import PipelineError
+
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is None:
+        raise PipelineError("sql_cells needs an IPython kernel (a notebook, or IPython)")
+    from IPython.utils.capture import capture_output
+
+    conn = where.connect()
+    # Loading prints JupySQL's hints about its own settings files; the settings that
+    # matter here are set just below, so the hints would only clutter every report.
+    with capture_output(display=True):
+        shell.run_line_magic("load_ext", "sql")
+    for name, value in JUPYSQL_CONFIG.items():
+        shell.run_line_magic("config", f"SqlMagic.{name} = {value!r}")
+    dbapi_connection = conn.dbapi  # noqa: F841 (read by the magic below from this scope)
+    shell.run_line_magic("sql", f"dbapi_connection --alias {alias}")
+    shell.set_custom_exc((dbapi.Error,), _one_line_error)
+    return conn
+
+
+def _one_line_error(shell: Any, etype: type, value: BaseException, tb: Any,
+                    tb_offset: int | None = None) -> list[str]:
+    """IPython's handler for DB-API errors: `ProgrammingError: relation ... does not exist`."""
+    line = [f"{etype.__name__}: {value}"]
+    shell._showtraceback(etype, value, line)
+    return line

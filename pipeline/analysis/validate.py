@@ -126,6 +126,14 @@ def ipc_kernel_manager() -> type:
             runtime.mkdir(parents=True, exist_ok=True)
             return str(runtime / f"kernel-{uuid.uuid4()}-ipc")
 
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            # jupyter_client's documented override point. The kernel's own stderr goes to a
+            # file beside its sockets: papermill reports what the notebook printed, and a
+            # kernel whose parent was stopped by Ctrl-C would print a traceback on the
+            # user's terminal after "interrupted".
+            kw.setdefault("stderr", open(f"{self.ip}.stderr.log", "ab"))  # noqa: SIM115
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
     return IpcKernelManager
 
 

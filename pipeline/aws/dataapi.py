@@ -280,6 +280,14 @@ class DataApi:
         started = self.clock()
         if deadline is None:
             deadline = started + self.settings.statement_timeout_s
+        try:
+            return self._poll(statement_id, started, deadline, diagnose)
+        except KeyboardInterrupt:  # Ctrl-C ends the statement too, not only the waiting
+            self.cancel(statement_id)
+            raise
+
+    def _poll(self, statement_id: str, started: float, deadline: float, diagnose: bool
+              ) -> dict[str, Any]:
         for delay in self.poll.delays():
             wait_s = min(self.long_poll_s, int(deadline - self.clock()))
             desc = self.describe(statement_id, max(wait_s, 0))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -201,8 +202,9 @@ class RuntimeSettings:
                      SQS_MIN_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES)
         _check_range(ENV_SAMPLE_MIN, self.sample_min, 1, 1_000_000)
         _check_range(ENV_SAMPLE_MAX, self.sample_max, self.sample_min, 1_000_000)
-        if self.statement_timeout_s <= 0:
-            raise ConfigError(f"{ENV_STATEMENT_TIMEOUT_S}={self.statement_timeout_s} must be > 0")
+        if not 0 < self.statement_timeout_s < math.inf:  # NaN compares false: refused too
+            raise ConfigError(f"{ENV_STATEMENT_TIMEOUT_S}={self.statement_timeout_s} must be a "
+                              "finite number of seconds > 0")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"{ENV_LOG_LEVEL}={self.log_level!r} must be one of {LOG_LEVELS}")
         if self.redshift_workgroup and self.redshift_cluster:

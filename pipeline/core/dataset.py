@@ -20,7 +20,8 @@ import gc
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,7 +90,28 @@ def load_dataset(path: str | Path) -> Dataset:
             gc.enable()
 
 
+@contextmanager
+def _any_field_length(text: str) -> Iterator[None]:
+    """Lift csv's field limit (131,072 characters by default) to the text's own length.
+
+    The CSV format puts no bound on a field, and no field is longer than the file;
+    the limits that apply to a message are the warehouse's (its text is cut to
+    65,535 bytes when staged). The module-wide limit is restored afterwards.
+    """
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, len(text)))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _load(label: str, text: str) -> Dataset:
+    with _any_field_length(text):
+        return _parse(label, text)
+
+
+def _parse(label: str, text: str) -> Dataset:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header:
@@ -183,15 +205,20 @@ class _LineIndex:
 
     def __getitem__(self, row: int) -> int:
         if self._lines is None:
-            reader = csv.reader(io.StringIO(self._text, newline=""))
-            next(reader, None)  # header
-            self._lines = []
-            previous_end = reader.line_num
-            for fields in reader:
-                if fields:
-                    self._lines.append(previous_end + 1)
-                previous_end = reader.line_num
+            with _any_field_length(self._text):
+                self._lines = self._starts()
         return self._lines[row] if row < len(self._lines) else row + 2
+
+    def _starts(self) -> list[int]:
+        reader = csv.reader(io.StringIO(self._text, newline=""))
+        next(reader, None)  # header
+        starts = []
+        previous_end = reader.line_num
+        for fields in reader:
+            if fields:
+                starts.append(previous_end + 1)
+            previous_end = reader.line_num
+        return starts
 
 
 def _ints(

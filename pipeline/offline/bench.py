@@ -205,9 +205,15 @@ def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[list[float]
         con = duckdb.connect(str(workdir / f"reference-{repeat}.duckdb"))
         con.execute(f"CREATE TABLE t ({cols})")
         started = time.perf_counter()
-        for path in files:
-            con.execute(f"INSERT INTO t SELECT {select} FROM read_json('{path}', "
-                        f"format='newline_delimited', columns={spec})")
+        try:
+            for path in files:
+                con.execute(f"INSERT INTO t SELECT {select} FROM read_json('{path}', "
+                            f"format='newline_delimited', columns={spec})")
+        except RuntimeError as exc:
+            # DuckDB turns Ctrl-C during its own query into "Query interrupted".
+            if "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from exc
+            raise
         elapsed = time.perf_counter() - started
         (rows,) = con.execute("SELECT COUNT(*) FROM t").fetchone() or (0,)
         con.close()
@@ -333,10 +339,20 @@ def bench(
     }
 
 
+def child_main(argv: list[str]) -> int:
+    """A bench child process. Ctrl-C reaches the whole process group: the parent says
+    "interrupted" and stops the children, so a child ends quietly, with no traceback."""
+    try:
+        if argv[0] == "loader":
+            loader_child(Path(argv[1]), int(argv[2]))
+        elif argv[0] == "dataapi":
+            dataapi_child(Path(argv[1]))
+        elif argv[0] == "publisher":
+            publisher_child(Path(argv[1]), *map(int, argv[2:6]))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "loader":
-        loader_child(Path(sys.argv[2]), int(sys.argv[3]))
-    elif sys.argv[1] == "dataapi":
-        dataapi_child(Path(sys.argv[2]))
-    elif sys.argv[1] == "publisher":
-        publisher_child(Path(sys.argv[2]), *map(int, sys.argv[3:7]))
+    sys.exit(child_main(sys.argv[1:]))

@@ -11,9 +11,9 @@ import functools
 import io
 import json
 import logging
-import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,15 @@ from pipeline.aws import boto
 from pipeline.aws.settings import Settings
 from pipeline.core import staging
 from pipeline.core.errors import ConfigError, PipelineError
+from pipeline.core.limits import SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES
+from pipeline.offline import faults
+from pipeline.offline.journal import (
+    QUEUE_STATE_DIR,
+    PartKey,
+    QueueFiles,
+    quarantine,
+    read_journal,
+)
 from pipeline.offline.serving import serving_thread
 
 QUEUE_NAME = "telegram-messages"
@@ -35,11 +44,6 @@ DLQ_RETENTION_S = 14 * 24 * 3600
 # The moto releases `speed_up_moto` was written against and tested on: the private functions
 # it replaces are moto's own, so any other release is refused rather than patched blind.
 SPEED_UPS_WRITTEN_FOR = ("5.2.5",)
-QUEUE_STATE_DIR = "embedded-queue"  # beside the warehouse file, like the stack file
-JOURNAL_FILE = "journal.ndjson"  # every body the source queue accepted since the last clean stop
-STATE_FILE = "state.json"  # what the queues held at the last clean stop
-
-
 @dataclass(frozen=True)
 class Recovered:
     """What a start found left by the previous run and put back into the queues."""
@@ -47,6 +51,7 @@ class Recovered:
     source_bodies: tuple[str, ...] = ()
     dlq_bodies: tuple[str, ...] = ()
     from_journal: bool = False  # True when the previous run did not stop cleanly (kill -9)
+    quarantined: tuple[str, ...] = ()  # journal lines that could not be read, file and line
 
 
 @dataclass
@@ -58,12 +63,20 @@ class Emulator:
     settings: Settings
     recovered: Recovered = field(default_factory=Recovered)
 
+    @property
+    def files(self) -> QueueFiles:
+        return self.server.files
+
     def stop(self) -> None:
         """Persist what the queues still hold (for the next start), then stop the server."""
         try:
-            save_queue_state(self.settings)
+            save_queue_state(self.settings, self.files)
         finally:
             self.server.stop()
+
+    def compact(self, loaded: set[PartKey]) -> int:
+        """Drop journaled bodies the ledger holds (see `QueueFiles.compact`)."""
+        return self.files.compact(loaded)
 
     def dlq_bodies(self) -> list[str]:
         return peek_bodies(self.settings, self.settings.dlq_url)
@@ -84,23 +97,25 @@ def start_emulator(settings: Settings) -> Emulator:
     clean stop records what the queues still hold, and a start puts back what
     the previous run left, a killed one included (see `recover_queues`).
     """
-    from pipeline.ops import stack_owner
+    from pipeline.ops import stack_file, stack_owner
 
     owner = stack_owner(settings)
     if owner is not None:  # its queue state is live: starting here would take it over
         raise PipelineError(
             f"a pipeline (pid {owner}) is already running on {settings.warehouse_path}: "
-            "stop it first (Ctrl-C), or use it: `pipeline status`, `pipeline query`")
+            "stop it first (Ctrl-C), or use it: `pipeline status`, `pipeline query` (if no "
+            f"pipeline runs, remove {stack_file(settings)})")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    directory = queue_state_dir(settings)
-    server = EmbeddedMotoServer(journal=directory / JOURNAL_FILE).start()
+    files = QueueFiles(queue_state_dir(settings))
+    files.read_state()  # a state file it cannot read stops the start before anything changes
+    server = EmbeddedMotoServer(files).start()
     endpoint_url = server.endpoint_url
     # moto's backends are process-global and outlive a stopped server: start clean (its
     # documented reset endpoint), so an earlier stack's queues and messages never leak in.
     _post(f"{endpoint_url}/moto-api/reset")
     provisioned = provision(dataclasses.replace(settings, aws_endpoint_url=endpoint_url))
     try:
-        recovered = recover_queues(provisioned)
+        recovered = recover_queues(provisioned, files)
     except BaseException:
         server.stop()
         raise
@@ -122,13 +137,13 @@ class EmbeddedMotoServer:
 
     This is moto's own `ThreadedMotoServer` with one middleware in front: a
     SendMessage(Batch) to the source queue that moto accepted is appended to the
-    journal (and flushed) before the response goes back, so whatever a sender saw
-    acknowledged survives this process being killed, as SQS promises.
+    journal and the published index (and fsynced) before the response goes back, so
+    whatever a sender saw acknowledged survives this process being killed, as SQS
+    promises.
     """
 
-    def __init__(self, journal: Path) -> None:
-        self.journal = journal
-        self._lock = threading.Lock()
+    def __init__(self, files: QueueFiles) -> None:
+        self.files = files
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -141,7 +156,7 @@ class EmbeddedMotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        self.journal.parent.mkdir(parents=True, exist_ok=True)
+        self.files.directory.mkdir(parents=True, exist_ok=True)
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", 0, self._journaled(app), threaded=True)
         self._thread = serving_thread(self._server, "embedded-aws")
@@ -170,19 +185,10 @@ class EmbeddedMotoServer:
 
             response = b"".join(app(environ, remember))
             if seen.get("status", "").startswith("200"):
-                self.append(sent_bodies(target, body, response))
+                self.files.accepted(sent_bodies(target, body, response))
             return [response]
 
         return middleware
-
-    def append(self, bodies: list[str]) -> None:
-        if not bodies:
-            return
-        lines = "".join(json.dumps({"body": b}) + "\n" for b in bodies)
-        with self._lock, self.journal.open("a", encoding="utf-8") as out:
-            out.write(lines)
-            out.flush()
-            os.fsync(out.fileno())
 
 
 SEND_TARGETS = frozenset({"AmazonSQS.SendMessage", "AmazonSQS.SendMessageBatch"})
@@ -204,77 +210,87 @@ def queue_state_dir(settings: Settings) -> Path:
     return Path(settings.warehouse_path).parent / QUEUE_STATE_DIR
 
 
-def recover_queues(settings: Settings) -> Recovered:
+def recover_queues(settings: Settings, files: QueueFiles) -> Recovered:
     """Put back what the previous run left: its DLQ, and every unfinished source-queue body.
 
-    After a clean stop that is what the queues held (the state file). After a kill
-    it is that plus every body the journal holds (everything the source queue
-    accepted since the last clean stop): some may be loaded already, and loading
-    them again is a no-op, since the ledger makes loads exactly-once per part.
+    Write-ahead: the old journal is renamed aside (`recovering-N`), every body in it
+    is sent again (each resend is journaled anew by the middleware before it is
+    acknowledged), and only then is the old file removed. A recovery stopped at any
+    point leaves the old file in place, and the next start recovers both; bodies
+    sent twice load once, since the ledger makes loads exactly-once per part.
+    Lines that cannot be read are quarantined, never dropped.
     """
-    directory = queue_state_dir(settings)
-    state_path, journal_path = directory / STATE_FILE, directory / JOURNAL_FILE
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    journaled = _read_journal(journal_path)
-    source = list(dict.fromkeys([*state.get("source", []), *journaled]))
-    dlq = list(state.get("dlq", []))
-    # From here the journal is rebuilt by the resends below; the DLQ stays in the state file
-    # until the next clean stop rewrites it, so a second kill loses nothing either.
-    journal_path.unlink(missing_ok=True)
-    state_path.write_text(json.dumps({"source": [], "dlq": dlq}))
-    sqs = boto.client(settings, "sqs")
     assert settings.queue_url and settings.dlq_url
+    dlq = files.read_state()
+    sources = files.begin_recovery()
+    faults.reached("recovery.begun")
+    reads = [read_journal(path) for path in sources]
+    bad = [q for read in reads for q in read.quarantined]
+    quarantine(files.directory, bad)
+    source = list(dict.fromkeys(body for read in reads for body in read.bodies))
+    sqs = boto.client(settings, "sqs")
+    # The DLQ is kept in the state file until the next clean stop rewrites it.
     _send_all(sqs, settings.dlq_url, dlq)
     _send_all(sqs, settings.queue_url, source)
+    files.retire(sources)
+    faults.reached("recovery.retired")
     return Recovered(source_bodies=tuple(source), dlq_bodies=tuple(dlq),
-                     from_journal=bool(journaled))
-
-
-def _read_journal(path: Path) -> list[str]:
-    if not path.exists():
-        return []
-    bodies = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            bodies.append(json.loads(line)["body"])
-        except (ValueError, KeyError):
-            continue  # a line cut short by the kill: its sender never saw the acknowledgement
-    return bodies
+                     from_journal=bool(source), quarantined=tuple(str(q) for q in bad))
 
 
 def _send_all(sqs: Any, queue_url: str, bodies: list[str]) -> None:
+    """SendMessageBatch in chunks SQS accepts (10 entries, 1 MiB in all); any refusal raises."""
+    for chunk in _chunks(bodies):
+        sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)])
+        if sent.get("Failed"):
+            failed = sent["Failed"][0]
+            raise PipelineError(f"recovery: {queue_url} refused {len(sent['Failed'])} "
+                                f"message(s): {failed.get('Code')} {failed.get('Message')}")
+        faults.reached("recovery.sent")
+
+
+def _chunks(bodies: list[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 0
     for body in bodies:
-        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+        length = len(body.encode("utf-8"))
+        if chunk and (len(chunk) == SQS_MAX_BATCH_ENTRIES or size + length > SQS_MAX_MESSAGE_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(body)
+        size += length
+    if chunk:
+        yield chunk
 
 
-def save_queue_state(settings: Settings) -> None:
+def save_queue_state(settings: Settings, files: QueueFiles) -> None:
     """At a clean stop: record the DLQ's bodies and, unless the queue drained, keep the journal.
 
     SQS cannot list in-flight messages, so a source queue that still holds any keeps the
     whole journal (the next start resends it; loaded parts are no-ops). A drained queue
-    has nothing to resend: the journal is cleared.
+    has nothing to resend: once the DLQ is durable, the journal is cleared.
     """
     if not (settings.queue_url and settings.dlq_url):
         return
     from pipeline.ops import queue_depth
 
-    directory = queue_state_dir(settings)
     sqs = boto.client(settings, "sqs")
-    dlq = peek_bodies(settings, settings.dlq_url)
+    files.write_state(peek_bodies(settings, settings.dlq_url))
+    faults.reached("stop.state_written")
     source = queue_depth(sqs, settings.queue_url)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / STATE_FILE).write_text(json.dumps({"source": [], "dlq": dlq}))
     if source["visible"] == 0 and source["in_flight"] == 0:
-        (directory / JOURNAL_FILE).unlink(missing_ok=True)
+        with files.lock:
+            files.journal.unlink(missing_ok=True)
+        faults.reached("stop.journal_cleared")
 
 
 def persisted_dlq(settings: Settings) -> tuple[list[str], Path] | None:
     """The DLQ bodies the last run left for this warehouse, and the file; None if no run did."""
-    path = queue_state_dir(settings) / STATE_FILE
-    try:
-        return list(json.loads(path.read_text()).get("dlq", [])), path
-    except FileNotFoundError:
+    files = QueueFiles(queue_state_dir(settings))
+    if not files.state.exists():
         return None
+    return files.read_state(), files.state
 
 
 def peek_bodies(settings: Settings, queue_url: str | None) -> list[str]:

@@ -20,6 +20,8 @@ from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.settings import Settings
 from pipeline.core.envelope import parse_time
 from pipeline.offline.emulator import Recovered
+from pipeline.offline.journal import PartKey, QueueFiles
+from pipeline.offline.journal import part_of as describe_body
 from pipeline.offline.runtime import (
     DrainSchedule,
     LambdaContext,
@@ -29,7 +31,6 @@ from pipeline.offline.runtime import (
     start_local,
     wait_drained,
 )
-from pipeline.ops import part_of as describe_body
 from pipeline.ops import queue_depth
 
 Progress = Callable[[str], None]
@@ -76,6 +77,8 @@ class RunSummary:
     # Published or recovered rows in none of warehouse, ledger's rejected, DLQ, queue.
     unaccounted_rows: int = 0
     lost: list[dict[str, Any]] = field(default_factory=list)
+    # Journal lines a start could not read, kept in the queue directory's quarantine file.
+    quarantined: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +152,7 @@ def run(
                 total = "" if tick_count is None else f"/{tick_count}"
                 progress(f"tick {index + 1}{total}: published {result['rows']} rows "
                          f"in {result['messages']} message(s), batch {result['batch_id']}")
+                stack.emulator.compact(ledger_parts(stack.settings, warehouse))
         except KeyboardInterrupt:
             progress("stopping: no more ticks; draining the queue")
         progress("waiting for the loader to drain the queue ...")
@@ -160,7 +164,8 @@ def run(
                             time.monotonic() - started)
         summary = account(summary, stack.settings, warehouse,
                           recovered=stack.emulator.recovered.source_bodies,
-                          dlq=stack.emulator.dlq_bodies())
+                          dlq=stack.emulator.dlq_bodies(), files=stack.emulator.files)
+        summary.quarantined = list(stack.emulator.recovered.quarantined)
     summary.trigger = trigger
     summary.load_every_s = load_every_s if trigger == SCHEDULE else None
     return summary
@@ -180,30 +185,41 @@ def announce_recovery(recovered: Recovered, progress: Progress) -> None:
                  f"the queue, {len(recovered.dlq_bodies)} in the DLQ")
 
 
-def account(summary: RunSummary, settings: Settings, warehouse: dataapi.DataApiWarehouse,
-            *, recovered: Sequence[str], dlq: Sequence[str]) -> RunSummary:
-    """Add the recovered messages and the DLQ to the summary, counting each row once.
-
-    Every part published by this run or put back from the last one ends in the
-    ledger (loaded or rejected), the DLQ, the queue (if not drained), or nowhere:
-    the last are named in `lost` by batch id and part.
-    """
+def ledger_parts(settings: Settings, warehouse: dataapi.DataApiWarehouse) -> set[PartKey]:
+    """The (batch_id, part) keys the ledger holds."""
     ledger = warehouse.query(
         f"SELECT batch_id, part FROM {sql.qualified(settings.schema, sql.LEDGER_TABLE)}")
-    in_ledger = {(r[0], int(r[1])) for r in (ledger.rows if ledger else [])}
+    return {(r[0], int(r[1])) for r in (ledger.rows if ledger else [])}
+
+
+def account(summary: RunSummary, settings: Settings, warehouse: dataapi.DataApiWarehouse,
+            *, recovered: Sequence[str], dlq: Sequence[str], files: QueueFiles) -> RunSummary:
+    """Add the recovered messages and the DLQ to the summary, counting each row once.
+
+    Every part the source queue ever accepted (the published index, which recovery
+    never touches) ends in the ledger (loaded or rejected), the DLQ, the queue (if
+    not drained), or nowhere: the last are named in `lost` by batch id and part, so
+    a body that vanished between runs shows, whichever run notices.
+    """
+    in_ledger = ledger_parts(settings, warehouse)
     mine = set(summary.batch_ids)
     recovered_parts = {key[:2]: key[2] for key in map(describe_body, recovered) if key}
     extra = {k: n for k, n in recovered_parts.items() if k[0] not in mine}
     dead = [describe_body(body) for body in dlq]
     dead_parts = {d[:2]: d[2] for d in dead if d and d[:2] not in in_ledger}
     recovered_loaded = _ledger_counts(settings, warehouse, sorted(extra))
-    lost = [{"batch_id": k[0], "part": k[1], "rows": n} for k, n in sorted(extra.items())
-            if k not in in_ledger and k not in dead_parts]
+    dead_keys = {d[:2] for d in dead if d}
+    published_parts = files.published_parts()
+    lost = [{"batch_id": k[0], "part": k[1], "rows": n} for k, n in sorted(published_parts.items())
+            if k not in in_ledger and k not in dead_keys]
     published = summary.published_rows + sum(extra.values())
     landed = (summary.loaded_rows + summary.rejected_rows + recovered_loaded[0]
               + recovered_loaded[1])
     dlq_rows = sum(n for k, n in dead_parts.items() if k[0] in mine or k in extra)
-    unaccounted = published - landed - dlq_rows if summary.drained else 0
+    unaccounted = (max(published - landed - dlq_rows, sum(p["rows"] for p in lost))
+                   if summary.drained else 0)
+    if summary.drained:
+        files.compact_published(in_ledger)
     return dataclasses.replace(
         summary,
         loaded_rows=summary.loaded_rows + recovered_loaded[0],
@@ -247,6 +263,10 @@ def problems(summary: RunSummary) -> list[str]:
     if not summary.drained:
         found.append(f"the queue did not drain: {summary.in_flight_messages} message(s) still "
                      "queued or in flight; a next `pipeline run` picks them up")
+    if summary.quarantined:
+        found.append(f"{len(summary.quarantined)} journal line(s) could not be read and were "
+                     f"quarantined (first: {summary.quarantined[0]}); the quarantine file "
+                     "beside the journal keeps their bytes")
     if summary.unaccounted_rows:
         named = ", ".join(f"{lost['batch_id']} part {lost['part']}" for lost in summary.lost[:5])
         found.append(f"{summary.unaccounted_rows} published row(s) are neither loaded, "

@@ -121,10 +121,23 @@ def start_local(settings: Settings) -> LocalStack:
     from pipeline.offline.warehouse import EmbeddedDataApi
 
     emulator = start_emulator(settings)
-    data_api = EmbeddedDataApi.start(settings.warehouse_path, emulator.settings)
-    local = dataclasses.replace(emulator.settings, data_api_endpoint_url=data_api.endpoint_url)
+    # The loader's identity: the one session the embedded Data API lets write.
+    writer = settings.redshift_secret_arn or embedded_loader_secret(settings)
+    try:
+        data_api = EmbeddedDataApi.start(settings.warehouse_path, emulator.settings,
+                                         writer=writer)
+    except BaseException:
+        emulator.stop()
+        raise
+    local = dataclasses.replace(emulator.settings, data_api_endpoint_url=data_api.endpoint_url,
+                                redshift_secret_arn=writer)
     write_stack_file(local)
     return LocalStack(emulator=emulator, data_api=data_api, settings=local)
+
+
+def embedded_loader_secret(settings: Settings) -> str:
+    """The ARN the embedded loader signs in with, as the deployed loader uses its own secret."""
+    return f"arn:aws:secretsmanager:{settings.region}:000000000000:secret:pipeline-loader"
 
 
 @dataclass

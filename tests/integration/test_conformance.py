@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 import sqlglot
 
+from pipeline.analysis import dbapi
 from pipeline.analysis.warehouse import connect
 from pipeline.aws import boto, dataapi
 from pipeline.aws.settings import Settings
 from pipeline.core.errors import TerminalWarehouseError
-from pipeline.offline.warehouse import UnsupportedSqlError
 from pipeline.offline.warehouse.translate import translate
 from tests.conformance import corpus, coverage
 from tests.conformance.runner import DataApiBackend, FrameBackend, load_fixture, mismatches
@@ -123,12 +123,13 @@ def test_case_names_are_unique() -> None:
 def test_constructs_the_translation_cannot_carry_fail_by_name(
     backend: Any, redshift_sql: str, construct: str
 ) -> None:
-    # The DataFrame path raises the translator's error; the Data API reports it as a
-    # FAILED statement, which the client raises as a terminal warehouse error.
-    with pytest.raises((UnsupportedSqlError, TerminalWarehouseError),
+    # The DataFrame path raises the DB-API's NotSupportedError naming the translator's
+    # construct; the Data API reports it as a FAILED statement, which the client raises
+    # as a terminal warehouse error.
+    with pytest.raises((dbapi.NotSupportedError, TerminalWarehouseError),
                        match=re.escape(construct)) as err:
         backend.rows(Case("refused", redshift_sql, []))
-    if isinstance(err.value, UnsupportedSqlError):
+    if isinstance(err.value, dbapi.NotSupportedError):
         assert err.value.construct == construct
 
 
@@ -204,8 +205,8 @@ def test_connect_query_shows_nulls_super_text_and_labels_as_redshift(frame_conne
     ("SELECT COUNT(*) FILTER (WHERE 1 = 1)", "unsupported on the embedded warehouse: FILTER"),
     ("SELEC 1", 'syntax error at or near "SELEC"'),
     ("SELECT nope FROM scraped.telegram_messages", 'column "nope" does not exist'),
-    ("LOCK scraped.telegram_messages", "read-only: a reader cannot run LOCK"),
-    ("INSERT INTO scraped.load_ledger (batch_id) VALUES ('x')", "read-only"),
+    ("LOCK scraped.telegram_messages", "LOCK"),
+    ("INSERT INTO scraped.load_ledger (batch_id) VALUES ('x')", "permission denied"),
 ])
 def test_connect_query_raises_one_line_pipeline_errors(frame_connection: Any, redshift_sql: str,
                                                        message: str) -> None:

@@ -19,14 +19,13 @@ from pipeline.aws import boto
 from pipeline.core.errors import ConfigError
 from pipeline.offline import emulator as emulator_module
 from pipeline.offline.emulator import (
-    JOURNAL_FILE,
     SPEED_UPS_WRITTEN_FOR,
-    STATE_FILE,
     moto_is_patched,
     queue_state_dir,
     speed_up_moto,
     start_emulator,
 )
+from pipeline.offline.journal import JOURNAL_FILE, STATE_FILE
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).resolve().parent

@@ -178,7 +178,8 @@ def test_a_stale_stack_file_is_removed_and_status_reports_what_the_last_run_left
     import sys
 
     from pipeline.aws.settings import Settings
-    from pipeline.offline.emulator import JOURNAL_FILE, STATE_FILE, queue_state_dir
+    from pipeline.offline.emulator import queue_state_dir
+    from pipeline.offline.journal import JOURNAL_FILE, STATE_FILE
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a pid no process has any more: what `kill -9` of a run leaves behind

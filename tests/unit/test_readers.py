@@ -1,4 +1,4 @@
-"""Local readers are read-only, whichever way they reach the warehouse; CLI argument types."""
+"""CLI argument types: numbers with a bound (readers' read-only sessions: tests/integration)."""
 
 from __future__ import annotations
 
@@ -6,34 +6,9 @@ import argparse
 
 import pytest
 
-from pipeline.analysis.warehouse import require_read_only
 from pipeline.cli import at_least
-from pipeline.core.errors import PipelineError
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.mark.parametrize("sql", [
-    "SELECT 1",
-    "WITH a AS (SELECT 1 AS x) SELECT x FROM a",
-    "SELECT 1 UNION ALL SELECT 2",
-    "SELECT m.entities.tickers[0] AS t FROM scraped.telegram_messages AS m",
-    "SHOW TABLES",
-])
-def test_a_reader_may_run_queries(sql):
-    require_read_only(sql)
-
-
-@pytest.mark.parametrize(("sql", "verb"), [
-    ("DELETE FROM scraped.telegram_messages", "DELETE"),
-    ("INSERT INTO scraped.load_ledger VALUES (1)", "INSERT"),
-    ("DROP TABLE scraped.telegram_messages", "DROP"),
-    ("TRUNCATE scraped.telegram_messages", "TRUNCATETABLE"),
-    ("SELECT 1; UPDATE scraped.telegram_messages SET part = 2", "UPDATE"),
-])
-def test_a_reader_may_not_change_the_warehouse(sql, verb):
-    with pytest.raises(PipelineError, match=f"read-only: a reader cannot run {verb}"):
-        require_read_only(sql)
 
 
 @pytest.mark.parametrize(("minimum", "kind", "text", "message"), [
@@ -51,3 +26,15 @@ def test_numeric_options_are_refused_with_a_message_naming_the_bound(minimum, ki
 
 def test_numeric_options_in_range_pass_through():
     assert at_least(0)("0") == 0 and at_least(0, float)("0.25") == 0.25
+
+
+@pytest.mark.parametrize("exc", [
+    OSError(28, "No space left on device", "var/embedded-queue/journal.ndjson"),
+    RuntimeError("IO Error: Could not write file \"w.duckdb\": No space left on device"),
+])
+def test_a_full_disk_is_one_line_that_says_what_to_do(exc):
+    from pipeline.cli import describe_error
+
+    code, line = describe_error(exc)
+    assert code == 1 and "\n" not in line
+    assert line.startswith("error: the disk is full") and "free some space" in line

@@ -22,6 +22,7 @@ import logging
 import math
 import re
 import threading
+import time as clock
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -320,7 +321,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (re.compile(r"Overflow in|out of range for the destination type|Overflow"),
      lambda m: "numeric value out of range"),
     (re.compile(r"read-only mode|attempting to execute an unsuccessful or closed"),
-     lambda m: "the embedded warehouse is open read-only here: this statement cannot run"),
+     lambda m: "permission denied: readers of the embedded warehouse are read-only"),
     (re.compile(r'(?:Table|View) with name "?([^"!]+?)"? does not exist'),
      lambda m: f'relation "{m.group(1)}" does not exist'),
     (re.compile(r'Schema with name "?([^"!]+?)"? does not exist'),
@@ -382,15 +383,37 @@ def _conflict_table(message: str) -> str | None:
 # --------------------------------------------------------------------------- warehouse
 
 
+def open_for_writing(path: Path, wait_s: float) -> Any:
+    """The file, read-write, waiting up to `wait_s` for readers that hold it to finish.
+
+    A reader opens the file read-only for one query, and that query ends by its
+    statement timeout at the latest: so a reader delays a run, never keeps it out.
+    """
+    import duckdb
+
+    deadline = clock.monotonic() + wait_s
+    waited = False
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or clock.monotonic() >= deadline:
+                raise
+            if not waited:
+                log.warning("waiting for a reader to close the warehouse file",
+                            extra={"warehouse": str(path), "wait_s": wait_s})
+                waited = True
+            clock.sleep(0.2)
+
+
 class DuckDbWarehouse:
     """One DuckDB file opened for the embedded Data API (UTC, load-error tables created)."""
 
-    def __init__(self, path: Path, s3: Callable[[], Any]) -> None:
-        import duckdb
-
+    def __init__(self, path: Path, s3: Callable[[], Any], *, wait_for_readers_s: float = 0.0
+                 ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._con = duckdb.connect(str(path))
+        self._con = open_for_writing(path, wait_for_readers_s)
         self._con.execute("SET GLOBAL TimeZone = 'UTC'")
         for statement in _BOOTSTRAP:
             self._con.execute(statement)
@@ -458,8 +481,9 @@ class Session:
 
     def __init__(
         self, warehouse: DuckDbWarehouse, owner: str, cancel: threading.Event, *,
-        autocommit: bool, pid: int = 0, database: str | None = None,
+        autocommit: bool, pid: int = 0, database: str | None = None, read_only: bool = False,
     ) -> None:
+        self.read_only = read_only
         self.warehouse = warehouse
         self.owner = owner
         self.cancel = cancel
@@ -532,6 +556,8 @@ class Session:
         if self.cancel.is_set():
             raise StatementCancelled()
         target = statement.target if isinstance(statement, Query) else None
+        if self.read_only:
+            self._require_read(statement)
         try:
             if isinstance(statement, Lock):
                 return self._lock(statement)
@@ -552,6 +578,31 @@ class Session:
                 raise StatementCancelled() from exc
             sql = statement.sql if isinstance(statement, Query) else None
             raise StatementFailed(redshift_error(exc, target, self.pid, sql)) from exc
+
+    def _require_read(self, statement: Statement) -> None:
+        """A read-only session runs SELECTs and transaction control, nothing else.
+
+        Judged on the exact text DuckDB would run, by DuckDB's own parser: whatever the
+        translation made of the Redshift SQL, a statement DuckDB does not call a SELECT
+        is refused (fail closed), with Redshift's error for a missing privilege.
+        """
+        import duckdb
+
+        if isinstance(statement, Transaction):
+            return  # NoOps are refused too: GRANT, VACUUM, CREATE USER are not a reader's
+        if isinstance(statement, Query):
+            try:
+                kinds = [s.type for s in self.cursor.extract_statements(statement.sql)]
+            except duckdb.Error:
+                kinds = []
+            if kinds and all(kind == duckdb.StatementType.SELECT for kind in kinds):
+                return
+        on = (statement.target if isinstance(statement, Query) and statement.target
+              else statement.tables[0] if isinstance(statement, Lock)
+              else statement.table if isinstance(statement, Copy)
+              else None)
+        what = f"relation {on.rsplit('.', 1)[-1]}" if on else f"database {self.database or 'dev'}"
+        raise StatementFailed(f"ERROR: permission denied for {what}")
 
     def _lock(self, statement: Lock) -> Outcome:
         for table in statement.tables:

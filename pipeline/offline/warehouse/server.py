@@ -42,6 +42,9 @@ MAX_HISTORY = 10_000
 PAGE_ROWS = 1_000
 PAGE_BYTES = 4 * 1024 * 1024
 MAX_WAIT_S = 30  # the Data API's WaitTimeSeconds maximum
+# "Cannot process query string larger than 100kB": the Data API's statement size quota.
+# https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html (Data API quotas)
+MAX_SQL_BYTES = 100 * 1024
 WORKERS = 32
 INJECTED_CONFLICT = (
     "ERROR: 1023 DETAIL: Serializable isolation violation on table - 0, "
@@ -103,6 +106,8 @@ class _Record:
     injected_error: str | None = None
     delay_s: float = 0.0
     client_token: str | None = None
+    read_only: bool = False  # any session but the loader's (see EmbeddedDataApi.writer)
+    timed_out: bool = False
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     session: Any = None
@@ -118,16 +123,27 @@ def _now() -> float:
 
 
 class EmbeddedDataApi:
-    """The embedded Redshift Data API server over one DuckDB warehouse file."""
+    """The embedded Redshift Data API server over one DuckDB warehouse file.
+
+    `writer` is the loader's identity (its SecretArn). When it is set, every other
+    caller's session is read-only in the engine and ends at `reader_timeout_s`, as
+    an analyst's read-only role and `statement_timeout` do on Redshift; a reader
+    cannot change the warehouse or hold it for longer.
+    """
 
     def __init__(self, warehouse_path: Path, settings: Settings, *, host: str = "127.0.0.1",
-                 port: int = 0, max_history: int = MAX_HISTORY) -> None:
+                 port: int = 0, max_history: int = MAX_HISTORY, writer: str | None = None,
+                 reader_timeout_s: float | None = None) -> None:
         from pipeline.offline.warehouse.engine import DuckDbWarehouse
 
+        self.writer = writer
+        self.reader_timeout_s = reader_timeout_s or settings.statement_timeout_s
         self.settings = settings
         self.warehouse_path = Path(warehouse_path)
         self.max_history = max_history
-        self._warehouse = DuckDbWarehouse(self.warehouse_path, self._s3_client)
+        # A reader on the file holds it for one query, at most its statement timeout.
+        self._warehouse = DuckDbWarehouse(self.warehouse_path, self._s3_client,
+                                          wait_for_readers_s=settings.statement_timeout_s + 5)
         self._lock = threading.Lock()
         self._records: OrderedDict[str, _Record] = OrderedDict()
         self._tokens: dict[str, tuple[str, str]] = {}
@@ -148,12 +164,13 @@ class EmbeddedDataApi:
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def start(cls, warehouse_path: Path, settings: Settings) -> EmbeddedDataApi:
+    def start(cls, warehouse_path: Path, settings: Settings, *,
+              writer: str | None = None) -> EmbeddedDataApi:
         """Open (or create) the DuckDB file and serve the Data API on a free loopback port.
 
         `settings.aws_endpoint_url` and `settings.region` locate the S3 that COPY reads.
         """
-        api = cls(Path(warehouse_path), settings)
+        api = cls(Path(warehouse_path), settings, writer=writer)
         api._thread.start()
         log.info("embedded Data API listening", extra={"endpoint_url": api.endpoint_url,
                                                        "warehouse": str(api.warehouse_path)})
@@ -265,6 +282,7 @@ class EmbeddedDataApi:
         sql = body.get("Sql")
         if not isinstance(sql, str) or not sql.strip():
             raise _validation("Sql must be a non-empty string")
+        _check_size([sql])
         return self._submit([sql], batch=False, body=body)
 
     def _batch_execute_statement(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -273,6 +291,7 @@ class EmbeddedDataApi:
             isinstance(s, str) and s.strip() for s in sqls
         ):
             raise _validation("Sqls must hold 1 to 40 non-empty SQL statements")
+        _check_size(sqls)
         return self._submit(sqls, batch=True, body=body)
 
     def _submit(self, sqls: list[str], *, batch: bool, body: dict[str, Any]) -> dict[str, Any]:
@@ -300,7 +319,9 @@ class EmbeddedDataApi:
                                  query_id=self._next_query_id))
             record = _Record(id=str(uuid.uuid4()), batch=batch, subs=subs, request=request,
                              created_at=now, updated_at=now, pid=self._next_pid,
-                             client_token=token)
+                             client_token=token,
+                             read_only=self.writer is not None
+                             and request.get("SecretArn") != self.writer)
             if self._failures:
                 record.injected_error = self._failures.pop(0)
             if self._delay_s and (self._delay_left is None or self._delay_left > 0):
@@ -354,6 +375,7 @@ class EmbeddedDataApi:
         started = time.monotonic_ns()
         record.touch("PICKED")
         session = None
+        timer: threading.Timer | None = None
         current: _Sub | None = None
         try:
             if record.cancel.is_set():
@@ -367,8 +389,13 @@ class EmbeddedDataApi:
                 raise StatementFailed(record.injected_error)
             autocommit = not record.batch or record.request["ExecutionMode"] == "AUTO_COMMIT"
             session = Session(self._warehouse, record.id, record.cancel, autocommit=autocommit,
-                              pid=record.pid, database=record.request.get("Database"))
+                              pid=record.pid, database=record.request.get("Database"),
+                              read_only=record.read_only)
             record.session = session
+            if record.read_only:
+                timer = threading.Timer(self.reader_timeout_s, self._time_out, (record,))
+                timer.daemon = True
+                timer.start()
             record.touch("STARTED")
             parameters = {p["name"]: p["value"] for p in record.request.get("Parameters", [])}
             for sub in record.subs:
@@ -392,18 +419,49 @@ class EmbeddedDataApi:
             current = None
             record.touch("FINISHED")
         except StatementCancelled:
-            self._end(record, current, "ABORTED", "Query cancelled on user's request")
+            if record.timed_out:  # statement_timeout: FAILED, with the error Redshift gives
+                query = current.query_id if current else record.subs[0].query_id
+                self._end(record, current, "FAILED",
+                          f"ERROR: Query ({query}) canceled on user's request")
+            else:
+                self._end(record, current, "ABORTED", "Query cancelled on user's request")
         except StatementFailed as exc:
             self._end(record, current, "FAILED", exc.error)
         except Exception as exc:  # a bug here must still end the statement, not hang it
             log.exception("embedded Data API statement crashed", extra={"id": record.id})
             self._end(record, current, "FAILED", f"ERROR: internal error: {exc}")
         finally:
+            if timer is not None:
+                timer.cancel()
             if session is not None:
                 session.close()
             record.session = None
             record.duration_ns = time.monotonic_ns() - started
             record.done.set()
+
+    def _time_out(self, record: _Record) -> None:
+        """A reader's `statement_timeout`: interrupt it as CancelStatement does.
+
+        Redshift ends such a statement with "Query (N) canceled on user's request"
+        (https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html).
+        """
+        if record.done.is_set():
+            return
+        record.timed_out = True
+        self._interrupt(record)
+
+    def _interrupt(self, record: _Record) -> None:
+        record.cancel.set()
+        # DuckDB's interrupt stops only a query that is already running: one sent while the
+        # statement is still being translated or begun would be lost. So it is sent again until
+        # the statement ends (usually ABORTED well within the wait; DescribeStatement tells).
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            session = record.session
+            if session is not None:
+                session.interrupt()
+            if record.done.wait(0.02):
+                break
 
     def _end(self, record: _Record, current: _Sub | None, status: str, error: str) -> None:
         now = _now()
@@ -551,18 +609,13 @@ class EmbeddedDataApi:
             raise _validation(
                 f"Could not cancel a query that is already in {record.status} state."
             )
-        record.cancel.set()
-        # DuckDB's interrupt stops only a query that is already running: one sent while the
-        # statement is still being translated or begun would be lost. So it is sent again until
-        # the statement ends (usually ABORTED well within the wait; DescribeStatement tells).
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            session = record.session
-            if session is not None:
-                session.interrupt()
-            if record.done.wait(0.02):
-                break
+        self._interrupt(record)
         return {"Status": True}
+
+
+def _check_size(sqls: list[str]) -> None:
+    if any(len(sql.encode("utf-8")) > MAX_SQL_BYTES for sql in sqls):
+        raise _validation("Cannot process query string larger than 100kB")
 
 
 def _handler_class(api: EmbeddedDataApi) -> type[BaseHTTPRequestHandler]:
@@ -597,7 +650,8 @@ def _handler_class(api: EmbeddedDataApi) -> type[BaseHTTPRequestHandler]:
                 self._send(500, {"__type": "InternalServerException", "message": str(exc)})
 
         def do_GET(self) -> None:
-            self._send(200, {"service": "RedshiftData", "endpoint": api.endpoint_url})
+            self._send(200, {"service": "RedshiftData", "endpoint": api.endpoint_url,
+                             "warehouse": str(api.warehouse_path)})
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
