@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.aws.settings import (
+    DEPLOYED_LOAD_EVERY_MIN,
+    DEPLOYED_MAX_CONCURRENCY,
     DLQ_RETENTION_DAYS,
     ENV_BATCH_SIZE,
     ENV_BATCHING_WINDOW_S,
@@ -77,7 +79,7 @@ DEFAULTS: dict[str, Any] = {
     "loaderMemoryMb": 1024,
     "batchSize": Settings.batch_size,
     "maxBatchingWindowSeconds": Settings.batching_window_s,
-    "maxConcurrency": 2,
+    "maxConcurrency": DEPLOYED_MAX_CONCURRENCY,
     "maxReceiveCount": Settings.max_receive_count,
     "queueRetentionDays": QUEUE_RETENTION_DAYS,
     "processedExpiryDays": Settings.processed_expiry_days,
@@ -86,7 +88,7 @@ DEFAULTS: dict[str, Any] = {
     "logRetentionDays": 14,
     "oldestMessageAlarmSeconds": 900,
     "loadTrigger": LOAD_SCHEDULE,
-    "loadEvery": 5,
+    "loadEvery": DEPLOYED_LOAD_EVERY_MIN,
     "warehouseMode": SERVERLESS,
     # None: derived from the stack name (see `default_warehouse_name`).
     "warehouseName": None,

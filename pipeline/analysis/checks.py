@@ -289,7 +289,7 @@ def check_dlq(target: NotebookTarget, sqs: Any = None) -> str:
 def check_embedded_dlq(target: NotebookTarget, sqs: Any = None) -> str:
     """The embedded DLQ: the live one of a running `pipeline run`, else the last run's state."""
     from pipeline.offline.emulator import persisted_dlq
-    from pipeline.ops import running_stack
+    from pipeline.offline.stack import running_stack
 
     settings = target.settings()
     stack = running_stack(settings)

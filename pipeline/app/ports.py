@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from pipeline.core.messages import EntryFailure, QueueMessage
+from pipeline.core.messages import EntryFailure, QueueDepth, QueueMessage
 
 
 class ObjectStore(Protocol):
@@ -40,6 +40,23 @@ class Warehouse(Protocol):
         """COPY the manifests' objects and record their parts in the ledger; the statement id."""
 
 
+class Ledger(Protocol):
+    """What the operator's commands read of the load ledger (`pipeline status`, `redrive`).
+
+    Both raise `MissingObjectError` while the ledger does not exist yet (nothing loaded).
+    """
+
+    def loaded_parts(self) -> set[tuple[str, int]]:
+        """Every (batch_id, part) the ledger holds."""
+
+    def ledger_totals(self) -> tuple[int, int, int, Any]:
+        """(parts, rows, rejected rows, last load time) over the whole ledger."""
+
+
+class LedgerWarehouse(Warehouse, Ledger, Protocol):
+    """A warehouse the operator can load into and read the ledger of (`pipeline reload`)."""
+
+
 class Queue(Protocol):
     """Where the publisher sends: the SQS adapter (`pipeline.aws.sqs.SqsQueue`) implements it.
 
@@ -66,6 +83,13 @@ class DrainQueue(Protocol):
 
     def release(self, messages: Sequence[QueueMessage],
                 visibility_timeout_s: int = ...) -> list[EntryFailure]: ...
+
+
+class OperatedQueue(DrainQueue, Protocol):
+    """A queue as the operator's commands see it: drained, and counted."""
+
+    def depth(self) -> QueueDepth:
+        """Messages waiting (visible) and received but not yet deleted (in flight)."""
 
 
 class PublishSettings(Protocol):

@@ -456,6 +456,19 @@ class DataApiWarehouse:
             sql.render_load(self.schema, rows_manifest_url, parts_manifest_url, self.copy_role_arn)
         )
 
+    def loaded_parts(self) -> set[tuple[str, int]]:
+        """Every (batch_id, part) in the ledger; MissingObjectError before the first load."""
+        result = self.api.execute(sql.render_ledger_parts(self.schema))
+        return {(str(r[0]), int(r[1])) for r in (result.rows if result else [])}
+
+    def ledger_totals(self) -> tuple[int, int, int, Any]:
+        """(parts, rows, rejected rows, last load time); MissingObjectError before the first."""
+        result = self.api.execute(sql.render_ledger_lookup(self.schema))
+        if result is None or not result.rows:
+            return 0, 0, 0, None
+        parts, rows, rejected, last = result.rows[0]
+        return int(parts), int(rows), int(rejected), last
+
     def query(self, statement: str) -> Result | None:
         """Run one statement; its result set, if any."""
         return self.api.execute(statement)

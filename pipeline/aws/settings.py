@@ -75,6 +75,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOAD_SCHEDULE = "schedule"
 LOAD_QUEUE = "queue"
 LOAD_TRIGGERS = (LOAD_SCHEDULE, LOAD_QUEUE)
+# The deployment profile's defaults a local run mirrors (cdk.json pipeline:loadEvery and
+# pipeline:maxConcurrency): minutes between scheduled drains, the event source's concurrency.
+DEPLOYED_LOAD_EVERY_MIN = 5
+DEPLOYED_MAX_CONCURRENCY = 2
 # How long the queues keep a message: the source queue a few days, the DLQ the longest SQS
 # allows (14 days), so nothing expires there before triage. The stack and the emulator
 # create their queues with these.

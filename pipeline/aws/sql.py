@@ -180,6 +180,11 @@ def render_catalog_lookup() -> str:
     )
 
 
+def render_ledger_parts(schema: str) -> str:
+    """Every (batch_id, part) the ledger holds: what redrive need not move again."""
+    return f"SELECT batch_id, part FROM {qualified(schema, LEDGER_TABLE)}"
+
+
 def render_ledger_lookup(schema: str) -> str:
     """Count ledger rows and loaded rows: used by the run summary and smoke checks."""
     return (

@@ -31,7 +31,7 @@ from pipeline.aws.sqs import SqsQueue
 from pipeline.core.limits import LAMBDA_MAX_INVOKE_PAYLOAD, SQS_MAX_BATCH_ENTRIES
 from pipeline.core.messages import QueueMessage
 from pipeline.offline.emulator import Emulator, start_emulator
-from pipeline.ops import remove_stack_file, write_stack_file
+from pipeline.offline.stack import remove_stack_file, write_stack_file
 
 log = logging.getLogger(__name__)
 

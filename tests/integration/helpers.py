@@ -38,7 +38,6 @@ from pipeline.offline.runtime import (
     sqs_record,
     wait_drained,
 )
-from pipeline.ops import queue_depth
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:telegram-messages"
 # A warehouse refusal retrying cannot fix (the Data API client does not resubmit it).
@@ -398,8 +397,8 @@ def assert_accounted(stack: Any, parts: Iterable[envelope.Envelope], *,
         else:
             dlq[(env.batch_id, env.part)] += 1
     assert stack.settings.queue_url
-    depth = queue_depth(sqs(stack), stack.settings.queue_url)
-    waiting = depth["visible"] + depth["in_flight"]
+    depth = SqsQueue(sqs(stack), stack.settings.queue_url).depth()
+    waiting = depth.visible + depth.in_flight
 
     in_flight: set[Key] = set()
     for key, part in published.items():
