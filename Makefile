@@ -13,7 +13,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 .DEFAULT_GOAL := help
 
 help: ## Show this help
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,8 @@ PYTEST_WORKERS ?= 4
 XDIST := -n $(PYTEST_WORKERS)
 # The suite starts some hundred Python processes (workers, CLI runs, kernels): let them share
 # compiled byte code and pytest's rewritten test modules even where the shell turns that off.
-test test-lowest: export PYTHONDONTWRITEBYTECODE :=
+TIERS := test-unit test-integration test-cdk test-notebooks
+test test-lowest $(TIERS): export PYTHONDONTWRITEBYTECODE :=
 
 # tests/notebooks/test_browser.py opens notebook 03 in Debian's Chromium: installed here when
 # missing and this is root on Debian; elsewhere the test is skipped and says why.
@@ -54,6 +55,22 @@ browser: ## Install Debian's Chromium for the browser test when missing (as root
 test: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed browser ## Run lint and the whole test suite (PYTEST_WORKERS=4)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(XDIST)
+
+# One tier at a time: the folders of tests/ (each test also carries its folder's marker, so
+# `pytest -m unit` selects the same tests). PYTEST_ARGS="-k name -x" passes options through.
+PYTEST_ARGS ?=
+
+test-unit: $(STAMP) ## Run the unit tier: pure code, no sockets (seconds)
+	$(BIN)/pytest $(XDIST) tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP) ## Run the integration tier: the emulator over HTTP and DuckDB files
+	$(BIN)/pytest $(XDIST) tests/integration $(PYTEST_ARGS)
+
+test-cdk: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed ## Run the CDK tier: synth, assertions, cdk-nag, cfn-lint, checkov
+	$(BIN)/pytest $(XDIST) tests/cdk $(PYTEST_ARGS)
+
+test-notebooks: $(STAMP) ## Run the notebooks tier: papermill on a real kernel
+	$(BIN)/pytest $(XDIST) tests/notebooks $(PYTEST_ARGS)
 
 typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minutes uncached)
 	$(BIN)/mypy
@@ -90,4 +107,4 @@ bench: $(STAMP) ## Benchmark the local pipeline
 clean: ## Remove derived files (warehouse, reports, cdk.out, the lowest-versions venv)
 	rm -rf var reports cdk.out $(LOWEST)
 
-.PHONY: help install run test test-lowest typecheck synth lab bench clean browser
+.PHONY: help install run test test-lowest $(TIERS) typecheck synth lab bench clean browser

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.aws.settings import (
+    DEPLOYED_LOAD_EVERY_MIN,
+    DEPLOYED_MAX_CONCURRENCY,
+    DLQ_RETENTION_DAYS,
     ENV_BATCH_SIZE,
     ENV_BATCHING_WINDOW_S,
     ENV_LOG_LEVEL,
@@ -25,7 +28,12 @@ from pipeline.aws.settings import (
     ENV_SCHEMA,
     ENV_STATEMENT_TIMEOUT_S,
     ENV_VISIBILITY_TIMEOUT_S,
+    EXPIRY_DAYS_RANGE,
+    LOAD_SCHEDULE,
+    LOAD_TRIGGERS,
+    LOG_LEVELS,
     MAX_BATCH_SIZE,
+    QUEUE_RETENTION_DAYS,
     Settings,
     validate_identifier,
 )
@@ -38,11 +46,6 @@ SERVERLESS = "serverless"
 PROVISIONED = "provisioned"
 WAREHOUSE_MODES = (SERVERLESS, PROVISIONED)
 
-# How the loader is triggered: a drain on a schedule (few COPYs: the cheap default) or the
-# SQS event source per message (seconds of freshness, a workgroup billed around the clock).
-LOAD_SCHEDULE = "schedule"
-LOAD_QUEUE = "queue"
-LOAD_TRIGGERS = (LOAD_SCHEDULE, LOAD_QUEUE)
 # Redshift Serverless usage limits: the period and what happens when one is reached.
 # https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-billing-on-demand.html
 USAGE_LIMIT_PERIODS = ("daily", "weekly", "monthly")
@@ -58,8 +61,6 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # least six times the function timeout (plus the batching window) for SQS event sources.
 # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
 VISIBILITY_TIMEOUT_FACTOR = 6
-# A DLQ keeps messages for the longest period SQS allows, so nothing expires before triage.
-DLQ_RETENTION_DAYS = 14
 
 # What the functions also read has its default in `Settings`, defined there once.
 DEFAULTS: dict[str, Any] = {
@@ -78,16 +79,16 @@ DEFAULTS: dict[str, Any] = {
     "loaderMemoryMb": 1024,
     "batchSize": Settings.batch_size,
     "maxBatchingWindowSeconds": Settings.batching_window_s,
-    "maxConcurrency": 2,
+    "maxConcurrency": DEPLOYED_MAX_CONCURRENCY,
     "maxReceiveCount": Settings.max_receive_count,
-    "queueRetentionDays": 4,
+    "queueRetentionDays": QUEUE_RETENTION_DAYS,
     "processedExpiryDays": Settings.processed_expiry_days,
     "rejectedExpiryDays": Settings.rejected_expiry_days,
     "accessLogExpiryDays": 90,
     "logRetentionDays": 14,
     "oldestMessageAlarmSeconds": 900,
     "loadTrigger": LOAD_SCHEDULE,
-    "loadEvery": 5,
+    "loadEvery": DEPLOYED_LOAD_EVERY_MIN,
     "warehouseMode": SERVERLESS,
     # None: derived from the stack name (see `default_warehouse_name`).
     "warehouseName": None,
@@ -255,7 +256,7 @@ class _Reader:
             "sample_min": self.integer("sampleMin", 1, 1_000_000),
             "sample_max": self.integer("sampleMax", 1, 1_000_000),
             "source": self.text("source", r"[A-Za-z0-9._:/-]{1,128}", "must be a short label"),
-            "log_level": self.choice("logLevel", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            "log_level": self.choice("logLevel", LOG_LEVELS),
             "publisher_timeout_s": self.integer("publisherTimeoutSeconds", 10, 900),
             "publisher_memory_mb": self.integer("publisherMemoryMb", 128, 10_240),
             "loader_timeout_s": self.integer("loaderTimeoutSeconds", 60, 900),
@@ -266,9 +267,9 @@ class _Reader:
             "max_concurrency": self.integer("maxConcurrency", 2, 1000),
             "max_receive_count": self.integer("maxReceiveCount", 1, 1000),
             "queue_retention_days": self.integer("queueRetentionDays", 1, DLQ_RETENTION_DAYS - 1),
-            "processed_expiry_days": self.integer("processedExpiryDays", 1, 3650),
-            "rejected_expiry_days": self.integer("rejectedExpiryDays", 1, 3650),
-            "access_log_expiry_days": self.integer("accessLogExpiryDays", 1, 3650),
+            "processed_expiry_days": self.integer("processedExpiryDays", *EXPIRY_DAYS_RANGE),
+            "rejected_expiry_days": self.integer("rejectedExpiryDays", *EXPIRY_DAYS_RANGE),
+            "access_log_expiry_days": self.integer("accessLogExpiryDays", *EXPIRY_DAYS_RANGE),
             "log_retention_days": self.choice("logRetentionDays", LOG_RETENTION_DAYS),
             "oldest_message_alarm_s": self.integer("oldestMessageAlarmSeconds", 60, 1_209_600),
             "warehouse_mode": self.choice("warehouseMode", WAREHOUSE_MODES),

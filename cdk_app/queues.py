@@ -6,7 +6,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_app.config import DLQ_RETENTION_DAYS, PipelineConfig
+from cdk_app.config import PipelineConfig
+from pipeline.aws.settings import DLQ_RETENTION_DAYS
 
 
 class Queues(Construct):

@@ -22,8 +22,8 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_app.config import LOAD_SCHEDULE, PipelineConfig
-from pipeline.aws.settings import ENV_QUEUE_URL
+from cdk_app.config import PipelineConfig
+from pipeline.aws.settings import ENV_QUEUE_URL, LOAD_SCHEDULE
 
 LOADER_HANDLER = "pipeline.lambdas.loader.handler"
 DRAIN_HANDLER = "pipeline.lambdas.drain.handler"

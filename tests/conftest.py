@@ -66,7 +66,17 @@ ONE_WORKER = (
 SLOW_FIRST = ("tests/integration/", "tests/notebooks/", "tests/cdk/")
 
 
+TIERS = ("unit", "integration", "cdk", "notebooks")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test's tier is its folder (`make test-unit` runs tests/unit): the marker follows it,
+    # so `-m unit` selects exactly that folder, whatever a module declares itself.
+    for item in items:
+        parts = item.nodeid.split("/")
+        if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS:
+            item.add_marker(parts[1])
+
     def rank(item: pytest.Item) -> int:
         return next((i for i, tier in enumerate(SLOW_FIRST) if item.nodeid.startswith(tier)),
                     len(SLOW_FIRST))

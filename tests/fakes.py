@@ -1,24 +1,31 @@
-"""In-memory fakes of the app's ports (`pipeline.app.ports`), faithful to their contracts.
+"""In-memory stand-ins for the app's ports (`pipeline.app.ports`), faithful to their contracts.
 
 They stand in for S3 and Redshift in unit tests of the load sequence, where the
 point is to stop it at every step and check what a retry does, in milliseconds.
-Each fake keeps the semantics the real adapter documents (an S3 move that finds
-its source gone but its target present is done; a COPY manifest entry marked
-`mandatory` that is missing fails the load; one load is one transaction that
-drops parts already in the ledger). The integration tests run the same sequence
-on the real emulator and the embedded Data API.
+The store is a dict with S3's documented semantics (a move that finds its source
+gone but its target present is done). The warehouse is not a copy of the load's
+logic: it runs the statements `pipeline.aws.sql.render_load` renders, translated to
+DuckDB, on an in-memory database, with COPY read from the store. So the ledger's
+dedup these tests pin is the SQL's own: take it out of `render_load` and they fail.
+The integration tests run the same sequence on the real emulator and the embedded
+Data API.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.core import staging
+import duckdb
+from botocore.exceptions import ClientError
+
+from pipeline.aws import sql
 from pipeline.core.errors import TerminalWarehouseError, TransientError
+from pipeline.offline.warehouse.copy import CopyError, run_copy
+from pipeline.offline.warehouse.translate import Copy, Query, translate
 
 
 class Crash(Exception):
@@ -79,56 +86,97 @@ class MemoryStore:
         return [o["Key"] for o in self.list(prefix)]
 
 
+class _StoreAsS3:
+    """What COPY reads of S3 (get_object, NoSuchKey), answered from a MemoryStore."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 (S3's names)
+        if Bucket != self.store.bucket or Key not in self.store.objects:
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "no such key"},
+                               "ResponseMetadata": {"HTTPStatusCode": 404}}, "GetObject")
+        return {"Body": io.BytesIO(self.store.objects[Key])}
+
+
+COPY_ROLE = "arn:aws:iam::000000000000:role/fake-copy"
+SCHEMA = "scraped"
+
+
+def new_database() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse holding the pipeline's tables and view (`sql.render_ddl`)."""
+    database = duckdb.connect()
+    database.execute("SET TimeZone = 'UTC'")
+    for statement in sql.render_ddl(SCHEMA):
+        translated = translate(statement)
+        if isinstance(translated, Query):
+            database.execute(translated.sql)
+    return database
+
+
 @dataclass
 class MemoryWarehouse:
-    """The load transaction of `pipeline.aws.sql.render_load`, over a ledger and a row list.
+    """The load transaction `pipeline.aws.sql.render_load` renders, run on in-memory DuckDB.
 
     `before_commit` / `after_commit` run inside `load` at those points (raise `Crash`
-    to kill the loader there); the commit itself is atomic, as Redshift's is.
+    to kill the loader there); the commit itself is atomic, as Redshift's is. Two
+    warehouses given one `database` are two loaders of one warehouse.
     """
 
     store: MemoryStore
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    ledger: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    database: duckdb.DuckDBPyConnection = field(default_factory=new_database)
     before_commit: Callable[[], None] = lambda: None
     after_commit: Callable[[], None] = lambda: None
     loads: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _copy(self, manifest_url: str) -> list[dict[str, Any]]:
-        lines: list[dict[str, Any]] = []
-        for entry in json.loads(self._object(manifest_url, "manifest"))["entries"]:
-            try:
-                lines.extend(staging.read_ndjson_gz(self._object(entry["url"], "object")))
-            except TerminalWarehouseError:
-                if entry.get("mandatory"):
-                    raise
-        return lines
-
-    def _object(self, url: str, what: str) -> bytes:
-        prefix = f"s3://{self.store.bucket}/"
-        key = url[len(prefix):] if url.startswith(prefix) else None
-        if key is None or key not in self.store.objects:
-            raise TerminalWarehouseError(f"COPY: {what} {url} not found")
-        return self.store.objects[key]
+    def _copy(self, cursor: Any, statement: Copy) -> None:
+        try:
+            run_copy(cursor, statement, _StoreAsS3(self.store))
+        except CopyError as exc:
+            raise TerminalWarehouseError(f"COPY: {exc}") from exc
 
     def load(self, rows_manifest_url: str, parts_manifest_url: str) -> str:
-        with self._lock:  # LOCK on the ledger: concurrent loads of one part serialize
-            staged_rows = self._copy(rows_manifest_url)
-            staged_parts = self._copy(parts_manifest_url)
-            new = {(p["batch_id"], p["part"]): p for p in staged_parts
-                   if (p["batch_id"], p["part"]) not in self.ledger}
-            self.before_commit()
-            self.rows.extend(r for r in staged_rows if (r["batch_id"], r["part"]) in new)
-            self.ledger.update(new)
+        with self._lock:
+            cursor = self.database.cursor()
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                for statement in sql.render_load(SCHEMA, rows_manifest_url, parts_manifest_url,
+                                                 COPY_ROLE):
+                    translated = translate(statement)
+                    if isinstance(translated, Copy):
+                        self._copy(cursor, translated)
+                    elif isinstance(translated, Query):
+                        cursor.execute(translated.sql)
+                self.before_commit()
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
             self.loads += 1
         self.after_commit()
         return f"statement-{self.loads}"
 
+    def _select(self, statement: str) -> list[dict[str, Any]]:
+        cursor = self.database.cursor()
+        result = cursor.execute(statement)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The loaded rows' identity and text, in load order."""
+        return self._select(
+            f"SELECT batch_id, part, row_no, message_id, message_content "
+            f"FROM {SCHEMA}.{sql.MESSAGES_TABLE} ORDER BY loaded_at, batch_id, part, row_no")
+
+    @property
+    def ledger(self) -> dict[tuple[str, int], dict[str, Any]]:
+        return {(r["batch_id"], r["part"]): r for r in self._select(
+            f"SELECT * FROM {SCHEMA}.{sql.LEDGER_TABLE} ORDER BY batch_id, part")}
+
     def copies_of_each_row(self) -> set[int]:
         """How many times each (batch_id, part, row_no) is present: {1} when exactly once."""
-        seen: dict[tuple[str, int, int], int] = {}
-        for r in self.rows:
-            key = (r["batch_id"], r["part"], r["row_no"])
-            seen[key] = seen.get(key, 0) + 1
-        return set(seen.values())
+        return {r["copies"] for r in self._select(
+            f"SELECT COUNT(*) AS copies FROM {SCHEMA}.{sql.MESSAGES_TABLE} "
+            "GROUP BY batch_id, part, row_no")}

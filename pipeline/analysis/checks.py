@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.aws import settings
 from pipeline.aws.settings import REPO_ROOT, Settings
 from pipeline.core.errors import ConfigError, PipelineError
 
@@ -24,18 +23,6 @@ if TYPE_CHECKING:
     from pipeline.analysis.warehouse import Connection
 
 # `cdk deploy --outputs-file` keys -> notebook parameter names.
-STACK_OUTPUT_PARAMETERS: dict[str, str] = {
-    settings.OUTPUT_QUEUE_URL: "queue_url",
-    settings.OUTPUT_DLQ_URL: "dlq_url",
-    settings.OUTPUT_BUCKET: "bucket",
-    settings.OUTPUT_WORKGROUP: "workgroup",
-    settings.OUTPUT_CLUSTER: "cluster",
-    settings.OUTPUT_DATABASE: "database",
-    settings.OUTPUT_SECRET_ARN: "secret_arn",
-    settings.OUTPUT_REGION: "region",
-}
-
-
 class SmokeCheckError(PipelineError):
     """A post-deploy check found the deployment unhealthy; the message says what and where."""
 
@@ -52,16 +39,6 @@ def repo_path(path: str | Path) -> Path:
     """
     candidate = Path(path).expanduser()
     return candidate if candidate.is_absolute() else REPO_ROOT / candidate
-
-
-def read_stack_outputs(path: str | Path, stack: str | None = None) -> dict[str, str]:
-    """The outputs of one stack from a `cdk deploy --outputs-file` JSON, as parameter names."""
-    outputs = settings.read_stack_outputs(path, stack)
-    return {
-        STACK_OUTPUT_PARAMETERS[key]: value
-        for key, value in outputs.items()
-        if key in STACK_OUTPUT_PARAMETERS
-    }
 
 
 @dataclass(frozen=True)
@@ -99,10 +76,14 @@ class NotebookTarget:
         given = {"workgroup": workgroup, "cluster": cluster, "database": database,
                  "region": region, "dlq_url": dlq_url}
         if stack_outputs:
-            outputs = read_stack_outputs(repo_path(stack_outputs))
-            for name in given:
-                if not given[name] and outputs.get(name):
-                    given[name] = outputs[name]
+            # Empty defaults: only what the outputs name fills an empty parameter.
+            deployed = Settings(redshift_database="", region="").with_stack_outputs(
+                repo_path(stack_outputs))
+            found = {"workgroup": deployed.redshift_workgroup,
+                     "cluster": deployed.redshift_cluster,
+                     "database": deployed.redshift_database, "region": deployed.region,
+                     "dlq_url": deployed.dlq_url}
+            given = {name: value or found[name] or "" for name, value in given.items()}
         if target == "redshift" and not (given["workgroup"] or given["cluster"]):
             raise ConfigError(
                 "target='redshift' needs a workgroup or a cluster (parameters `workgroup` / "
@@ -308,7 +289,7 @@ def check_dlq(target: NotebookTarget, sqs: Any = None) -> str:
 def check_embedded_dlq(target: NotebookTarget, sqs: Any = None) -> str:
     """The embedded DLQ: the live one of a running `pipeline run`, else the last run's state."""
     from pipeline.offline.emulator import persisted_dlq
-    from pipeline.ops import running_stack
+    from pipeline.offline.stack import running_stack
 
     settings = target.settings()
     stack = running_stack(settings)

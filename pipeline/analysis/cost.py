@@ -19,14 +19,15 @@ once per drain (`loadEvery`), whatever arrived in between.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-PRICES_PATH = Path(__file__).with_name("prices.json")
+from pipeline.aws.settings import LOAD_QUEUE as QUEUE
+from pipeline.aws.settings import LOAD_SCHEDULE as SCHEDULE
 
-SCHEDULE = "schedule"
-QUEUE = "queue"
+PRICES_PATH = Path(__file__).with_name("prices.json")
 SERVERLESS = "serverless"
 PROVISIONED = "provisioned"
 
@@ -63,6 +64,16 @@ class Profile:
     publish_every_s: float = 60.0
     batching_window_s: float = 5.0
     memory_gb: float = 1.0
+
+    @classmethod
+    def of_deployment(cls, config: Any) -> Profile:
+        """The bill's view of a deployment profile (`cdk_app.config.PipelineConfig`)."""
+        return cls(trigger=config.load_trigger, load_every_min=config.load_every_min,
+                   warehouse_mode=config.warehouse_mode,
+                   base_rpu=config.serverless_base_capacity, node_type=config.node_type,
+                   publish_every_s=_rate_seconds(config.schedule),
+                   batching_window_s=config.max_batching_window_s,
+                   memory_gb=config.loader_memory_mb / 1024)
 
     def label(self) -> str:
         loading = (f"a drain every {self.load_every_min:g} min" if self.trigger == SCHEDULE
@@ -169,7 +180,7 @@ def estimate(profile: Profile, prices: dict[str, Any]) -> Estimate:
 
 
 def comparison(profile: Profile) -> list[Profile]:
-    """The options issue 14 weighs, with the profile's other settings: the README's table."""
+    """The options issue 14 weighs, with the profile's other settings (docs/loading-and-cost.md)."""
     return [
         replace(profile, trigger=QUEUE, warehouse_mode=SERVERLESS, base_rpu=8),
         replace(profile, trigger=QUEUE, warehouse_mode=SERVERLESS, base_rpu=4),
@@ -187,3 +198,12 @@ def human_seconds(seconds: float) -> str:
         return f"{seconds:g} s"
     minutes = seconds / 60
     return f"{minutes:g} min" if minutes == int(minutes) else f"~{round(minutes)} min"
+
+
+def _rate_seconds(schedule: str) -> float:
+    """The publisher's period from `rate(N unit)`; a cron schedule is taken as once a minute."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", schedule)
+    if not match:
+        return 60.0
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match[2].rstrip("s")]
+    return float(int(match[1]) * unit)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.core.columns import Kind, of_kind
 from pipeline.core.dataset import COLUMNS, Dataset, load_dataset
 
 if TYPE_CHECKING:
     import pandas as pd
 
-ID_COLUMNS = ("message_id", "reply_message_id", "trader_id", "chat_link")
-TIME_COLUMNS = ("message_timestamp", "processing_time")
+ID_COLUMNS = of_kind(Kind.INT64)
+TIME_COLUMNS = of_kind(Kind.TIMESTAMP)
 
 
 def load_frame(path: str | Path) -> pd.DataFrame:

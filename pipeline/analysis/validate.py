@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.analysis.checks import read_stack_outputs
 from pipeline.aws.settings import REPO_ROOT, Settings
 from pipeline.core.errors import ConfigError
 
@@ -69,7 +68,9 @@ def parameters(
     Paths are made absolute here: the notebooks run with the notebooks folder
     as working directory.
     """
-    values: dict[str, Any] = {
+    if stack_outputs is not None:
+        settings = settings.with_stack_outputs(stack_outputs)
+    return {
         "target": target,
         "warehouse_path": str(Path(settings.warehouse_path).expanduser().absolute()),
         "dataset_path": str(Path(settings.dataset_path).expanduser().absolute()),
@@ -80,18 +81,8 @@ def parameters(
         "region": settings.region,
         "dlq_url": settings.dlq_url or "",
         "aws_endpoint_url": settings.aws_endpoint_url or "",
-        "stack_outputs": "",
+        "stack_outputs": str(Path(stack_outputs).absolute()) if stack_outputs else "",
     }
-    if stack_outputs is not None:
-        outputs = read_stack_outputs(stack_outputs)
-        values.update({k: v for k, v in outputs.items() if k in values})
-        if outputs.get("workgroup"):
-            values["cluster"] = ""
-        elif outputs.get("cluster"):
-            values["workgroup"] = ""
-        values["stack_outputs"] = str(Path(stack_outputs).absolute())
-    return values
-
 
 def kernel_name() -> str:
     """The `pipeline` kernel when it runs this interpreter's environment, else `python3`.

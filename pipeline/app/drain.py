@@ -27,6 +27,7 @@ from pipeline.app.ports import DrainQueue, ObjectStore, Warehouse
 from pipeline.core.envelope import Envelope, decode
 from pipeline.core.errors import PoisonMessageError
 from pipeline.core.limits import LAMBDA_MAX_INVOKE_PAYLOAD, SQS_MAX_BATCH_ENTRIES
+from pipeline.core.messages import QueueMessage
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class DrainOutcome:
 
 @dataclass
 class _Batch:
-    messages: list[dict[str, Any]]
+    messages: list[QueueMessage]
     envelopes: list[Envelope]
     poison: int = 0
     # Why receiving stopped: "empty", "caught-up" (a message newer than the drain came),
@@ -77,7 +78,6 @@ class _Batch:
 
 def drain(
     queue: DrainQueue,
-    queue_url: str,
     store: ObjectStore,
     warehouse: Warehouse,
     *,
@@ -104,7 +104,7 @@ def drain(
         if outcome.loads and remaining_s() < max(budget.reserve_s, 2 * longest):
             outcome.stopped = "time"
             break
-        batch = _receive(queue, queue_url, budget, remaining_s, wait_s, started_ms)
+        batch = _receive(queue, budget, remaining_s, wait_s, started_ms)
         outcome.poison += batch.poison
         if not batch.messages:
             outcome.stopped = batch.ended
@@ -124,7 +124,7 @@ def drain(
         outcome.messages += len(batch.messages)
         outcome.rows += loaded.rows
         outcome.rejected += loaded.rejected
-        outcome.deleted += _delete(queue, queue_url, batch.messages)
+        outcome.deleted += _delete(queue, batch.messages)
         if batch.ended != "full":
             outcome.stopped = batch.ended
             break
@@ -132,37 +132,33 @@ def drain(
     return outcome
 
 
-def _receive(queue: DrainQueue, queue_url: str, budget: Budget,
-             remaining_s: Callable[[], float], wait_s: int, started_ms: int) -> _Batch:
+def _receive(queue: DrainQueue, budget: Budget, remaining_s: Callable[[], float],
+             wait_s: int, started_ms: int) -> _Batch:
     """Long-poll until the queue is empty, a message newer than the drain arrives, or one
     load's budget is full."""
     batch = _Batch(messages=[], envelopes=[])
     payload = rows = 0
     while remaining_s() >= budget.reserve_s:
-        received = queue.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=SQS_MAX_BATCH_ENTRIES,
-            WaitTimeSeconds=wait_s,
-            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
-        ).get("Messages", [])
+        received = queue.receive(max_messages=SQS_MAX_BATCH_ENTRIES, wait_s=wait_s)
         if not received:
             return batch
-        newer = any(int(m.get("Attributes", {}).get("SentTimestamp", 0)) > started_ms
-                    for m in received)
+        newer = any(m.sent_ms > started_ms for m in received)
         for index, message in enumerate(received):
             try:
-                env = decode(message["Body"])
+                env = decode(message.body)
             except PoisonMessageError as exc:
                 # Not deleted: it comes back after the visibility timeout until the redrive
                 # policy moves it to the DLQ unchanged.
                 batch.poison += 1
                 log.warning("poison message left to the redrive policy", extra={
-                    "message_id": message["MessageId"], "error": str(exc),
-                    "receive_count": message.get("Attributes", {}).get("ApproximateReceiveCount")})
+                    "message_id": message.message_id, "error": str(exc),
+                    "receive_count": message.receive_count})
                 continue
-            size = len(message["Body"].encode())
+            size = len(message.body.encode())
             if batch.messages and (payload + size > budget.max_payload_bytes
                                    or rows + len(env.rows) > budget.max_rows):
-                _release(queue, queue_url, received[index:])
+                # They wait for the next load at once: no retry of theirs is spent.
+                queue.release(received[index:])
                 batch.ended = "full"
                 return batch
             batch.messages.append(message)
@@ -176,23 +172,10 @@ def _receive(queue: DrainQueue, queue_url: str, budget: Budget,
     return batch
 
 
-def _release(queue: DrainQueue, queue_url: str, messages: list[dict[str, Any]]) -> None:
-    """Make received messages visible again at once: they wait for the next load, no retry spent."""
-    for start in range(0, len(messages), SQS_MAX_BATCH_ENTRIES):
-        queue.change_message_visibility_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-            for i, m in enumerate(messages[start:start + SQS_MAX_BATCH_ENTRIES])])
-
-
-def _delete(queue: DrainQueue, queue_url: str, messages: list[dict[str, Any]]) -> int:
+def _delete(queue: DrainQueue, messages: list[QueueMessage]) -> int:
     """Delete the committed messages; one that fails to delete is redelivered, a ledger no-op."""
-    deleted = 0
-    for start in range(0, len(messages), SQS_MAX_BATCH_ENTRIES):
-        chunk = messages[start:start + SQS_MAX_BATCH_ENTRIES]
-        response = queue.delete_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
-        deleted += len(response.get("Successful", []))
-        if response.get("Failed"):
-            log.warning("some committed messages were not deleted; their redelivery is a no-op",
-                        extra={"failed": response["Failed"]})
-    return deleted
+    failed = queue.delete(messages)
+    if failed:
+        log.warning("some committed messages were not deleted; their redelivery is a no-op",
+                    extra={"failed": [f.code or f.message for f in failed]})
+    return len(messages) - len(failed)

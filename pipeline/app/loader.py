@@ -85,6 +85,18 @@ def prepare(envelopes: Iterable[Envelope]) -> Prepared:
     return Prepared(name=name, rows=rows, parts=part_lines, rejected=rejected)
 
 
+def write_manifests(store: ObjectStore, keys: staging.StagedKeys) -> None:
+    """The COPY manifests naming exactly the staged rows and parts objects."""
+    store.put(keys.rows_manifest, staging.manifest(store.bucket, keys.rows))
+    store.put(keys.parts_manifest, staging.manifest(store.bucket, keys.parts))
+
+
+def archive(store: ObjectStore, keys: staging.StagedKeys) -> None:
+    """Move a committed load's objects from incoming/ to processed/ (idempotent moves)."""
+    for key in keys.incoming():
+        store.move(key, staging.processed_key(key))
+
+
 def load_batch(
     envelopes: list[Envelope], store: ObjectStore, warehouse: Warehouse, now: datetime
 ) -> LoadOutcome:
@@ -97,8 +109,7 @@ def load_batch(
         line["object_key"] = keys.rows
     store.put(keys.rows, staging.ndjson_gz(prepared.rows, validated=True))
     store.put(keys.parts, staging.ndjson_gz(prepared.parts, validated=True))
-    store.put(keys.rows_manifest, staging.manifest(store.bucket, keys.rows))
-    store.put(keys.parts_manifest, staging.manifest(store.bucket, keys.parts))
+    write_manifests(store, keys)
     try:
         statement_id = warehouse.load(
             store.url(keys.rows_manifest), store.url(keys.parts_manifest)
@@ -112,8 +123,7 @@ def load_batch(
         log.warning("already loaded by a concurrent loader", extra={
             "rows_key": keys.rows, "batch_ids": sorted({p["batch_id"] for p in prepared.parts})})
         statement_id = ""
-    for key in keys.incoming():
-        store.move(key, staging.processed_key(key))
+    archive(store, keys)
     outcome = LoadOutcome(
         parts=len(prepared.parts),
         rows=len(prepared.rows),

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from pipeline.app.ports import PublishSettings, Queue
 from pipeline.core import envelope, sampling
-from pipeline.core.errors import PipelineError
+from pipeline.core.errors import PipelineError, QueueError
 from pipeline.core.limits import SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
@@ -80,8 +78,7 @@ def pack_batches(bodies: Sequence[str]) -> list[list[int]]:
 
 
 def send(
-    sqs: Queue,
-    queue_url: str,
+    queue: Queue,
     bodies: Sequence[str],
     *,
     sleep: Callable[[float], None] = time.sleep,
@@ -98,21 +95,17 @@ def send(
         later = [i for b in batches[number + 1:] for i in b]
         for attempt in range(SEND_ATTEMPTS):
             try:
-                response = sqs.send_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[{"Id": key, "MessageBody": body} for key, body in pending.items()],
-                )
-            except (BotoCoreError, ClientError) as exc:
+                failed = queue.send(pending)
+            except QueueError as exc:
                 raise PublishError(f"{exc}; {_not_sent(pending, later, len(bodies))}") from exc
-            failed = response.get("Failed", [])
-            hard = [f for f in failed if f.get("SenderFault")]
+            hard = [f for f in failed if f.sender_fault]
             if hard:
                 raise PublishError(
                     f"SQS refused {len(hard)} message(s): "
-                    + "; ".join(f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in hard)
-                    + f"; {_not_sent({f['Id']: '' for f in failed}, later, len(bodies))}"
+                    + "; ".join(f"{f.id}: {f.message or f.code}" for f in hard)
+                    + f"; {_not_sent({f.id: '' for f in failed}, later, len(bodies))}"
                 )
-            pending = {f["Id"]: pending[f["Id"]] for f in failed}
+            pending = {f.id: pending[f.id] for f in failed}
             if not pending:
                 break
             sleep(min(2.0, 0.05 * 2**attempt))
@@ -128,17 +121,15 @@ def _not_sent(pending: dict[str, Any], later: list[int], total: int) -> str:
 
 def publish_tick(
     dataset: Dataset,
-    sqs: Queue,
+    queue: Queue,
     settings: PublishSettings,
     rng: random.Random,
     now: datetime,
 ) -> TickResult:
-    """Sample, split and send one tick's batch. Needs `settings.queue_url`."""
-    if not settings.queue_url:
-        raise PublishError("no queue to publish to: set PIPELINE_QUEUE_URL")
+    """Sample, split and send one tick's batch to `queue`."""
     parts = build_sample(dataset, settings, rng, now)
     bodies = [envelope.encode(part) for part in parts]
-    send(sqs, settings.queue_url, bodies)
+    send(queue, bodies)
     result = TickResult(
         batch_id=parts[0].batch_id,
         rows=sum(len(p.rows) for p in parts),

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from pipeline.aws.settings import Settings
+from pipeline.aws.settings import RuntimeSettings
 
 # Adaptive retries absorb throttling from SQS/S3; a pooled connection per client keeps
 # the per-object round trips cheap when a warm Lambda or the local runtime reuses it.
@@ -37,7 +37,7 @@ _SESSION_LOCK = threading.Lock()
 _session: Any = None  # Any: the stubs overload client() per service name
 
 
-def client(settings: Settings, service: str, endpoint_url: str | None = None,
+def client(settings: RuntimeSettings, service: str, endpoint_url: str | None = None,
            config: Config | None = None) -> Any:
     """A boto3 client for `service`, pointed at the emulator when the settings name one."""
     global _session

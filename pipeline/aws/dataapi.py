@@ -20,8 +20,13 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pipeline.aws import sql
-from pipeline.aws.settings import Settings
-from pipeline.core.errors import TerminalWarehouseError, TransientWarehouseError, WarehouseError
+from pipeline.aws.settings import RuntimeSettings
+from pipeline.core.errors import (
+    MissingObjectError,
+    TerminalWarehouseError,
+    TransientWarehouseError,
+    WarehouseError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
@@ -60,6 +65,10 @@ RETRIABLE_MESSAGES = (
     "the server closed the connection",
 )
 _ERROR_1023 = re.compile(r"\berror:\s*1023\b", re.IGNORECASE)
+# PostgreSQL's (so Redshift's) message for SQLSTATE 42P01 / 3F000, which the Data API passes
+# as text only; the embedded warehouse answers the same. Read here once, so callers act on
+# `MissingObjectError` rather than on words.
+_MISSING_OBJECT = re.compile(r'\b(?:relation|schema) "[^"]+" does not exist')
 # A COPY that rejected rows points at these system tables in its error message.
 LOAD_ERROR_TABLES = ("sys_load_error_detail", "stl_load_errors")
 LOAD_ERROR_QUERIES = (
@@ -136,7 +145,7 @@ class DataApi:
     """
 
     client: RedshiftDataAPIServiceClient
-    settings: Settings
+    settings: RuntimeSettings
     attempts: int = 5
     # Factor 1.5, not 2: a statement is noticed at most half its run time late.
     poll: Backoff = field(default_factory=lambda: Backoff(first=0.05, factor=1.5, cap=2.0))
@@ -321,11 +330,11 @@ class DataApi:
         if diagnose and any(table in message.lower() for table in LOAD_ERROR_TABLES):
             details = self.load_errors()
         # ABORTED means someone cancelled it: not ours to resubmit.
-        cls: type[WarehouseError] = (
-            TransientWarehouseError
-            if status == "FAILED" and _retriable_message(message)
-            else TerminalWarehouseError
-        )
+        cls: type[WarehouseError] = TerminalWarehouseError
+        if status == "FAILED" and _retriable_message(message):
+            cls = TransientWarehouseError
+        elif status == "FAILED" and _MISSING_OBJECT.search(message):
+            cls = MissingObjectError
         return cls(message, statement_id=desc["Id"], sub_statement=sub, details=details)
 
     def load_errors(self, limit: int = 10) -> list[dict[str, Any]]:
@@ -447,6 +456,19 @@ class DataApiWarehouse:
             sql.render_load(self.schema, rows_manifest_url, parts_manifest_url, self.copy_role_arn)
         )
 
+    def loaded_parts(self) -> set[tuple[str, int]]:
+        """Every (batch_id, part) in the ledger; MissingObjectError before the first load."""
+        result = self.api.execute(sql.render_ledger_parts(self.schema))
+        return {(str(r[0]), int(r[1])) for r in (result.rows if result else [])}
+
+    def ledger_totals(self) -> tuple[int, int, int, Any]:
+        """(parts, rows, rejected rows, last load time); MissingObjectError before the first."""
+        result = self.api.execute(sql.render_ledger_lookup(self.schema))
+        if result is None or not result.rows:
+            return 0, 0, 0, None
+        parts, rows, rejected, last = result.rows[0]
+        return int(parts), int(rows), int(rejected), last
+
     def query(self, statement: str) -> Result | None:
         """Run one statement; its result set, if any."""
         return self.api.execute(statement)
@@ -463,7 +485,7 @@ def long_poll_s(client: Any) -> int:
     return int(member.metadata.get("max", 30)) if member is not None else 0
 
 
-def build(settings: Settings, client: Any = None) -> DataApiWarehouse:
+def build(settings: RuntimeSettings, client: Any = None) -> DataApiWarehouse:
     """The warehouse the settings name: Redshift, or the embedded endpoint when offline."""
     if client is None:
         from pipeline.aws import boto
@@ -475,7 +497,7 @@ def build(settings: Settings, client: Any = None) -> DataApiWarehouse:
 
 def init_warehouse(
     warehouse: DataApiWarehouse,
-    settings: Settings,
+    settings: RuntimeSettings,
     loader_password: str | None = None,
     analysts: Sequence[str] = (),
 ) -> None:
@@ -493,7 +515,7 @@ def init_warehouse(
 
 
 def init_redshift(
-    settings: Settings, outputs: Mapping[str, str], analysts: Sequence[str] = ()
+    settings: RuntimeSettings, outputs: Mapping[str, str], analysts: Sequence[str] = ()
 ) -> list[str]:
     """`pipeline warehouse init --target redshift`, as the admin (`settings` from the stack's
     outputs, with its admin secret): schema, then the loader user with the password of the
@@ -516,7 +538,7 @@ def init_redshift(
     return mapped
 
 
-def loader_password(settings: Settings, secret_arn: str, client: Any = None) -> str:
+def loader_password(settings: RuntimeSettings, secret_arn: str, client: Any = None) -> str:
     """The loader user's password from the stack's loader secret (`warehouse init` only)."""
     import json
 
@@ -531,7 +553,7 @@ def loader_password(settings: Settings, secret_arn: str, client: Any = None) -> 
     return str(json.loads(secret)["password"])
 
 
-def caller_db_user(settings: Settings, client: Any = None) -> str:
+def caller_db_user(settings: RuntimeSettings, client: Any = None) -> str:
     """The database user Redshift maps the caller's IAM identity to (`IAM:` / `IAMR:`)."""
     if client is None:
         from pipeline.aws import boto

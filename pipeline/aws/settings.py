@@ -1,8 +1,15 @@
-"""The one settings object: every `PIPELINE_*` name is defined here, once.
+"""The settings, one object per audience: every `PIPELINE_*` name is defined here, once.
 
-Handlers, the local runtime, the CLI and the CDK app all read these names from
-this module, so a deployed Lambda's environment and the offline twin cannot
-drift apart. Precedence: explicit argument > environment > default.
+- `RuntimeSettings`: what a Lambda reads from its environment (the CDK app sets those
+  variables from these names, so a deployed function and the offline twin agree);
+- `LocalOptions`: what only a local run reads, because in AWS the stack fixes it (the
+  queue's visibility timeout and redrive count, the event source's batching, the
+  bucket's lifecycle) or it is an analyst's tool (the warehouse file, the transport);
+- `Settings`: both, for the offline twin and the CLI, which play the stack's part.
+
+The deployment profile (what the CDK app reads, `cdk.json` context) is
+`cdk_app.config.PipelineConfig`; its defaults for what the functions also read are
+these objects' defaults. Precedence: explicit argument > environment > default.
 """
 
 from __future__ import annotations
@@ -61,7 +68,25 @@ MAX_BATCH_SIZE = 10_000
 
 # \Z, not $: "$" also matches before a final newline, which would pass "scraped\n".
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]{0,126}\Z")
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The levels PIPELINE_LOG_LEVEL, `pipeline run --log-level` and cdk.json's logLevel accept.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# How the loader is triggered: a drain on a schedule (few COPYs: the cheap default) or the
+# SQS event source per message (seconds of freshness, a workgroup billed around the clock).
+LOAD_SCHEDULE = "schedule"
+LOAD_QUEUE = "queue"
+LOAD_TRIGGERS = (LOAD_SCHEDULE, LOAD_QUEUE)
+# The deployment profile's defaults a local run mirrors (cdk.json pipeline:loadEvery and
+# pipeline:maxConcurrency): minutes between scheduled drains, the event source's concurrency.
+DEPLOYED_LOAD_EVERY_MIN = 5
+DEPLOYED_MAX_CONCURRENCY = 2
+# How long the queues keep a message: the source queue a few days, the DLQ the longest SQS
+# allows (14 days), so nothing expires there before triage. The stack and the emulator
+# create their queues with these.
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+QUEUE_RETENTION_DAYS = 4
+DLQ_RETENTION_DAYS = 14
+# The staging bucket's lifecycle rules accept expiry days in this range (here and in cdk.json).
+EXPIRY_DAYS_RANGE = (1, 3650)
 # Amazon Redshift's reserved words, from
 # https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html: an unquoted
 # identifier spelled like one fails to parse (`CREATE SCHEMA group` is a syntax error).
@@ -111,9 +136,47 @@ def validate_identifier(value: str, name: str = "identifier") -> str:
     return value
 
 
+def _from_env(cls: type[Any], environ: Mapping[str, str] | None,
+              overrides: Mapping[str, Any]) -> Any:
+    """`cls` from `PIPELINE_*` variables: its own fields read, other audiences' names passed
+    over, names no audience knows refused; explicit `overrides` win over the environment."""
+    import os
+
+    env = os.environ if environ is None else environ
+    unknown = sorted(k for k in env if k.startswith("PIPELINE_") and k not in ENV_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(ENV_FIELDS))}"
+        )
+    values: dict[str, Any] = {}
+    types = {f.name: f.type for f in dataclasses.fields(cls)}
+    for env_name, attr in ENV_FIELDS.items():
+        raw = env.get(env_name)
+        if attr not in types or raw is None or raw == "":
+            continue
+        values[attr] = _parse(env_name, raw, str(types[attr]))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**values)
+
+
+def _to_env(settings: Any) -> dict[str, str]:
+    """The environment that reproduces `settings` (for subprocesses and notebooks)."""
+    out: dict[str, str] = {}
+    names = {f.name for f in dataclasses.fields(settings)}
+    for env_name, attr in ENV_FIELDS.items():
+        value = getattr(settings, attr) if attr in names else None
+        if value is not None:
+            out[env_name] = str(value)
+    return out
+
+
 @dataclass(frozen=True)
-class Settings:
-    """Everything the pipeline can be configured with; build it with `Settings.from_env()`."""
+class RuntimeSettings:
+    """What the Lambda functions read: build it with `RuntimeSettings.from_env()`.
+
+    Every field is a `PIPELINE_*` variable the CDK app sets on the functions (or, for the
+    endpoints, the offline twin sets for them).
+    """
 
     queue_url: str | None = None
     dlq_url: str | None = None
@@ -128,21 +191,13 @@ class Settings:
     region: str = "us-east-1"
     aws_endpoint_url: str | None = None
     data_api_endpoint_url: str | None = None
-    warehouse_path: Path = DEFAULT_WAREHOUSE
     redshift_workgroup: str | None = None
     redshift_cluster: str | None = None
     redshift_database: str = "dev"
     redshift_secret_arn: str | None = None
     redshift_db_user: str | None = None
-    redshift_transport: str = "data-api"
     copy_role_arn: str = "arn:aws:iam::000000000000:role/embedded-copy"
     statement_timeout_s: float = 240.0
-    visibility_timeout_s: int = 360
-    max_receive_count: int = 5
-    batch_size: int = 100
-    batching_window_s: int = 5
-    processed_expiry_days: int = 1
-    rejected_expiry_days: int = 30
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -151,22 +206,11 @@ class Settings:
                      SQS_MIN_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES)
         _check_range(ENV_SAMPLE_MIN, self.sample_min, 1, 1_000_000)
         _check_range(ENV_SAMPLE_MAX, self.sample_max, self.sample_min, 1_000_000)
-        _check_range(ENV_VISIBILITY_TIMEOUT_S, self.visibility_timeout_s, 0, 43_200)
-        _check_range(ENV_MAX_RECEIVE_COUNT, self.max_receive_count, 1, 1_000)
-        _check_range(ENV_BATCH_SIZE, self.batch_size, 1, MAX_BATCH_SIZE)
-        _check_range(ENV_BATCHING_WINDOW_S, self.batching_window_s, 0, 300)
-        _check_range(ENV_PROCESSED_EXPIRY_DAYS, self.processed_expiry_days, 1, 3650)
-        _check_range(ENV_REJECTED_EXPIRY_DAYS, self.rejected_expiry_days, 1, 3650)
         if not 0 < self.statement_timeout_s < math.inf:  # NaN compares false: refused too
             raise ConfigError(f"{ENV_STATEMENT_TIMEOUT_S}={self.statement_timeout_s} must be a "
                               "finite number of seconds > 0")
-        if self.log_level not in _LOG_LEVELS:
-            raise ConfigError(f"{ENV_LOG_LEVEL}={self.log_level!r} must be one of {_LOG_LEVELS}")
-        if self.redshift_transport not in REDSHIFT_TRANSPORTS:
-            raise ConfigError(
-                f"{ENV_REDSHIFT_TRANSPORT}={self.redshift_transport!r} must be one of "
-                f"{', '.join(REDSHIFT_TRANSPORTS)}"
-            )
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"{ENV_LOG_LEVEL}={self.log_level!r} must be one of {LOG_LEVELS}")
         if self.redshift_workgroup and self.redshift_cluster:
             raise ConfigError(
                 f"set {ENV_REDSHIFT_WORKGROUP} (serverless) or {ENV_REDSHIFT_CLUSTER} "
@@ -181,34 +225,72 @@ class Settings:
         return not (self.redshift_workgroup or self.redshift_cluster)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 **overrides: Any) -> RuntimeSettings:
         """Read `PIPELINE_*` variables; explicit `overrides` win over the environment."""
-        import os
-
-        env = os.environ if environ is None else environ
-        unknown = sorted(k for k in env if k.startswith("PIPELINE_") and k not in ENV_FIELDS)
-        if unknown:
-            raise ConfigError(
-                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(ENV_FIELDS))}"
-            )
-        values: dict[str, Any] = {}
-        types = {f.name: f.type for f in dataclasses.fields(cls)}
-        for env_name, attr in ENV_FIELDS.items():
-            raw = env.get(env_name)
-            if raw is None or raw == "":
-                continue
-            values[attr] = _parse(env_name, raw, str(types[attr]))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return _from_env(cls, environ, overrides)  # type: ignore[no-any-return]
 
     def to_env(self) -> dict[str, str]:
         """The environment that reproduces these settings (for subprocesses and notebooks)."""
-        out: dict[str, str] = {}
-        for env_name, attr in ENV_FIELDS.items():
-            value = getattr(self, attr)
-            if value is not None:
-                out[env_name] = str(value)
-        return out
+        return _to_env(self)
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """What a local run reads that a Lambda does not: in AWS the stack fixes these."""
+
+    warehouse_path: Path = DEFAULT_WAREHOUSE
+    redshift_transport: str = "data-api"
+    visibility_timeout_s: int = 360
+    max_receive_count: int = 5
+    batch_size: int = 100
+    batching_window_s: int = 5
+    processed_expiry_days: int = 1
+    rejected_expiry_days: int = 30
+
+    def __post_init__(self) -> None:
+        _check_range(ENV_VISIBILITY_TIMEOUT_S, self.visibility_timeout_s, 0, 43_200)
+        _check_range(ENV_MAX_RECEIVE_COUNT, self.max_receive_count, 1, 1_000)
+        _check_range(ENV_BATCH_SIZE, self.batch_size, 1, MAX_BATCH_SIZE)
+        _check_range(ENV_BATCHING_WINDOW_S, self.batching_window_s, 0, 300)
+        _check_range(ENV_PROCESSED_EXPIRY_DAYS, self.processed_expiry_days, *EXPIRY_DAYS_RANGE)
+        _check_range(ENV_REJECTED_EXPIRY_DAYS, self.rejected_expiry_days, *EXPIRY_DAYS_RANGE)
+        if self.redshift_transport not in REDSHIFT_TRANSPORTS:
+            raise ConfigError(
+                f"{ENV_REDSHIFT_TRANSPORT}={self.redshift_transport!r} must be one of "
+                f"{', '.join(REDSHIFT_TRANSPORTS)}"
+            )
+
+
+@dataclass(frozen=True)
+class Settings(LocalOptions, RuntimeSettings):
+    """A local run's settings: the runtime settings and the local options in one object.
+
+    The offline twin and the CLI play the stack's part, so they read both; a Lambda reads
+    `RuntimeSettings` only. Build it with `Settings.from_env()`.
+    """
+
+    def __post_init__(self) -> None:
+        RuntimeSettings.__post_init__(self)
+        LocalOptions.__post_init__(self)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read `PIPELINE_*` variables; explicit `overrides` win over the environment."""
+        return _from_env(cls, environ, overrides)  # type: ignore[no-any-return]
+
+    def with_stack_outputs(self, path: str | Path, stack: str | None = None) -> Settings:
+        """These settings pointed at a deployed stack: each output `read_stack_outputs` finds
+        in `path` (QueueUrl, DlqUrl, WorkgroupName, ...) replaces the field it names."""
+        outputs = read_stack_outputs(path, stack)
+        fields: dict[str, Any] = {
+            field: outputs[key] for key, field in STACK_OUTPUTS.items() if key in outputs}
+        # A stack has a workgroup or a cluster: the one it names replaces either.
+        if "redshift_workgroup" in fields:
+            fields.setdefault("redshift_cluster", None)
+        elif "redshift_cluster" in fields:
+            fields["redshift_workgroup"] = None
+        return dataclasses.replace(self, **fields)
 
 
 ENV_FIELDS: dict[str, str] = {
@@ -242,6 +324,13 @@ ENV_FIELDS: dict[str, str] = {
     ENV_REJECTED_EXPIRY_DAYS: "rejected_expiry_days",
     ENV_LOG_LEVEL: "log_level",
 }
+
+
+def env_names(audience: type[RuntimeSettings] | type[LocalOptions]) -> frozenset[str]:
+    """The `PIPELINE_*` names one audience's object reads (`RuntimeSettings`: what the CDK
+    app may set on a function)."""
+    fields = {f.name for f in dataclasses.fields(audience)}
+    return frozenset(name for name, attr in ENV_FIELDS.items() if attr in fields)
 
 
 def _parse(env_name: str, raw: str, type_name: str) -> Any:

@@ -12,18 +12,13 @@ import re
 from dataclasses import dataclass
 
 from pipeline.aws.settings import validate_identifier
-from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES
+from pipeline.core.columns import STAGED_COLUMNS
 
 MESSAGES_TABLE = "telegram_messages"
 LEDGER_TABLE = "load_ledger"
 LATEST_VIEW = "telegram_messages_latest"
 STAGE_MESSAGES = "stage_messages"
 STAGE_PARTS = "stage_parts"
-
-# Redshift caps VARCHAR at 65,535 bytes (not characters), and a string inside
-# SUPER likewise; the loader truncates longer text before staging (see rows.py).
-MAX_VARCHAR_BYTES = REDSHIFT_MAX_VARCHAR_BYTES
-
 
 # Redshift reserves these words (RAW is an ENCODE type): such columns are quoted
 # everywhere, and analysts write "raw" / m."raw" too.
@@ -42,20 +37,10 @@ class Column:
         return f'"{self.name}"' if self.name in RESERVED else self.name
 
 
-# The seven dataset columns, typed, then the JSON and lineage columns.
-MESSAGE_COLUMNS: tuple[Column, ...] = (
-    Column("message_id", "BIGINT", nullable=False),
-    Column("message_timestamp", "TIMESTAMPTZ"),
-    Column("message_content", f"VARCHAR({MAX_VARCHAR_BYTES})"),
-    Column("reply_message_id", "BIGINT"),
-    Column("trader_id", "BIGINT"),
-    Column("chat_link", "BIGINT", nullable=False),
-    Column("processing_time", "TIMESTAMPTZ"),
-    Column("entities", "SUPER"),
-    Column("raw", "SUPER"),
-    Column("batch_id", "VARCHAR(36)", nullable=False),
-    Column("part", "INTEGER", nullable=False),
-    Column("row_no", "INTEGER", nullable=False),
+# The seven dataset columns, typed, then the JSON and lineage columns: read from the column
+# table (`pipeline.core.columns`), which the reader, the validator and the staged line share.
+MESSAGE_COLUMNS: tuple[Column, ...] = tuple(
+    Column(c.name, c.redshift_type, nullable=c.nullable) for c in STAGED_COLUMNS
 )
 LOADED_AT = Column("loaded_at", "TIMESTAMPTZ", nullable=False)
 # The load transaction's clock, in UTC with microseconds. SYSDATE is the start of the current
@@ -193,6 +178,11 @@ def render_catalog_lookup() -> str:
         "SELECT COUNT(*) FROM information_schema.tables "
         f"WHERE table_schema = :schema AND table_name IN ({names})"
     )
+
+
+def render_ledger_parts(schema: str) -> str:
+    """Every (batch_id, part) the ledger holds: what redrive need not move again."""
+    return f"SELECT batch_id, part FROM {qualified(schema, LEDGER_TABLE)}"
 
 
 def render_ledger_lookup(schema: str) -> str:

@@ -27,26 +27,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-COLUMNS: tuple[str, ...] = (
-    "message_id",
-    "message_timestamp",
-    "message_content",
-    "reply_message_id",
-    "trader_id",
-    "chat_link",
-    "processing_time",
-)
+from pipeline.core.columns import DATASET_COLUMNS, NAMES, Kind
+from pipeline.core.limits import BIGINT_MAX, BIGINT_MIN
+
+# The column names, in file order (the column table, `pipeline.core.columns`, decides them).
+COLUMNS: tuple[str, ...] = NAMES
 CSV_MEMBER = "telegram.csv"
 
-_INT_COLUMNS = frozenset({"message_id", "reply_message_id", "trader_id", "chat_link"})
-_NULLABLE = frozenset({"reply_message_id", "trader_id"})
-_TIMESTAMP_COLUMNS = frozenset({"message_timestamp", "processing_time"})
 # What pandas (and people) write for a missing number; compared lower-cased and trimmed.
 _NULL_SPELLINGS = frozenset({"", "nan", "-nan", "na", "n/a", "<na>", "none", "null", "#n/a"})
 # `12345`, `+12345`, `-12345`, `12345.0`, `12345.000`; ASCII digits only (int() alone would
 # also take `1_000` and non-ASCII digits).
 _INTEGRAL = re.compile(r"[+-]?[0-9]+(?:\.0*)?\Z")
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # The common spelling, already UTC and whole seconds: converted by slicing, not parsing.
 _PLAIN_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\+00:00|Z)?\Z")
 # A whole column of `2024-03-01 12:34:56+00:00`, one per line (the shipped file's spelling).
@@ -59,10 +51,10 @@ _PLAIN_UTC_COLUMN = re.compile(
 class Dataset:
     """The rows of `telegram.csv` as JSON-ready dicts, in file order.
 
-    Each record has exactly the keys of `COLUMNS`: ints (or None for the
-    nullable `reply_message_id` / `trader_id`), the message text ("" when
-    empty), and both timestamps as ISO 8601 UTC text (`2024-03-01T12:34:56Z`,
-    with `.ffffff` only when the microseconds are not zero).
+    Each record has exactly the keys of `COLUMNS`: ints (or None where the
+    column table allows a null: `reply_message_id`, `trader_id`), the message
+    text ("" when empty), and both timestamps as ISO 8601 UTC text
+    (`2024-03-01T12:34:56Z`, with `.ffffff` only when the microseconds are not zero).
     """
 
     records: list[dict[str, Any]]
@@ -152,26 +144,17 @@ def _parse(label: str, text: str) -> Dataset:
     # One C-level transpose; each column is then converted as a whole where it can be.
     by_column = list(zip(*raw, strict=True)) if raw else [() for _ in header]
     columns: list[list[Any] | tuple[str, ...]] = []
-    for name in COLUMNS:
-        values = by_column[header.index(name)]
-        if name in _INT_COLUMNS:
-            columns.append(_ints(values, name, label, lines))
-        elif name in _TIMESTAMP_COLUMNS:
-            columns.append(_timestamps(values, name, label, lines))
+    for column in DATASET_COLUMNS:
+        values = by_column[header.index(column.name)]
+        if column.kind is Kind.INT64:
+            columns.append(_ints(values, column.name, column.nullable, label, lines))
+        elif column.kind is Kind.TIMESTAMP:
+            columns.append(_timestamps(values, column.name, column.nullable, label, lines))
         else:
+            # Text is taken as written: an empty field is the value "", never a null.
             columns.append(values)
-    records = [
-        {
-            "message_id": a,
-            "message_timestamp": b,
-            "message_content": c,
-            "reply_message_id": d,
-            "trader_id": e,
-            "chat_link": f,
-            "processing_time": g,
-        }
-        for a, b, c, d, e, f, g in zip(*columns, strict=True)
-    ]
+    names = COLUMNS
+    records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     return Dataset(records=records, source=label)
 
 
@@ -238,10 +221,11 @@ class _LineIndex:
         return starts
 
 
-def _ints(values: Sequence[str], name: str, label: str, lines: _LineIndex) -> list[Any]:
+def _ints(
+    values: Sequence[str], name: str, nullable: bool, label: str, lines: _LineIndex
+) -> list[Any]:
     """The column as ints (None for nulls where allowed): all at once when every value is
     plain digits (or empty, where nullable), else value by value with the exact error."""
-    nullable = name in _NULLABLE
     joined = "".join(values)
     # int() alone would also take `1_000` and non-ASCII digits: those go the careful way.
     if joined.isascii() and "_" not in joined:
@@ -253,29 +237,31 @@ def _ints(values: Sequence[str], name: str, label: str, lines: _LineIndex) -> li
             pass
         else:
             present = [v for v in out if v is not None]
-            if not present or (min(present) >= INT64_MIN and max(present) <= INT64_MAX):
+            if not present or (min(present) >= BIGINT_MIN and max(present) <= BIGINT_MAX):
                 return out
-    return _convert(values, name, _to_int, label, lines)
+    return _convert(values, name, nullable, _to_int, label, lines)
 
 
-def _timestamps(values: Sequence[str], name: str, label: str, lines: _LineIndex) -> list[str]:
+def _timestamps(
+    values: Sequence[str], name: str, nullable: bool, label: str, lines: _LineIndex
+) -> list[Any]:
     """The column as ISO 8601 UTC text: by string operations over the whole column when
     every value is `YYYY-MM-DD HH:MM:SS+00:00` (how pandas writes UTC), else value by value."""
     joined = "\n".join(values) + "\n"
     if values and _PLAIN_UTC_COLUMN.fullmatch(joined):
         return joined.replace(" ", "T").replace("+00:00\n", "Z\n").split("\n")[:-1]
-    return _convert(values, name, _to_iso_utc, label, lines)
+    return _convert(values, name, nullable, _to_iso_utc, label, lines)
 
 
 def _convert(
     values: Sequence[str],
     name: str,
+    nullable: bool,
     convert: Callable[[str], Any],
     label: str,
     lines: _LineIndex,
 ) -> list[Any]:
     """Trim, turn null spellings into None (or fail if the column needs a value), convert."""
-    nullable = name in _NULLABLE
     out: list[Any] = []
     append = out.append
     for row, value in enumerate(values):
@@ -295,7 +281,7 @@ def _convert(
 def _to_int(text: str) -> int:
     if _INTEGRAL.match(text):
         number = int(text.split(".", 1)[0])
-        if INT64_MIN <= number <= INT64_MAX:
+        if BIGINT_MIN <= number <= BIGINT_MAX:
             return number
     raise _Bad(_int_problem(text))
 

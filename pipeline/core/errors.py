@@ -50,3 +50,19 @@ class TransientWarehouseError(WarehouseError, TransientError):
 
 class TerminalWarehouseError(WarehouseError, TerminalError):
     """A warehouse failure retrying cannot fix (bad SQL, a COPY that rejects the file)."""
+
+
+class QueueError(TransientError):
+    """An SQS call failed as a whole (throttled, unreachable, refused); the message says which."""
+
+
+class MissingQueueError(QueueError, TerminalError):
+    """The queue named does not exist (a wrong URL or a deleted stack): retrying cannot help."""
+
+
+class MissingObjectError(TerminalWarehouseError):
+    """A statement named a schema or relation the warehouse does not have (nothing loaded yet).
+
+    The warehouse adapter decides this once, from the warehouse's own error; callers
+    act on the class (an empty ledger, say), never on the message's words.
+    """

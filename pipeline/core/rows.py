@@ -10,9 +10,11 @@ served by 65 KB of a long analysis than by none, and the row's identity and
 metadata stay intact; we do it ourselves rather than with COPY's
 TRUNCATECOLUMNS so the cut is recorded and never splits a character.
 
-A NUL character, a lone surrogate, a wrong type, a missing or unexpected
-field, or a timestamp outside 1970..2100 rejects the row to `rejected/` with
-the reason; nothing is silently coerced.
+A NUL character, a lone surrogate, a wrong type, a null where the column
+table (`pipeline.core.columns`) allows none, a missing or unexpected field, or
+a timestamp outside the contract's years rejects the row to `rejected/` with
+the reason; nothing is silently coerced. The checks and the staged line's
+fields are read from the column table, so they agree with the reader and the DDL.
 """
 
 from __future__ import annotations
@@ -22,14 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.core.dataset import COLUMNS
+from pipeline.core.columns import DATASET_COLUMNS, NAMES, Kind
 from pipeline.core.entities import extract_entities
 from pipeline.core.envelope import format_time, parse_time
+from pipeline.core.limits import BIGINT_MAX, BIGINT_MIN, EARLIEST_YEAR, LATEST_YEAR
 from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES as MAX_VARCHAR_BYTES
 
-_INT64 = (-(2**63), 2**63 - 1)
-_COLUMN_SET = frozenset(COLUMNS)
-_EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
+_COLUMN_SET = frozenset(NAMES)
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 
 
@@ -57,7 +58,7 @@ def _int(row: dict[str, Any], name: str, *, nullable: bool) -> int | None:
     if type(value) is not int:
         raise RowRejected(f"{name} must be an integer{' or null' if nullable else ''}, "
                           f"got {type(value).__name__}")
-    if not _INT64[0] <= value <= _INT64[1]:
+    if not BIGINT_MIN <= value <= BIGINT_MAX:
         raise RowRejected(f"{name}={value} does not fit in BIGINT")
     return value
 
@@ -74,26 +75,27 @@ def _time(row: dict[str, Any], name: str, *, nullable: bool) -> str | None:
         moment = datetime.fromisoformat(value) if canonical else parse_time(value)
     except ValueError:
         raise RowRejected(f"{name}={value[:64]!r} is not an ISO 8601 timestamp") from None
-    if not _EARLIEST_YEAR <= moment.year <= _LATEST_YEAR:
-        raise RowRejected(f"{name}={value!r} is outside {_EARLIEST_YEAR}..{_LATEST_YEAR}")
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise RowRejected(f"{name}={value!r} is outside {EARLIEST_YEAR}..{LATEST_YEAR}")
     return value if canonical else format_time(moment)
 
 
-def _text(row: dict[str, Any]) -> tuple[str, int]:
-    """The content and its UTF-8 size (encoding once also finds lone surrogates)."""
-    value = row["message_content"]
-    if value is None:
-        return "", 0
+def _text(row: dict[str, Any], name: str, *, nullable: bool) -> tuple[str | None, int]:
+    """The text and its UTF-8 size (encoding once also finds lone surrogates)."""
+    value = row[name]
+    if value is None and nullable:
+        return None, 0
     if not isinstance(value, str):
-        raise RowRejected(f"message_content must be a string, got {type(value).__name__}")
+        raise RowRejected(f"{name} must be a string{' or null' if nullable else ''}, "
+                          f"got {type(value).__name__}")
     if "\x00" in value:
-        raise RowRejected("message_content contains a NUL character, which Redshift cannot store")
+        raise RowRejected(f"{name} contains a NUL character, which Redshift cannot store")
     if value.isascii():
         return value, len(value)
     try:
         return value, len(value.encode("utf-8"))
     except UnicodeEncodeError:
-        raise RowRejected("message_content contains a lone surrogate (not valid Unicode)") from None
+        raise RowRejected(f"{name} contains a lone surrogate (not valid Unicode)") from None
 
 
 def truncate_utf8(text: str, limit: int = MAX_VARCHAR_BYTES) -> tuple[str, int]:
@@ -109,27 +111,32 @@ def stage_row(row: Any, *, batch_id: str, part: int, row_no: int) -> dict[str, A
     if not isinstance(row, dict):
         raise RowRejected(f"row must be a JSON object, got {type(row).__name__}")
     if row.keys() != _COLUMN_SET:
-        missing = [c for c in COLUMNS if c not in row]
+        missing = [c for c in NAMES if c not in row]
         extra = sorted(k for k in row if k not in _COLUMN_SET)
         raise RowRejected(f"fields: missing {missing}, unexpected {extra}")
-    text, size = _text(row)
-    staged = {
-        "message_id": _int(row, "message_id", nullable=False),
-        "message_timestamp": _time(row, "message_timestamp", nullable=False),
-        "message_content": text,
-        "reply_message_id": _int(row, "reply_message_id", nullable=True),
-        "trader_id": _int(row, "trader_id", nullable=True),
-        "chat_link": _int(row, "chat_link", nullable=False),
-        "processing_time": _time(row, "processing_time", nullable=True),
-        "entities": extract_entities(text),
-        "raw": row,  # a fresh dict from the decoded body: no copy needed unless cut below
-        "batch_id": batch_id,
-        "part": part,
-        "row_no": row_no,
-    }
-    if size > MAX_VARCHAR_BYTES:
-        kept, _ = truncate_utf8(text)
-        staged["message_content"] = kept
-        staged["raw"] = {**row, "message_content": kept, "message_content_bytes": size,
-                         "message_content_truncated": True}
+    staged: dict[str, Any] = {}
+    cut: dict[str, int] = {}
+    for column in DATASET_COLUMNS:
+        if column.kind is Kind.INT64:
+            staged[column.name] = _int(row, column.name, nullable=column.nullable)
+        elif column.kind is Kind.TIMESTAMP:
+            staged[column.name] = _time(row, column.name, nullable=column.nullable)
+        else:
+            text, size = _text(row, column.name, nullable=column.nullable)
+            staged[column.name] = text
+            if size > MAX_VARCHAR_BYTES:
+                cut[column.name] = size
+    # Entities come from the full text, before any cut: a ticker in the tail still counts.
+    staged["entities"] = extract_entities(staged["message_content"] or "")
+    staged["raw"] = row  # a fresh dict from the decoded body: no copy needed unless cut below
+    staged["batch_id"] = batch_id
+    staged["part"] = part
+    staged["row_no"] = row_no
+    if cut:
+        raw = dict(row)
+        for name, size in cut.items():
+            kept, _ = truncate_utf8(staged[name])
+            staged[name] = kept
+            raw.update({name: kept, f"{name}_bytes": size, f"{name}_truncated": True})
+        staged["raw"] = raw
     return staged

@@ -16,6 +16,13 @@ from pipeline.core.envelope import dumps
 INCOMING = "incoming/"
 PROCESSED = "processed/"
 REJECTED = "rejected/"
+# The objects one load stages share a base name; each is told apart by its suffix.
+ROWS_SUFFIX = ".rows.ndjson.gz"
+ROWS_MANIFEST_SUFFIX = ".rows.manifest"
+PARTS_SUFFIX = ".parts.ndjson.gz"
+PARTS_MANIFEST_SUFFIX = ".parts.manifest"
+REJECTED_SUFFIX = ".rejected.ndjson.gz"
+_STAGED_SUFFIXES = (ROWS_SUFFIX, ROWS_MANIFEST_SUFFIX, PARTS_SUFFIX, PARTS_MANIFEST_SUFFIX)
 # An upload that never completed is aborted after this many days; nothing else in the
 # bucket expires except by `expiry_rules`.
 ABORT_INCOMPLETE_UPLOADS_DAYS = 1
@@ -55,6 +62,26 @@ class StagedKeys:
         """The objects moved to processed/ once the load has committed."""
         return (self.rows, self.rows_manifest, self.parts, self.parts_manifest)
 
+    @classmethod
+    def of(cls, key: str) -> StagedKeys:
+        """The keys staged beside `key`: any one of them (rows, parts, a manifest) or their
+        base name, under incoming/ or processed/; `rejected` is where that load's
+        rejections went, by the same naming."""
+        base = next((key[: -len(s)] for s in _STAGED_SUFFIXES if key.endswith(s)), key)
+        top, _, rest = base.partition("/")
+        rejected = REJECTED + rest if f"{top}/" in (INCOMING, PROCESSED) else base
+        return cls._at(base, rejected_base=rejected)
+
+    @classmethod
+    def _at(cls, base: str, *, rejected_base: str) -> StagedKeys:
+        return cls(
+            rows=base + ROWS_SUFFIX,
+            rows_manifest=base + ROWS_MANIFEST_SUFFIX,
+            parts=base + PARTS_SUFFIX,
+            parts_manifest=base + PARTS_MANIFEST_SUFFIX,
+            rejected=rejected_base + REJECTED_SUFFIX,
+        )
+
 
 def load_id(part_keys: Iterable[tuple[str, int]]) -> str:
     """A name for one loader batch, derived from its (batch_id, part)s.
@@ -68,15 +95,9 @@ def load_id(part_keys: Iterable[tuple[str, int]]) -> str:
 
 
 def keys_for(name: str, now: datetime) -> StagedKeys:
+    """Where a load named `name` stages on `now`'s (UTC) day."""
     day = now.astimezone(UTC).strftime("%Y/%m/%d")
-    base = f"{INCOMING}{day}/{name}"
-    return StagedKeys(
-        rows=f"{base}.rows.ndjson.gz",
-        rows_manifest=f"{base}.rows.manifest",
-        parts=f"{base}.parts.ndjson.gz",
-        parts_manifest=f"{base}.parts.manifest",
-        rejected=f"{REJECTED}{day}/{name}.rejected.ndjson.gz",
-    )
+    return StagedKeys._at(f"{INCOMING}{day}/{name}", rejected_base=f"{REJECTED}{day}/{name}")
 
 
 def processed_key(incoming_key: str) -> str:

@@ -15,7 +15,7 @@ from pipeline.app.loader import load_batch
 from pipeline.app.ports import ObjectStore, Warehouse
 from pipeline.aws import boto, dataapi
 from pipeline.aws.s3 import ObjectStore as S3ObjectStore
-from pipeline.aws.settings import Settings
+from pipeline.aws.settings import RuntimeSettings
 from pipeline.core.envelope import Envelope, decode
 
 GC_YOUNG_THRESHOLD = 20_000  # the default is 700 allocations between young collections
@@ -29,7 +29,7 @@ class Dependencies(NamedTuple):
 
 
 @lru_cache(maxsize=8)
-def dependencies(settings: Settings) -> Dependencies:
+def dependencies(settings: RuntimeSettings) -> Dependencies:
     """Built once per settings (so once per container); the schema DDL runs on the first build."""
     logs.configure(settings.log_level)
     warehouse = dataapi.build(settings)
@@ -41,7 +41,7 @@ def dependencies(settings: Settings) -> Dependencies:
 @cache
 def lambda_dependencies() -> Dependencies:
     """The Lambda entry point's: settings from the function's environment, the GC tuned once."""
-    deps = dependencies(Settings.from_env())
+    deps = dependencies(RuntimeSettings.from_env())
     tune_gc()
     return deps
 
@@ -65,7 +65,7 @@ def decode_record(record: SQSRecord) -> Envelope:
     return decode(record.body)
 
 
-def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any, deps: Dependencies) -> dict[str, Any]:
     """Decode each record, load the good ones in one transaction, report the rest as failures.
 
     A warehouse or S3 failure raises out of the handler: the whole batch goes back
@@ -82,4 +82,4 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (`queue` trigger): SQS event in, partial batch failures out."""
-    return handle(event, lambda_dependencies())
+    return handle(event, context, lambda_dependencies())

@@ -25,7 +25,8 @@ from typing import Any
 
 from pipeline.aws import boto
 from pipeline.aws.s3 import ObjectStore
-from pipeline.aws.settings import ENV_FIELDS, Settings
+from pipeline.aws.settings import ENV_FIELDS, LOAD_QUEUE, LOAD_SCHEDULE, Settings
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core import staging
 from pipeline.core.envelope import parse_time
 from pipeline.offline.run import percentile
@@ -43,14 +44,15 @@ def tick_ms(dataset: Any, settings: Settings, seed: int) -> float:
     from pipeline.app.publisher import publish_tick
 
     fixed = dataclasses.replace(settings, sample_min=1000, sample_max=1000)
+    assert fixed.queue_url
     sqs = boto.client(fixed, "sqs")
+    queue = SqsQueue(sqs, fixed.queue_url)
     rng = random.Random(seed)
     times = []
     for _ in range(TICK_SAMPLES):
         started = time.perf_counter()
-        publish_tick(dataset, sqs, fixed, rng, datetime.now(UTC))
+        publish_tick(dataset, queue, fixed, rng, datetime.now(UTC))
         times.append(time.perf_counter() - started)
-    assert fixed.queue_url
     sqs.purge_queue(QueueUrl=fixed.queue_url)
     return statistics.median(times) * 1000
 
@@ -156,13 +158,14 @@ def publisher_child(report: Path, rows: int, scrapers: int, seed: int, interval_
 
     settings = Settings.from_env()
     dataset = load_dataset(settings.dataset_path)
-    sqs = boto.client(settings, "sqs")
+    assert settings.queue_url, "the bench's environment names its queue"
+    queue = SqsQueue(boto.client(settings, "sqs"), settings.queue_url)
     rng = random.Random(seed)
     published = ticks = 0
     first = time.time()
     while published < rows:
         for _ in range(scrapers):
-            published += publish_tick(dataset, sqs, settings, rng, datetime.now(UTC)).rows
+            published += publish_tick(dataset, queue, settings, rng, datetime.now(UTC)).rows
         ticks += 1
         pause = first + ticks * interval_ms / 1000 - time.time()
         if pause > 0:
@@ -185,7 +188,7 @@ def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[list[float]
 
     files = []
     for obj in store.list(staging.PROCESSED):
-        if obj["Key"].endswith(".rows.ndjson.gz"):
+        if obj["Key"].endswith(staging.ROWS_SUFFIX):
             path = workdir / obj["Key"].replace("/", "_")
             path.write_bytes(store.get(obj["Key"]))
             files.append(path)
@@ -227,7 +230,7 @@ def bench(
     batching_window_s: int = 0,
     concurrency: int = 2,
     batch_size: int = 100,
-    trigger: str = "queue",
+    trigger: str = LOAD_QUEUE,
     load_every_s: float = 5.0,
     progress: Progress = lambda _: None,
 ) -> dict[str, Any]:
@@ -253,7 +256,7 @@ def bench(
             progress("measuring publisher ticks ...")
             tick = tick_ms(dataset, local, seed)
             # The schedule trigger's drain runs one at a time (reserved concurrency 1).
-            every_ms = round(load_every_s * 1000) if trigger == "schedule" else 0
+            every_ms = round(load_every_s * 1000) if trigger == LOAD_SCHEDULE else 0
             loader_count = 1 if every_ms else concurrency
             reports = [workdir / f"loader-{i}.json" for i in range(loader_count)]
             invoked = threading.Event()
@@ -321,7 +324,7 @@ def bench(
         "copies_per_minute": round(loads / elapsed * 60, 1),
         "rows_per_copy": round(published / loads, 1) if loads else None,
         "trigger": trigger,
-        "load_every_s": load_every_s if trigger == "schedule" else None,
+        "load_every_s": load_every_s if trigger == LOAD_SCHEDULE else None,
         "loads": loads,
         "staged_files": files,
         "loader_invocations": sum(f["invocations"] for f in figures),

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.aws import boto
-from pipeline.aws.settings import Settings
+from pipeline.aws.settings import DLQ_RETENTION_DAYS, QUEUE_RETENTION_DAYS, Settings
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core import staging
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.core.limits import SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES
+from pipeline.core.messages import QueueMessage
 from pipeline.offline import faults
 from pipeline.offline.journal import (
     QUEUE_STATE_DIR,
@@ -37,8 +39,8 @@ from pipeline.offline.serving import serving_thread
 QUEUE_NAME = "telegram-messages"
 DLQ_NAME = "telegram-messages-dlq"
 # AWS's own values: a DLQ keeps messages 14 days, longer than the source queue's 4.
-SOURCE_RETENTION_S = 4 * 24 * 3600
-DLQ_RETENTION_S = 14 * 24 * 3600
+SOURCE_RETENTION_S = QUEUE_RETENTION_DAYS * 24 * 3600
+DLQ_RETENTION_S = DLQ_RETENTION_DAYS * 24 * 3600
 
 
 # The moto releases `speed_up_moto` was written against and tested on: the private functions
@@ -97,7 +99,7 @@ def start_emulator(settings: Settings) -> Emulator:
     clean stop records what the queues still hold, and a start puts back what
     the previous run left, a killed one included (see `recover_queues`).
     """
-    from pipeline.ops import stack_file, stack_owner
+    from pipeline.offline.stack import stack_file, stack_owner
 
     owner = stack_owner(settings)
     if owner is not None:  # its queue state is live: starting here would take it over
@@ -273,13 +275,10 @@ def save_queue_state(settings: Settings, files: QueueFiles) -> None:
     """
     if not (settings.queue_url and settings.dlq_url):
         return
-    from pipeline.ops import queue_depth
-
-    sqs = boto.client(settings, "sqs")
     files.write_state(peek_bodies(settings, settings.dlq_url))
     faults.reached("stop.state_written")
-    source = queue_depth(sqs, settings.queue_url)
-    if source["visible"] == 0 and source["in_flight"] == 0:
+    source = SqsQueue(boto.client(settings, "sqs"), settings.queue_url).depth()
+    if source.visible == 0 and source.in_flight == 0:
         with files.lock:
             files.journal.unlink(missing_ok=True)
         faults.reached("stop.journal_cleared")
@@ -297,21 +296,17 @@ def peek_bodies(settings: Settings, queue_url: str | None) -> list[str]:
     """Every visible message's body, left in the queue (visible again) afterwards."""
     if not queue_url:
         return []
-    sqs = boto.client(settings, "sqs")
-    seen: dict[str, dict[str, Any]] = {}
+    queue = SqsQueue(boto.client(settings, "sqs"), queue_url)
+    seen: dict[str, QueueMessage] = {}
     while True:
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                  VisibilityTimeout=60, WaitTimeSeconds=0).get("Messages", [])
-        fresh = [m for m in got if m["MessageId"] not in seen]
+        got = queue.receive(wait_s=0, visibility_timeout_s=60)
+        fresh = [m for m in got if m.message_id not in seen]
         if not fresh:
             break
-        seen.update((m["MessageId"], m) for m in fresh)
+        seen.update((m.message_id, m) for m in fresh)
     messages = list(seen.values())
-    for start in range(0, len(messages), 10):
-        sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-            for i, m in enumerate(messages[start:start + 10])])
-    return [m["Body"] for m in messages]
+    queue.release(messages)
+    return [m.body for m in messages]
 
 
 def speed_up_moto() -> None:

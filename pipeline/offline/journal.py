@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.envelope import part_of
 from pipeline.core.errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -44,18 +45,6 @@ PartKey = tuple[str, int]
 
 class QueueFileError(PipelineError):
     """A queue file the pipeline cannot read: the message names it and what to do."""
-
-
-def part_of(body: str) -> tuple[str, int, int] | None:
-    """(batch_id, part, rows) of an envelope body; None for a body that is not one.
-
-    Lighter than `envelope.decode`: accounting needs the key and the row count only.
-    """
-    try:
-        data = json.loads(body)
-        return str(data["batch_id"]), int(data["part"]), len(data["rows"])
-    except (ValueError, KeyError, TypeError, RecursionError):  # nesting too deep: a poison body
-        return None
 
 
 def atomic_write(path: Path, text: str) -> None:

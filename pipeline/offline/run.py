@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.aws import boto, dataapi, sql
-from pipeline.aws.settings import Settings
+from pipeline.aws.settings import LOAD_QUEUE, LOAD_SCHEDULE, LOAD_TRIGGERS, Settings
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core.envelope import parse_time
+from pipeline.core.envelope import part_of as describe_body
 from pipeline.offline.emulator import Recovered
 from pipeline.offline.journal import PartKey, QueueFiles
-from pipeline.offline.journal import part_of as describe_body
 from pipeline.offline.runtime import (
     DrainSchedule,
     LambdaContext,
@@ -31,12 +32,8 @@ from pipeline.offline.runtime import (
     start_local,
     wait_drained,
 )
-from pipeline.ops import queue_depth
 
 Progress = Callable[[str], None]
-SCHEDULE = "schedule"
-QUEUE = "queue"
-TRIGGERS = (SCHEDULE, QUEUE)
 # The accelerated demo drains every 5 s (the deployed default is every 5 minutes).
 DEFAULT_LOAD_EVERY_S = 5.0
 
@@ -61,7 +58,7 @@ class RunSummary:
     warehouse: str
     loader_invocations: int
     loader_failed_records: int
-    trigger: str = QUEUE
+    trigger: str = LOAD_QUEUE
     load_every_s: float | None = None
     copies: int = 0
     rows_per_copy: float | None = None
@@ -116,7 +113,7 @@ def run(
     tick_count: int | None,
     interval_s: float,
     concurrency: int = 1,
-    trigger: str = SCHEDULE,
+    trigger: str = LOAD_SCHEDULE,
     load_every_s: float = DEFAULT_LOAD_EVERY_S,
     drain_timeout_s: float = 180.0,
     progress: Progress = lambda _: None,
@@ -125,8 +122,8 @@ def run(
     from pipeline.lambdas import loader as lambda_loader
     from pipeline.lambdas import publisher as lambda_publisher
 
-    if trigger not in TRIGGERS:
-        raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
+    if trigger not in LOAD_TRIGGERS:
+        raise ValueError(f"trigger must be one of {LOAD_TRIGGERS}, not {trigger!r}")
     started = time.monotonic()
     with start_local(settings) as stack:
         warehouse = dataapi.build(stack.settings)
@@ -137,7 +134,7 @@ def run(
         lambda_publisher.dependencies(stack.settings)  # the dataset, read once
         announce_recovery(stack.emulator.recovered, progress)
         loader: Pollers | DrainSchedule
-        if trigger == QUEUE:
+        if trigger == LOAD_QUEUE:
             loader = Pollers(event_source(stack.settings), concurrency=concurrency).start()
         else:
             loader = DrainSchedule(stack.drain, stack.settings, every_s=load_every_s).start()
@@ -167,7 +164,7 @@ def run(
                           dlq=stack.emulator.dlq_bodies(), files=stack.emulator.files)
         summary.quarantined = list(stack.emulator.recovered.quarantined)
     summary.trigger = trigger
-    summary.load_every_s = load_every_s if trigger == SCHEDULE else None
+    summary.load_every_s = load_every_s if trigger == LOAD_SCHEDULE else None
     return summary
 
 
@@ -313,16 +310,16 @@ def summarize(
     )
     sqs = boto.client(settings, "sqs")
     assert settings.queue_url and settings.dlq_url
-    dlq = queue_depth(sqs, settings.dlq_url)
-    source = queue_depth(sqs, settings.queue_url)
+    dlq = SqsQueue(sqs, settings.dlq_url).depth()
+    source = SqsQueue(sqs, settings.queue_url).depth()
     return RunSummary(
         ticks=len(published),
         published_rows=sum(p["rows"] for p in published),
         published_messages=sum(p["messages"] for p in published),
         loaded_rows=loaded_rows,
         rejected_rows=sum(r[2] for r in mine),
-        dlq_messages=dlq["visible"] + dlq["in_flight"],
-        in_flight_messages=source["visible"] + source["in_flight"],
+        dlq_messages=dlq.visible + dlq.in_flight,
+        in_flight_messages=source.visible + source.in_flight,
         warehouse_rows=counted.rows[0][0] if counted else 0,
         ledger_rows=sum(r[1] for r in rows),
         latency_p50_s=_rounded(percentile(latencies, 0.50)),

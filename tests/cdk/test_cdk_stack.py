@@ -31,7 +31,8 @@ from pipeline.aws.settings import (
     ENV_SCHEMA,
     ENV_SOURCE,
     ENV_STATEMENT_TIMEOUT_S,
-    Settings,
+    RuntimeSettings,
+    env_names,
 )
 from pipeline.aws.sql import LOADER_USER
 
@@ -461,6 +462,8 @@ def test_environment_names_come_from_pipeline_settings(any_mode: Synth) -> None:
         names = set(function["Properties"]["Environment"]["Variables"])
         unknown = {n for n in names - set(ENV_FIELDS) if not n.startswith("POWERTOOLS_")}
         assert not unknown, f"not a pipeline.aws.settings name: {unknown}"
+        local = (names & set(ENV_FIELDS)) - env_names(RuntimeSettings)
+        assert not local, f"a local run's option, which no Lambda reads: {local}"
         assert required <= names, f"missing: {required - names}"
     loader_env = set(any_mode.loader[1]["Properties"]["Environment"]["Variables"])
     assert not {ENV_REDSHIFT_WORKGROUP, ENV_REDSHIFT_CLUSTER} - mode_env & loader_env
@@ -479,7 +482,7 @@ def test_lambda_environments_are_accepted_by_settings(any_mode: Synth) -> None:
             for name, value in variables.items()
             if name.startswith("PIPELINE_")
         }
-        Settings.from_env(env)
+        RuntimeSettings.from_env(env)
 
 
 def test_publisher_reads_the_dataset_shipped_in_the_asset(serverless: Synth) -> None:

@@ -35,6 +35,7 @@ from cdk_app.functions import LOADER_HANDLER, POWERTOOLS_LAYER_PARAMETER, PUBLIS
 from cdk_app.trigger import DRAIN_HANDLER, loader_handler
 from pipeline.aws import boto
 from pipeline.aws.settings import Settings
+from pipeline.aws.sqs import SqsQueue
 from pipeline.offline.runtime import queue_arn, scheduled_event, sqs_record, start_local
 from tests.cdk.conftest import Synth
 
@@ -166,8 +167,7 @@ def test_function_assets_import_and_run_on_the_lambda_runtime_with_only_the_decl
         event = scheduled_event(settings, datetime.now(UTC))
     else:
         sqs = boto.client(settings, "sqs")
-        messages = sqs.receive_message(QueueUrl=settings.queue_url, MaxNumberOfMessages=10,
-                                       AttributeNames=["All"])["Messages"]
+        messages = SqsQueue(sqs, settings.queue_url).receive()
         arn = queue_arn(sqs, settings.queue_url)
         event = {"Records": [sqs_record(m, arn, settings.region) for m in messages]}
     batch = invoke(runtime_python, loader_asset, loader, event, environment, tmp_path)

@@ -24,8 +24,10 @@ from pipeline.app.publisher import build_sample, send
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.s3 import ObjectStore
 from pipeline.aws.settings import Settings
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core import envelope, staging
 from pipeline.core.errors import PoisonMessageError, TransientError
+from pipeline.core.messages import QueueMessage
 from pipeline.offline.runtime import (
     DrainSchedule,
     Handler,
@@ -36,7 +38,6 @@ from pipeline.offline.runtime import (
     sqs_record,
     wait_drained,
 )
-from pipeline.ops import queue_depth
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:telegram-messages"
 # A warehouse refusal retrying cannot fix (the Data API client does not resubmit it).
@@ -101,7 +102,7 @@ def sample(stack: Any, dataset: Any, seed: int, **changes: Any) -> list[envelope
 
 
 def send_parts(stack: Any, parts: Iterable[envelope.Envelope]) -> None:
-    send(sqs(stack), stack.settings.queue_url, [envelope.encode(p) for p in parts])
+    send(SqsQueue(sqs(stack), stack.settings.queue_url), [envelope.encode(p) for p in parts])
 
 
 def send_bodies(stack: Any, bodies: Iterable[str], queue_url: str | None = None) -> None:
@@ -167,28 +168,20 @@ def sqs_event(bodies: Iterable[str | bytes | envelope.Envelope]) -> dict[str, An
     records = []
     for index, body in enumerate(bodies):
         text = envelope.encode(body) if isinstance(body, envelope.Envelope) else body
-        message = {"MessageId": f"m-{index}", "ReceiptHandle": f"r-{index}", "Body": text,
-                   "MD5OfBody": "x"}
+        message = QueueMessage(message_id=f"m-{index}", receipt_handle=f"r-{index}", body=text,
+                               md5_of_body="x")
         records.append(sqs_record(message, QUEUE_ARN, "us-east-1"))
     return {"Records": records}
 
 
 def peek(stack: Any, queue_url: str) -> list[str]:
     """Every visible body on `queue_url`, left visible again afterwards (for the DLQ)."""
-    client = sqs(stack)
-    messages: list[dict[str, Any]] = []
-    while True:
-        got = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                     WaitTimeSeconds=0, VisibilityTimeout=60)
-        batch = got.get("Messages", [])
-        if not batch:
-            break
+    queue = SqsQueue(sqs(stack), queue_url)
+    messages: list[QueueMessage] = []
+    while batch := queue.receive(wait_s=0, visibility_timeout_s=60):
         messages += batch
-    for start in range(0, len(messages), 10):
-        client.change_message_visibility_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-            for i, m in enumerate(messages[start:start + 10])])
-    return [m["Body"] for m in messages]
+    assert queue.release(messages) == []
+    return [m.body for m in messages]
 
 
 def dlq_bodies(stack: Any) -> list[str]:
@@ -404,8 +397,8 @@ def assert_accounted(stack: Any, parts: Iterable[envelope.Envelope], *,
         else:
             dlq[(env.batch_id, env.part)] += 1
     assert stack.settings.queue_url
-    depth = queue_depth(sqs(stack), stack.settings.queue_url)
-    waiting = depth["visible"] + depth["in_flight"]
+    depth = SqsQueue(sqs(stack), stack.settings.queue_url).depth()
+    waiting = depth.visible + depth.in_flight
 
     in_flight: set[Key] = set()
     for key, part in published.items():

@@ -213,7 +213,7 @@ def test_query_reads_sql_from_a_file_and_from_stdin(tmp_path):
 
 def test_a_second_run_on_a_warehouse_a_live_pipeline_serves_is_refused(tmp_path):
     from pipeline.aws.settings import Settings
-    from pipeline.ops import stack_file
+    from pipeline.offline.stack import stack_file
 
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:

@@ -290,7 +290,7 @@ def test_data_api_results_render_the_same_json(warehouse_file: Path, tmp_path: P
                                                aws_credentials: None) -> None:
     """The Data API path (a running pipeline's endpoint) gives the same JSON records."""
     from pipeline.analysis.warehouse import result_frame
-    from pipeline.cli import json_records
+    from pipeline.cli.warehouse import json_records
     from pipeline.offline.warehouse import EmbeddedDataApi
 
     path = tmp_path / "warehouse.duckdb"

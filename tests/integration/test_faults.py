@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from pipeline import ops
+from pipeline.app.operate import RedriveResult
 from pipeline.app.publisher import PublishError, publish_tick
+from pipeline.aws.sqs import SqsQueue
+from pipeline.cli import operate
 from pipeline.core import envelope, staging
 from pipeline.offline.warehouse.server import INJECTED_CONFLICT
 from tests.integration.helpers import (
@@ -133,7 +135,7 @@ def test_warehouse_refusing_loads_dead_letters_then_redrive_loads_once(local_sta
     assert dlq_bodies(local_stack) == [envelope.encode(part)], "dead-lettered unchanged"
     # The third refusal is still pending: redrive's ledger lookup (is the part loaded
     # already?) meets it and moves the message anyway, which is safe; then it loads.
-    assert ops.redrive(local_stack.settings) == ops.RedriveResult(moved=1, remaining=0)
+    assert operate.redrive(local_stack.settings) == RedriveResult(moved=1, remaining=0)
     pollers = drain(local_stack)
     assert [bool(i.error) for i in pollers.invocations] == [False]
     assert_all_loaded(local_stack, [part])
@@ -247,7 +249,8 @@ def test_publisher_failing_halfway_loads_the_parts_sent_and_nothing_else(local_s
                                    max_message_bytes=4096)
     client = SqsFailingAfterFirstBatch(sqs(local_stack), how)
     with pytest.raises(PublishError) as raised:
-        publish_tick(dataset, client, settings, random.Random(60), datetime.now(UTC))
+        publish_tick(dataset, SqsQueue(client, settings.queue_url), settings,
+                     random.Random(60), datetime.now(UTC))
     sent = [envelope.decode(body) for body in client.sent]
     assert [p.part for p in sent] == list(range(1, 11)) and sent[0].parts == 13
     assert "11, 12, 13" in str(raised.value), "the error names the parts not sent"

@@ -139,8 +139,9 @@ def test_bench_with_the_schedule_trigger_reports_copies_per_minute_and_rows_per_
 
 def test_a_run_that_stops_ticking_drains_now_instead_of_at_the_next_scheduled_drain(tmp_path):
     """With a 300 s schedule (what --follow uses), the summary comes after one more drain."""
+    from pipeline.aws.settings import LOAD_SCHEDULE as SCHEDULE
     from pipeline.aws.settings import Settings
-    from pipeline.offline.run import SCHEDULE, run
+    from pipeline.offline.run import run
 
     settings = Settings(warehouse_path=tmp_path / "w.duckdb", visibility_timeout_s=2,
                         batching_window_s=0, seed=3)

@@ -8,8 +8,8 @@ import pytest
 
 from pipeline.aws import boto, dataapi, sql
 from pipeline.aws.s3 import ObjectStore
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core import envelope, staging
-from pipeline.ops import queue_depth
 from tests.integration.helpers import count, drain, local_stack_with, publish, sqs_event
 
 pytestmark = pytest.mark.integration
@@ -116,8 +116,8 @@ def test_two_loaders_consuming_concurrently_leave_one_copy(settings, dataset):
                                    "FROM scraped.telegram_messages GROUP BY 1, 2, 3 "
                                    "HAVING COUNT(*) > 1) AS d")
         assert dupes == 0
-        assert queue_depth(boto.client(local_stack.settings, "sqs"),
-                           local_stack.settings.dlq_url)["visible"] == 0
+        assert SqsQueue(boto.client(local_stack.settings, "sqs"),
+                        local_stack.settings.dlq_url).depth().visible == 0
 
 
 def test_a_refused_copy_raises_with_the_statement_and_the_load_error_rows(local_stack):

@@ -9,14 +9,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline import ops
 from pipeline.app.loader import load_batch
+from pipeline.app.operate import RedriveResult
 from pipeline.aws.settings import ENV_FIELDS, ENV_WAREHOUSE_PATH
+from pipeline.aws.sqs import SqsQueue
 from pipeline.cli import main
+from pipeline.cli import operate as ops
 from pipeline.core import staging
 from pipeline.core.envelope import encode, parse_time
 from pipeline.core.errors import PipelineError
-from pipeline.ops import queue_depth
+from pipeline.offline.stack import stack_file
 from tests.integration.helpers import (
     TERMINAL,
     FlakyWarehouse,
@@ -93,11 +95,11 @@ def test_redrive_moves_dlq_messages_back_and_once_fixed_they_load_once(local_sta
     local_stack.data_api.reset_faults()  # the cause is fixed
     assert assert_accounted(local_stack, parts).dlq_rows == sum(len(p.rows) for p in parts)
 
-    assert ops.redrive(local_stack.settings, limit=1) == ops.RedriveResult(
+    assert ops.redrive(local_stack.settings, limit=1) == RedriveResult(
         moved=1, remaining=len(parts) - 1)
-    assert ops.redrive(local_stack.settings) == ops.RedriveResult(
+    assert ops.redrive(local_stack.settings) == RedriveResult(
         moved=len(parts) - 1, remaining=0)
-    assert ops.redrive(local_stack.settings) == ops.RedriveResult(moved=0, remaining=0)
+    assert ops.redrive(local_stack.settings) == RedriveResult(moved=0, remaining=0)
     drain(local_stack)
     accounting = assert_accounted(local_stack, parts)
     assert accounting.loaded_rows == accounting.published_rows and not accounting.dlq_parts
@@ -145,7 +147,7 @@ def test_cli_status_finds_the_running_local_stack_through_its_stack_file(local_s
     for name in ENV_FIELDS:  # another shell: no queue URLs, only where the warehouse lives
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(ENV_WAREHOUSE_PATH, str(local_stack.settings.warehouse_path))
-    assert ops.stack_file(local_stack.settings).exists()
+    assert stack_file(local_stack.settings).exists()
 
     code, out = run_cli("status", "--json")
     assert code == 0
@@ -168,7 +170,7 @@ def test_redrive_of_a_dlq_message_whose_part_is_loaded_drops_it_and_moves_nothin
     result = ops.redrive(local_stack.settings)
 
     assert (result.moved, result.already_loaded, result.remaining) == (0, 1, 0)
-    assert queue_depth(sqs(local_stack), local_stack.settings.queue_url)["visible"] == 0
+    assert SqsQueue(sqs(local_stack), local_stack.settings.queue_url).depth().visible == 0
     assert_accounted(local_stack, parts)
 
 
@@ -184,7 +186,7 @@ def test_a_stale_stack_file_is_removed_and_status_reports_what_the_last_run_left
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a pid no process has any more: what `kill -9` of a run leaves behind
     settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb")
-    stale = ops.stack_file(settings)
+    stale = stack_file(settings)
     stale.write_text(json.dumps({"pid": gone.pid, "env": {
         "PIPELINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/telegram-messages"}}))
     queue = queue_state_dir(settings)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.aws.sql import MAX_VARCHAR_BYTES
 from pipeline.core import envelope, staging
+from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES as MAX_VARCHAR_BYTES
 from pipeline.core.rows import truncate_utf8
 from tests.integration.helpers import (
     assert_accounted,
@@ -101,7 +101,6 @@ def edge_rows(base: dict[str, Any]) -> tuple[list[Any], dict[int, str]]:
         base | {"message_content": "\x01\x07\x1b[31mred\x1b[0m\x7f\u0085\u2028\u2029\t\r\n end"},
         base | {"message_content": "e\u0301 \u202eRTL\u202c 🚀 $BTC 中文 \ufeff"},
         base | {"message_content": ""},
-        base | {"message_content": None},
         base | {"message_content": "x" * MAX_VARCHAR_BYTES},  # exactly at the limit: kept whole
         base | {"message_content": "a" + "😀" * 20_000},  # 80,001 bytes: cut between emoji
         base | {"message_content": "€" * 21_846},  # 65,538 bytes: cut to 21,845 euros
@@ -121,6 +120,8 @@ def edge_rows(base: dict[str, Any]) -> tuple[list[Any], dict[int, str]]:
         (base | {"message_timestamp": None}, "must be an ISO 8601 string, got NoneType"),
         (base | {"processing_time": 1_700_000_000}, "must be an ISO 8601 string, got int"),
         (base | {"message_content": 42}, "message_content must be a string"),
+        # The data dictionary: empty content is "", never a null.
+        (base | {"message_content": None}, "message_content must be a string, got NoneType"),
         (base | {"message_content": "a\x00b"}, "NUL"),
         # Its rejected/ line holds U+2028 and U+0085 raw: readers must split on "\n" only.
         (base | {"message_content": "line\u2028sep\u0085\x00"}, "NUL"),
@@ -171,7 +172,9 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_load_verbatim(local_sta
             assert raw["message_content"] == rows[row_no - 100]["message_content"]
         if original.endswith("$ETH long"):
             assert "ETH" in json.loads(entities_text)["tickers"], "entities use the full text"
-    offset_row = next(r for r in loaded if r[0] - 100 == 11)
+    offset_at = next(i for i, r in enumerate(rows) if isinstance(r, dict)
+                     and r["message_timestamp"] == "2024-02-01T05:04:57+05:00")
+    offset_row = next(r for r in loaded if r[0] - 100 == offset_at)
     assert offset_row[3] == "2024-02-01 00:04:57+00", "05:04:57+05:00 stored as UTC"
     tables = query(local_stack, "SELECT COUNT(*) FROM scraped.load_ledger")
     assert tables == [[1]], "the SQL-looking text dropped nothing"

@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.app.publisher import publish_tick
 from pipeline.aws import boto
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core import envelope
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,8 @@ def receive_all(sqs, queue_url):
 
 def test_published_sample_reads_back_whole_from_the_queue(emulator, dataset):
     sqs = boto.client(emulator.settings, "sqs")
-    result = publish_tick(dataset, sqs, emulator.settings, random.Random(5),
+    queue = SqsQueue(sqs, emulator.settings.queue_url)
+    result = publish_tick(dataset, queue, emulator.settings, random.Random(5),
                           datetime(2026, 11, 25, tzinfo=UTC))
     parts = [envelope.decode(b) for b in receive_all(sqs, emulator.settings.queue_url)]
     assert len(parts) == result.messages
@@ -41,7 +43,8 @@ def test_a_large_sample_is_split_not_redrawn(emulator, dataset):
     settings = dataclasses.replace(emulator.settings, max_message_bytes=32 * 1024,
                                    sample_min=900, sample_max=1000)
     sqs = boto.client(settings, "sqs")
-    result = publish_tick(dataset, sqs, settings, random.Random(11), datetime.now(UTC))
+    queue = SqsQueue(sqs, settings.queue_url)
+    result = publish_tick(dataset, queue, settings, random.Random(11), datetime.now(UTC))
     bodies = receive_all(sqs, settings.queue_url)
     assert 900 <= result.rows <= 1000 and result.messages == len(bodies) > 1
     assert all(len(b.encode()) <= 32 * 1024 for b in bodies)

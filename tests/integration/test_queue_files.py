@@ -22,7 +22,7 @@ from pipeline.offline.journal import (
     QUEUE_STATE_DIR,
     STATE_FILE,
 )
-from pipeline.ops import STACK_FILE
+from pipeline.offline.stack import STACK_FILE
 
 pytestmark = pytest.mark.integration
 

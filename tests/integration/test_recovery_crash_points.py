@@ -52,7 +52,7 @@ def killed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     emulator = start_emulator(settings)
     deps = publisher.dependencies(emulator.settings)
     for _ in range(6):
-        publisher.handle(scheduled_event(emulator.settings, datetime.now(UTC)), deps)
+        publisher.handle(scheduled_event(emulator.settings, datetime.now(UTC)), None, deps)
     emulator.server.stop()  # no clean stop: what SIGKILL leaves behind
     return directory
 

@@ -20,7 +20,7 @@ import pytest
 from pipeline.analysis.warehouse import connect
 from pipeline.aws.settings import Settings
 from pipeline.offline.journal import JOURNAL_FILE, QUEUE_STATE_DIR, STATE_FILE
-from pipeline.ops import STACK_FILE
+from pipeline.offline.stack import STACK_FILE
 
 pytestmark = pytest.mark.integration
 

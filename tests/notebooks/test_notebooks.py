@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from pipeline.analysis import checks, validate
-from pipeline.aws.settings import REPO_ROOT, Settings
+from pipeline.aws.settings import REPO_ROOT, Settings, read_stack_outputs
 from pipeline.cli import main
 from pipeline.core.errors import ConfigError
 
@@ -291,9 +291,9 @@ def test_the_local_target_resolves_a_relative_warehouse_from_the_repository_root
 )
 def test_malformed_or_ambiguous_stack_outputs_are_config_errors(tmp_path, data, message):
     with pytest.raises(ConfigError, match=message):
-        checks.read_stack_outputs(write_outputs(tmp_path, data))
+        read_stack_outputs(write_outputs(tmp_path, data))
     with pytest.raises(ConfigError, match="does not exist"):
-        checks.read_stack_outputs(tmp_path / "missing.json")
+        read_stack_outputs(tmp_path / "missing.json")
 
 
 def test_validate_with_a_broken_stack_outputs_file_exits_with_a_config_error(tmp_path, capsys):

@@ -90,9 +90,10 @@ def test_an_invalid_base_capacity_flag_is_refused_by_argparse(capsys):
     assert "must be 4 or a multiple of 8" in capsys.readouterr().err
 
 
-def test_the_readmes_cost_block_is_the_commands_output(capsys):
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_cost_pages_block_is_the_commands_output(capsys):
+    readme = (REPO_ROOT / "docs" / "loading-and-cost.md").read_text(encoding="utf-8")
     block = readme.split("$ pipeline cost\n", 1)[1].split("```", 1)[0].rstrip()
     assert main(["cost", "--context", CDK_JSON]) == 0
     printed = "\n".join(line.rstrip() for line in capsys.readouterr().out.rstrip().splitlines())
-    assert printed.replace(f"({CDK_JSON};", "(cdk.json;") == block, "regenerate the README block"
+    assert printed.replace(f"({CDK_JSON};", "(cdk.json;") == block, (
+        "regenerate the block in docs/loading-and-cost.md")

@@ -29,7 +29,12 @@ from pipeline.aws.dataapi import (
     build,
 )
 from pipeline.aws.settings import Settings
-from pipeline.core.errors import TerminalWarehouseError, TransientError, TransientWarehouseError
+from pipeline.core.errors import (
+    MissingObjectError,
+    TerminalWarehouseError,
+    TransientError,
+    TransientWarehouseError,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -226,6 +231,20 @@ def test_failed_batch_raises_terminal_error_with_id_message_and_failing_sub_stat
     assert error.sub_statement == f"b-1:2: {sqls[1]}"
     assert error.details == []
     assert "b-1" in str(error) and message in str(error) and sqls[1] in str(error)
+
+
+@pytest.mark.parametrize(("message", "missing"), [
+    ('ERROR: relation "scraped.load_ledger" does not exist', True),
+    ('ERROR: schema "scraped" does not exist', True),
+    ('ERROR: column "nope" does not exist', False),  # a wrong query, not an empty warehouse
+])
+def test_a_missing_relation_or_schema_is_its_own_terminal_error(stub, api, message, missing):
+    """Redshift reports 42P01 / 3F000 as text only: the adapter reads it once, into a class."""
+    submit(stub, "q-1", "token-1", sql_text="SELECT 1 FROM scraped.load_ledger")
+    status(stub, "q-1", "FAILED", Error=message)
+    with pytest.raises(TerminalWarehouseError) as raised:
+        api.execute("SELECT 1 FROM scraped.load_ledger")
+    assert isinstance(raised.value, MissingObjectError) is missing
 
 
 def test_aborted_statement_is_terminal_and_not_resubmitted(stub, api, fake_time):

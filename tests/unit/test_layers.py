@@ -1,7 +1,8 @@
 """The package's layers, read from the source: what each may import, and no environment writes.
 
 Arrows run one way: lambdas -> app -> core, adapters (aws) implement app's ports,
-and offline/analysis sit on top. What ships to Lambda (core, app, aws, lambdas)
+offline and analysis sit on top, the CLI above all; no module imports one that imports
+it back, lazily (inside a function) or not. What ships to Lambda (core, app, aws, lambdas)
 must import nothing the Lambda runtime lacks: the test of the asset's file list is
 in tests/cdk/test_cdk_stack.py, the import of the asset in a runtime-like venv in
 the CDK rehearsal test.
@@ -27,7 +28,7 @@ OFFLINE_ONLY = ("moto", "duckdb", "sqlglot", "pandas", "pyarrow", "numpy", "matp
 # Besides the standard library, what each shipped layer may import.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "core": ("pipeline.core",),
-    "app": ("pipeline.core", "pipeline.app", "botocore", "aws_lambda_powertools"),
+    "app": ("pipeline.core", "pipeline.app", "aws_lambda_powertools"),
     "aws": ("pipeline.core", "pipeline.aws", "boto3", "botocore", "mypy_boto3_"),
     "lambdas": ("pipeline.core", "pipeline.app", "pipeline.aws", "pipeline.lambdas",
                 "aws_lambda_powertools"),
@@ -135,3 +136,129 @@ def test_the_environment_write_detector_sees_each_form(tmp_path: Path) -> None:
         "value = os.environ.get('D')\nread = os.environ['E']\n"
     )
     assert [w.split(":")[0] for w in environ_writes(sample)] == ["2", "3", "4", "5", "6", "7"]
+
+
+# Every layer of the package, bottom to top: a module may import its own layer and the ones
+# before it, never one after (lazily or not). `pipeline/__init__.py` holds the version only.
+LAYERS = ("core", "app", "aws", "lambdas", "offline", "analysis", "cli")
+
+
+def layer_of(name: str) -> str | None:
+    """The layer of an absolute `pipeline.<layer>...` import (None outside the package)."""
+    parts = name.split(".")
+    if parts[0] != "pipeline":
+        return None
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else "pipeline"
+
+
+def test_every_module_of_the_package_is_in_a_layer() -> None:
+    stray = [str(p.relative_to(PACKAGE.parent)) for p in sorted(PACKAGE.rglob("*.py"))
+             if p.relative_to(PACKAGE).parts[0] not in LAYERS and p.name != "__init__.py"]
+    assert stray == [], "a module outside the layers (put it in the layer it belongs to)"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_layer_imports_only_itself_and_the_layers_below(layer: str) -> None:
+    below = LAYERS[: LAYERS.index(layer) + 1]
+
+    def refused(name: str) -> bool:
+        found = layer_of(name)
+        if found is None:
+            return False
+        if found == "pipeline":  # `from pipeline import __version__`: the CLI's only
+            return layer != "cli"
+        return found not in below
+
+    assert offending_imports(layer, refused) == []
+
+
+def runtime_imports(path: Path) -> list[str]:
+    """The absolute imports that run (at import or in a function), not `if TYPE_CHECKING:`."""
+    found: list[str] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING",
+                                                                    "typing.TYPE_CHECKING"):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.extend(f"{node.module}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def module_graph(package: Path) -> dict[str, set[str]]:
+    """Each module of `package` and the package's modules it imports, at any depth."""
+    root = package.name
+
+    def name_of(path: Path) -> str:
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    modules = {name_of(p): p for p in package.rglob("*.py")}
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        targets = {resolve(name) for name in runtime_imports(path) if name.split(".")[0] == root}
+        graph[module] = {t for t in targets if t and t != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of `graph`: its strongly connected components of two or more."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_in_the_package_lazy_imports_included() -> None:
+    assert cycles(module_graph(PACKAGE)) == []
+
+
+def test_the_cycle_finder_sees_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.sub import b\n")
+    (package / "sub" / "b.py").write_text("def later():\n    from pkg.a import x\n")
+    (package / "c.py").write_text("from typing import TYPE_CHECKING\nimport pkg.a\n"
+                                  "if TYPE_CHECKING:\n    from pkg.d import y\n")
+    (package / "d.py").write_text("import pkg.c\n")  # c -> d only for the type checker
+    assert cycles(module_graph(package)) == [["pkg.a", "pkg.sub.b"]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -164,12 +165,12 @@ def test_a_loader_whose_objects_a_racing_loader_archived_mid_copy_finds_the_batc
     first_copy = warehouse._copy
     raced = threading.Event()
 
-    def copy_after_the_other_loader_finished(url: str) -> list[dict]:
+    def copy_after_the_other_loader_finished(cursor: Any, statement: Any) -> None:
         if not raced.is_set():
             raced.set()
-            other = MemoryWarehouse(store, rows=warehouse.rows, ledger=warehouse.ledger)
+            other = MemoryWarehouse(store, database=warehouse.database)
             load_batch(published, store, other, NOW)  # loads and moves our staged objects away
-        return first_copy(url)
+        first_copy(cursor, statement)
 
     warehouse._copy = copy_after_the_other_loader_finished  # type: ignore[method-assign]
     outcome = load_batch(published, store, warehouse, NOW)
@@ -199,5 +200,5 @@ def test_the_fake_warehouse_loads_what_the_real_row_staging_renders() -> None:
     published = parts()
     load_batch(published, store, warehouse, NOW)
     p = published[0]
-    assert warehouse.rows[0] == stage_row(p.rows[0], batch_id=p.batch_id, part=p.part,
-                                          row_no=p.first_row)
+    staged = stage_row(p.rows[0], batch_id=p.batch_id, part=p.part, row_no=p.first_row)
+    assert warehouse.rows[0] == {k: staged[k] for k in warehouse.rows[0]}

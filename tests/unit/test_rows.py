@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.aws.sql import MAX_VARCHAR_BYTES
+from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES as MAX_VARCHAR_BYTES
 from pipeline.core.rows import RowRejected, stage_row, truncate_utf8
 
 pytestmark = pytest.mark.unit

@@ -32,6 +32,7 @@ from pipeline.app.publisher import publish_tick
 from pipeline.aws import dataapi, sql
 from pipeline.aws.s3 import ObjectStore
 from pipeline.aws.settings import ENV_SCHEMA, REPO_ROOT, Settings
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core import envelope
 from pipeline.core.errors import ConfigError
 
@@ -316,7 +317,8 @@ def test_logs_are_json_lines_carrying_the_batch_id_from_publish_to_load(dataset,
                         redshift_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:"
                                             "secret:redshift-admin-AbCdEf")
     with sqs_stub:
-        tick = publish_tick(dataset, sqs, settings, random.Random(3), datetime.now(UTC))
+        tick = publish_tick(dataset, SqsQueue(sqs, QUEUE_URL), settings, random.Random(3),
+                            datetime.now(UTC))
     parts = [envelope.decode(body) for body in bodies]
     stubbed_load(parts)
 
