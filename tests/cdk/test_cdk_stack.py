@@ -47,7 +47,6 @@ CUSTOM_RESOURCE_FUNCTIONS = {"serverless": 1, "provisioned": 0}
 
 COMMON_COUNTS = {
     "AWS::SQS::Queue": 2,  # source + DLQ
-    "AWS::CloudWatch::Alarm": 4,  # DLQ depth, loader errors, publisher errors, oldest age
     "AWS::CloudWatch::Dashboard": 1,
     "AWS::S3::Bucket": 2,  # staging + access logs
     "AWS::SecretsManager::Secret": 2,  # admin (warehouse init only) + loader
@@ -66,6 +65,8 @@ MODE_COUNTS = {
         "AWS::RedshiftServerless::Namespace": 1,
         "AWS::RedshiftServerless::Workgroup": 1,
         "AWS::Redshift::Cluster": 0,
+        # DLQ depth, loader errors, publisher errors, oldest age; the workgroup's RPU-hours.
+        "AWS::CloudWatch::Alarm": 5,
     },
     "provisioned": {
         "AWS::Lambda::Function": 2,
@@ -73,6 +74,7 @@ MODE_COUNTS = {
         "AWS::RedshiftServerless::Namespace": 0,
         "AWS::RedshiftServerless::Workgroup": 0,
         "AWS::Redshift::Cluster": 1,
+        "AWS::CloudWatch::Alarm": 4,
         "AWS::Redshift::ClusterSubnetGroup": 1,
         "AWS::Redshift::ClusterParameterGroup": 1,
     },
@@ -508,10 +510,18 @@ def test_no_policy_allows_wildcard_actions_or_full_access(any_mode: Synth) -> No
             assert "FullAccess" not in json.dumps(arn)
 
 
-def test_only_unscopable_data_api_calls_use_a_wildcard_resource(any_mode: Synth) -> None:
+def test_only_actions_without_a_resource_type_use_a_wildcard_resource(any_mode: Synth) -> None:
+    """"*" only where the IAM service reference offers nothing narrower (the Data API's
+    statement calls, the Serverless usage-limit calls)."""
+    from tests.cdk import reference
+
     for _, statement in _statements(any_mode):
         if statement["Effect"] == "Allow" and "*" in _as_list(statement["Resource"]):
-            assert set(_as_list(statement["Action"])) <= set(STATEMENT_ACTIONS), statement
+            for action in _as_list(statement["Action"]):
+                assert reference.resource_types(action) == {""}, (action, statement)
+    data_api = [s for _, s in _statements(any_mode) if set(STATEMENT_ACTIONS) & set(
+        _as_list(s["Action"]))]
+    assert data_api and all(s["Resource"] == "*" for s in data_api)
 
 
 def test_publisher_may_only_send_to_the_queue(serverless: Synth) -> None:
@@ -607,6 +617,10 @@ def test_alarms_watch_the_dlq_the_loader_and_the_queue_age(serverless: Synth) ->
             {"Fn::GetAtt": [dlq_id, "QueueName"]},
         ),
         ("Errors", "AWS/Lambda", 0, "FunctionName", {"Ref": loader_id}),
+        # The usage limit's daily share, in RPU-seconds (40 RPU-hours a day by default).
+        ("ComputeSeconds", "AWS/Redshift-Serverless",
+         serverless.config.usage_limit_rpu_hours * 3600, "Workgroup",
+         {"Fn::GetAtt": [Match.any_value(), "Workgroup.WorkgroupName"]}),
         (
             "ApproximateAgeOfOldestMessage",
             "AWS/SQS",
