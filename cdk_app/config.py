@@ -107,6 +107,10 @@ DEFAULTS: dict[str, Any] = {
     # Opt-in: IPv4 CIDRs (reaching the VPC through a VPN, Direct Connect or peering) that may
     # open TCP 5439 to the warehouse, for redshift-connector. None: no inbound rule at all.
     "analystCidrs": None,
+    # IAM identities (user or role ARNs, or IAM:<user> / IAMR:<role>) the database set-up
+    # maps to the read-only analyst role: analysts and the validation runner. None: nobody;
+    # `pipeline warehouse init --analyst` adds people later.
+    "analysts": None,
 }
 CONTEXT_KEYS = tuple(PREFIX + name for name in DEFAULTS)
 
@@ -165,6 +169,7 @@ class PipelineConfig:
     availability_zones: tuple[str, ...]
     alarm_email: str | None
     analyst_cidrs: tuple[str, ...]
+    analysts: tuple[str, ...] = ()
 
     @property
     def serverless(self) -> bool:
@@ -294,6 +299,7 @@ class _Reader:
             "availability_zones": self._availability_zones(region),
             "alarm_email": self._alarm_email(),
             "analyst_cidrs": self._analyst_cidrs(),
+            "analysts": self._analysts(),
         }
         self._cross_checks(values)
         if self.errors:
@@ -344,14 +350,19 @@ class _Reader:
             "letter (it names the namespace, workgroup or cluster)",
         )
 
+    def _items(self, name: str) -> Any:
+        """A list value: as given in cdk.json, or split from `-c key=a,b`; None when empty."""
+        value = self._raw[name]
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return value or None
+
     def _analyst_cidrs(self) -> tuple[str, ...]:
         import ipaddress
 
-        value = self._raw["analystCidrs"]
-        if value is None or value == "" or value == []:
+        value = self._items("analystCidrs")
+        if not value:
             return ()
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
         try:
             networks = [ipaddress.IPv4Network(v) for v in value]
         except (TypeError, ValueError):
@@ -362,6 +373,25 @@ class _Reader:
                        "(never 0.0.0.0/0): name the VPN's or office's ranges")
             return ()
         return tuple(str(net) for net in networks)
+
+    def _analysts(self) -> tuple[str, ...]:
+        """Database users (`IAM:<user>` / `IAMR:<role>`) for the identities in context."""
+        from pipeline.aws.sql import iam_db_user, validate_iam_db_user
+
+        value = self._items("analysts")
+        if not value:
+            return ()
+        if not isinstance(value, list):
+            self._fail("analysts", "must list IAM user or role ARNs, or IAM:<user> / IAMR:<role>")
+            return ()
+        names = []
+        for item in value:
+            try:
+                names.append(iam_db_user(item) if str(item).startswith("arn:")
+                             else validate_iam_db_user(str(item)))
+            except ValueError as exc:
+                self._fail("analysts", str(exc))
+        return tuple(dict.fromkeys(names))
 
     def _alarm_email(self) -> str | None:
         value = self._raw["alarmEmail"]

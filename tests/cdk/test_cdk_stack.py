@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Capture, Match
 
 from cdk_app.config import VISIBILITY_TIMEOUT_FACTOR
+from cdk_app.database import SETUP_HANDLER
 from cdk_app.functions import DATASET_PATH, PUBLISHER_HANDLER
 from cdk_app.warehouse import STATEMENT_ACTIONS
 from pipeline.aws.settings import (
@@ -39,11 +40,12 @@ from .conftest import Synth
 
 pytestmark = pytest.mark.cdk
 
-# Lambdas CDK adds for custom resources (bucket auto-delete, log retention, default-SG
-# restriction, ...). The stack is designed to need as few as it can; each is counted here:
-# Serverless has one, for the workgroup's RPU-hours usage limit (CloudFormation has no
-# resource for it; cdk_app/capacity.py).
-CUSTOM_RESOURCE_FUNCTIONS = {"serverless": 1, "provisioned": 0}
+# Lambdas for custom resources (bucket auto-delete, log retention, default-SG restriction,
+# ...). The stack is designed to need as few as it can; each is counted here: both modes
+# have the database set-up (cdk_app/database.py, the pipeline's own asset), Serverless also
+# has one for the workgroup's RPU-hours usage limit (CloudFormation has no resource for it;
+# cdk_app/capacity.py).
+CUSTOM_RESOURCE_FUNCTIONS = {"serverless": 2, "provisioned": 1}
 
 COMMON_COUNTS = {
     "AWS::SQS::Queue": 2,  # source + DLQ
@@ -69,8 +71,8 @@ MODE_COUNTS = {
         "AWS::CloudWatch::Alarm": 5,
     },
     "provisioned": {
-        "AWS::Lambda::Function": 2,
-        "AWS::Logs::LogGroup": 2,
+        "AWS::Lambda::Function": 2 + CUSTOM_RESOURCE_FUNCTIONS["provisioned"],
+        "AWS::Logs::LogGroup": 2 + CUSTOM_RESOURCE_FUNCTIONS["provisioned"],
         "AWS::RedshiftServerless::Namespace": 0,
         "AWS::RedshiftServerless::Workgroup": 0,
         "AWS::Redshift::Cluster": 1,
@@ -545,12 +547,20 @@ def test_publisher_may_only_send_to_the_queue(serverless: Synth) -> None:
     )
 
 
-def test_loader_data_api_access_is_scoped_to_the_warehouse(any_mode: Synth) -> None:
-    execute = [
-        s
-        for _, s in _statements(any_mode)
-        if "redshift-data:ExecuteStatement" in _as_list(s["Action"])
-    ]
+def _role_statements(synth: Synth, function: dict[str, Any]) -> list[dict[str, Any]]:
+    """The identity-policy statements of one function's role."""
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [statement
+            for policy in synth.resources("AWS::IAM::Policy").values()
+            if {"Ref": role} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize("who", ["loader", "setup"])
+def test_data_api_access_is_scoped_to_the_warehouse(any_mode: Synth, who: str) -> None:
+    function = any_mode.loader[1] if who == "loader" else any_mode.function(SETUP_HANDLER)[1]
+    statements = _role_statements(any_mode, function)
+    execute = [s for s in statements if "redshift-data:ExecuteStatement" in _as_list(s["Action"])]
     assert len(execute) == 1
     assert "redshift-data:BatchExecuteStatement" in execute[0]["Action"]
     resource = json.dumps(execute[0]["Resource"])
@@ -560,32 +570,37 @@ def test_loader_data_api_access_is_scoped_to_the_warehouse(any_mode: Synth) -> N
     else:
         (cluster_id,) = any_mode.resources("AWS::Redshift::Cluster")
         assert ":cluster:" in resource and cluster_id in resource
-    actions = {a for _, s in _statements(any_mode) for a in _as_list(s["Action"])}
+    actions = {a for s in statements for a in _as_list(s["Action"])}
     assert {"secretsmanager:GetSecretValue", *STATEMENT_ACTIONS} <= actions
-    # The loader logs in with its secret: it needs no temporary-credential calls.
+    # Both log in with a secret: they need no temporary-credential calls.
     assert not actions & {"redshift-serverless:GetCredentials", "redshift:GetClusterCredentials"}
 
 
-def test_the_loader_reads_only_its_own_secret_never_the_admins(any_mode: Synth) -> None:
+def test_only_the_database_setup_reads_the_admin_secret(any_mode: Synth) -> None:
     secrets = any_mode.resources("AWS::SecretsManager::Secret")
     by_user = {
         json.loads(s["Properties"]["GenerateSecretString"]["SecretStringTemplate"])["username"]:
-            logical_id
+            {"Ref": logical_id}
         for logical_id, s in secrets.items()
     }
     assert set(by_user) == {any_mode.config.admin_username, LOADER_USER}
-    readable = {
-        json.dumps(s["Resource"])
-        for _, s in _statements(any_mode)
-        if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
-    }
-    assert len(readable) == 1
-    (resource,) = readable
-    assert by_user[LOADER_USER] in resource
-    assert by_user[any_mode.config.admin_username] not in resource
+
+    def readable(function: dict[str, Any]) -> list[Any]:
+        return [r for s in _role_statements(any_mode, function)
+                if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+                for r in _as_list(s["Resource"])]
+
+    assert readable(any_mode.loader[1]) == [by_user[LOADER_USER]]
+    assert readable(any_mode.publisher[1]) == []
+    # The set-up logs in as the admin and gives the loader user its secret's password.
+    setup = readable(any_mode.function(SETUP_HANDLER)[1])
+    assert sorted(map(json.dumps, setup)) == sorted(map(json.dumps, by_user.values()))
+    admin_readers = [s for _, s in _statements(any_mode)
+                     if by_user[any_mode.config.admin_username] in _as_list(s.get("Resource"))]
+    assert len(admin_readers) == 1
     _, loader = any_mode.loader
     env = loader["Properties"]["Environment"]["Variables"]
-    assert env[ENV_REDSHIFT_SECRET_ARN] == {"Ref": by_user[LOADER_USER]}
+    assert env[ENV_REDSHIFT_SECRET_ARN] == by_user[LOADER_USER]
 
 
 def test_loader_reads_writes_and_deletes_only_under_the_staging_prefixes(serverless: Synth) -> None:
