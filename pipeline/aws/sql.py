@@ -287,6 +287,24 @@ def render_create_role(role: str = ANALYST_ROLE) -> str:
     return f"CREATE ROLE {validate_identifier(role, 'role')}"
 
 
+def render_revocations(database: str) -> list[str]:
+    """Take back what every user holds through PUBLIC, so the analyst role is read-only in fact.
+
+    By default every user may create objects in the `public` schema and temporary tables in
+    the database, and (until a superuser revokes it once) assume every IAM role attached to
+    the warehouse, the COPY role included: an "analyst" could COPY from the staging bucket.
+    The Redshift docs give these revocations; whoever needs one of them gets it explicitly
+    (`render_grants`: the loader's TEMP and ASSUMEROLE on the COPY role).
+    https://docs.aws.amazon.com/redshift/latest/dg/r_REVOKE.html (CREATE, TEMP, PUBLIC)
+    https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT-usage-notes.html#r_GRANT-usage-notes-assumerole
+    """
+    return [
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f"REVOKE TEMP ON DATABASE {validate_identifier(database, 'database')} FROM PUBLIC",
+        "REVOKE ASSUMEROLE ON ALL FROM PUBLIC FOR ALL",
+    ]
+
+
 def render_grants(
     schema: str,
     database: str,
@@ -296,7 +314,8 @@ def render_grants(
     loader: str = LOADER_USER,
     role: str = ANALYST_ROLE,
 ) -> list[str]:
-    """Every GRANT of the pipeline's users, each safe to run again.
+    """Every GRANT of the pipeline's users, each safe to run again, after PUBLIC's defaults
+    are revoked (`render_revocations`).
 
     The loader gets `LOADER_TABLE_PRIVILEGES` on the schema's objects, TEMP and ASSUMEROLE
     on the copy role for COPY; the analyst role reads the schema (now and, through default
@@ -306,6 +325,7 @@ def render_grants(
     loader_sql = validate_identifier(loader, "loader user")
     role_sql = validate_identifier(role, "role")
     statements = [
+        *render_revocations(database),
         f"GRANT USAGE ON SCHEMA {schema_sql} TO {loader_sql}",
         *(
             f"GRANT {', '.join(privileges)} ON {qualified(schema, table)} TO {loader_sql}"
