@@ -142,8 +142,7 @@ def _receive(queue: DrainQueue, queue_url: str, budget: Budget,
     while remaining_s() >= budget.reserve_s:
         received = queue.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=SQS_MAX_BATCH_ENTRIES,
-            WaitTimeSeconds=wait_s,
-            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            WaitTimeSeconds=wait_s, **system_attributes(queue),
         ).get("Messages", [])
         if not received:
             return batch
@@ -177,8 +176,39 @@ def _receive(queue: DrainQueue, queue_url: str, budget: Budget,
     return batch
 
 
+# The message attributes the drain reads (receive count for the logs, sent time for "caught up").
+SYSTEM_ATTRIBUTES = ("ApproximateReceiveCount", "SentTimestamp")
+
+
+def system_attributes(queue: Any) -> dict[str, list[str]]:
+    """ReceiveMessage's argument naming `SYSTEM_ATTRIBUTES`, in the spelling this botocore knows.
+
+    `MessageSystemAttributeNames` exists only from botocore 1.34.101 (checked in the SQS
+    service model of the 1.34.100 and 1.34.101 wheels on PyPI); older releases, which a
+    Lambda runtime may bundle, reject it and every drain would fail. `AttributeNames`
+    (deprecated, same meaning) is what those accept. The choice is read from the client's
+    own service model, as `dataapi.long_poll_s` does for WaitTimeSeconds.
+    """
+    model = getattr(getattr(queue, "meta", None), "service_model", None)
+    members = (model.operation_model("ReceiveMessage").input_shape.members
+               if model is not None else {"MessageSystemAttributeNames": None})
+    return attribute_argument(members, SYSTEM_ATTRIBUTES)
+
+
+def attribute_argument(members: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """`{"MessageSystemAttributeNames": [...]}` where the model has it, else `AttributeNames`."""
+    key = "MessageSystemAttributeNames" if "MessageSystemAttributeNames" in members \
+        else "AttributeNames"
+    return {key: list(names)}
+
+
 def _release(queue: DrainQueue, queue_url: str, messages: list[dict[str, Any]]) -> None:
-    """Make received messages visible again at once: they wait for the next load, no retry spent."""
+    """Make received messages visible again at once, for the next load of this drain.
+
+    Not free: SQS counts every receive toward the redrive policy's maxReceiveCount, failed
+    or not, so each release brings the message one receive closer to the DLQ. The drain
+    releases only what did not fit one load's budget, and that load comes right after.
+    """
     for start in range(0, len(messages), SQS_MAX_BATCH_ENTRIES):
         queue.change_message_visibility_batch(QueueUrl=queue_url, Entries=[
             {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
