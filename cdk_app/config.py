@@ -111,6 +111,9 @@ DEFAULTS: dict[str, Any] = {
     # maps to the read-only analyst role: analysts and the validation runner. None: nobody;
     # `pipeline warehouse init --analyst` adds people later.
     "analysts": None,
+    # IAM identities (same forms) the set-up maps to the operator role, which `pipeline
+    # status`, `redrive` and `reload` use: what a load needs, never the admin secret.
+    "operators": None,
 }
 CONTEXT_KEYS = tuple(PREFIX + name for name in DEFAULTS)
 
@@ -170,6 +173,7 @@ class PipelineConfig:
     alarm_email: str | None
     analyst_cidrs: tuple[str, ...]
     analysts: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()
 
     @property
     def serverless(self) -> bool:
@@ -299,7 +303,8 @@ class _Reader:
             "availability_zones": self._availability_zones(region),
             "alarm_email": self._alarm_email(),
             "analyst_cidrs": self._analyst_cidrs(),
-            "analysts": self._analysts(),
+            "analysts": self._identities("analysts"),
+            "operators": self._identities("operators"),
         }
         self._cross_checks(values)
         if self.errors:
@@ -374,15 +379,15 @@ class _Reader:
             return ()
         return tuple(str(net) for net in networks)
 
-    def _analysts(self) -> tuple[str, ...]:
+    def _identities(self, name: str) -> tuple[str, ...]:
         """Database users (`IAM:<user>` / `IAMR:<role>`) for the identities in context."""
         from pipeline.aws.sql import iam_db_user, validate_iam_db_user
 
-        value = self._items("analysts")
+        value = self._items(name)
         if not value:
             return ()
         if not isinstance(value, list):
-            self._fail("analysts", "must list IAM user or role ARNs, or IAM:<user> / IAMR:<role>")
+            self._fail(name, "must list IAM user or role ARNs, or IAM:<user> / IAMR:<role>")
             return ()
         names = []
         for item in value:
@@ -390,7 +395,7 @@ class _Reader:
                 names.append(iam_db_user(item) if str(item).startswith("arn:")
                              else validate_iam_db_user(str(item)))
             except ValueError as exc:
-                self._fail("analysts", str(exc))
+                self._fail(name, str(exc))
         return tuple(dict.fromkeys(names))
 
     def _alarm_email(self) -> str | None:

@@ -3,7 +3,8 @@
 A Lambda-backed custom resource (`pipeline.lambdas.setup`, in the functions' shared asset:
 no Docker, no extra runtime) runs what `pipeline warehouse init` runs, through the Data
 API with the admin secret: schema, tables, view, the loader user, the read-only analyst
-role and the analysts named in `pipeline:analysts`. Its `SqlHash` property is a digest of
+role and the analysts named in `pipeline:analysts`, the operator role and the operators
+named in `pipeline:operators`. Its `SqlHash` property is a digest of
 that SQL, so a change to the statements re-runs it on the next deploy; the statements are
 idempotent, so a re-run is safe. The publisher's schedule (and the drain's) depend on it:
 nothing is published before the loader can log in.
@@ -31,7 +32,12 @@ from pipeline.aws.settings import (
     ENV_SCHEMA,
     ENV_STATEMENT_TIMEOUT_S,
 )
-from pipeline.lambdas.setup import PROP_ANALYSTS, PROP_LOADER_SECRET_ARN, PROP_SQL_HASH
+from pipeline.lambdas.setup import (
+    PROP_ANALYSTS,
+    PROP_LOADER_SECRET_ARN,
+    PROP_OPERATORS,
+    PROP_SQL_HASH,
+)
 
 SETUP_HANDLER = "pipeline.lambdas.setup.handler"
 RESOURCE_TYPE = "Custom::DatabaseSetup"
@@ -48,8 +54,11 @@ def setup_sql(config: PipelineConfig) -> list[str]:
         *sql.render_ddl(config.schema),
         sql.render_create_user(sql.LOADER_USER, "md5" + "0" * 32),
         sql.render_create_role(),
-        *(sql.render_create_user(name, None) for name in config.analysts),
-        *sql.render_grants(config.schema, config.database, _HASH_ROLE_ARN, config.analysts),
+        sql.render_create_role(sql.OPERATOR_ROLE),
+        *(sql.render_create_user(name, None)
+          for name in dict.fromkeys([*config.analysts, *config.operators])),
+        *sql.render_grants(config.schema, config.database, _HASH_ROLE_ARN, config.analysts,
+                           operators=config.operators),
     ]
 
 
@@ -102,6 +111,7 @@ class DatabaseSetup(Construct):
             properties={
                 PROP_LOADER_SECRET_ARN: warehouse.loader_secret.secret_arn,
                 PROP_ANALYSTS: list(config.analysts),
+                PROP_OPERATORS: list(config.operators),
                 PROP_SQL_HASH: sql_hash(config),
             },
         )

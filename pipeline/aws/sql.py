@@ -211,6 +211,9 @@ def render_ledger_lookup(schema: str) -> str:
 # analysts and validation runs get through their IAM identities.
 LOADER_USER = "pipeline_loader"
 ANALYST_ROLE = "pipeline_analyst"
+# The operator commands' role (`pipeline status`, `redrive`, `reload`): what a load needs,
+# held by the IAM identities in `pipeline:operators`, so no operator uses the admin secret.
+OPERATOR_ROLE = "pipeline_operator"
 
 # What one load (`render_load`) and the loader's cold-start check (`render_catalog_lookup`)
 # need, table by table, and nothing more:
@@ -311,8 +314,10 @@ def render_grants(
     copy_role_arn: str,
     analysts: tuple[str, ...] = (),
     *,
+    operators: tuple[str, ...] = (),
     loader: str = LOADER_USER,
     role: str = ANALYST_ROLE,
+    operator_role: str = OPERATOR_ROLE,
 ) -> list[str]:
     """Every GRANT of the pipeline's users, each safe to run again, after PUBLIC's defaults
     are revoked (`render_revocations`).
@@ -320,20 +325,29 @@ def render_grants(
     The loader gets `LOADER_TABLE_PRIVILEGES` on the schema's objects, TEMP and ASSUMEROLE
     on the copy role for COPY; the analyst role reads the schema (now and, through default
     privileges, tables the admin creates later); each IAM identity in `analysts` gets the role.
+    The operator role gets what the loader has (`reload` runs the same load), and each IAM
+    identity in `operators` gets it.
     """
     schema_sql = validate_identifier(schema, "schema")
-    loader_sql = validate_identifier(loader, "loader user")
     role_sql = validate_identifier(role, "role")
+    operator_sql = validate_identifier(operator_role, "operator role")
+
+    def load_grants(grantee: str) -> list[str]:
+        return [
+            f"GRANT USAGE ON SCHEMA {schema_sql} TO {grantee}",
+            *(
+                f"GRANT {', '.join(privileges)} ON {qualified(schema, table)} TO {grantee}"
+                for table, privileges in LOADER_TABLE_PRIVILEGES.items()
+            ),
+            f"GRANT TEMP ON DATABASE {validate_identifier(database, 'database')} TO {grantee}",
+            f"GRANT ASSUMEROLE ON {_literal(copy_role_arn, _ROLE_ARN, 'IAM role ARN')} "
+            f"TO {grantee} FOR COPY",
+        ]
+
     statements = [
         *render_revocations(database),
-        f"GRANT USAGE ON SCHEMA {schema_sql} TO {loader_sql}",
-        *(
-            f"GRANT {', '.join(privileges)} ON {qualified(schema, table)} TO {loader_sql}"
-            for table, privileges in LOADER_TABLE_PRIVILEGES.items()
-        ),
-        f"GRANT TEMP ON DATABASE {validate_identifier(database, 'database')} TO {loader_sql}",
-        f"GRANT ASSUMEROLE ON {_literal(copy_role_arn, _ROLE_ARN, 'IAM role ARN')} "
-        f"TO {loader_sql} FOR COPY",
+        *load_grants(validate_identifier(loader, "loader user")),
+        *load_grants(f"ROLE {operator_sql}"),
         f"GRANT USAGE ON SCHEMA {schema_sql} TO ROLE {role_sql}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema_sql} TO ROLE {role_sql}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema_sql} GRANT SELECT ON TABLES "
@@ -341,6 +355,9 @@ def render_grants(
     ]
     statements += [
         f'GRANT ROLE {role_sql} TO "{validate_iam_db_user(name)}"' for name in analysts
+    ]
+    statements += [
+        f'GRANT ROLE {operator_sql} TO "{validate_iam_db_user(name)}"' for name in operators
     ]
     return statements
 

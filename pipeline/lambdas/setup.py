@@ -4,7 +4,8 @@ CloudFormation invokes it once the warehouse exists, and again when the set-up S
 changes (the resource's `SqlHash` property); the publisher's schedule waits for it.
 It logs in with the admin secret (the only code that does) and runs the same idempotent
 statements as `pipeline warehouse init`: schema, tables, view, the loader user with the
-password of the loader secret, the read-only analyst role and the analysts from context.
+password of the loader secret, the read-only analyst role, the operator role, and the
+analysts and operators from context.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pipeline.aws.settings import Settings
 # The custom resource's properties (cdk_app/database.py sets them).
 PROP_LOADER_SECRET_ARN = "LoaderSecretArn"  # noqa: S105 (a property name, not a secret)
 PROP_ANALYSTS = "Analysts"
+PROP_OPERATORS = "Operators"
 PROP_SQL_HASH = "SqlHash"
 
 
@@ -27,8 +29,10 @@ def set_up(settings: Settings, properties: Mapping[str, Any], client: Any = None
     from pipeline.aws import sql
 
     analysts = [sql.validate_iam_db_user(name) for name in properties.get(PROP_ANALYSTS, [])]
+    operators = [sql.validate_iam_db_user(name) for name in properties.get(PROP_OPERATORS, [])]
     password = dataapi.loader_password(settings, properties[PROP_LOADER_SECRET_ARN])
-    dataapi.init_warehouse(dataapi.build(settings, client), settings, password, analysts)
+    dataapi.init_warehouse(dataapi.build(settings, client), settings, password, analysts,
+                           operators)
 
 
 @cache

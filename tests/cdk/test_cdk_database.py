@@ -11,7 +11,12 @@ from cdk_app.config import PipelineConfig
 from cdk_app.database import RESOURCE_TYPE, SETUP_HANDLER, sql_hash
 from cdk_app.functions import PUBLISHER_HANDLER
 from pipeline.core.errors import ConfigError
-from pipeline.lambdas.setup import PROP_ANALYSTS, PROP_LOADER_SECRET_ARN, PROP_SQL_HASH
+from pipeline.lambdas.setup import (
+    PROP_ANALYSTS,
+    PROP_LOADER_SECRET_ARN,
+    PROP_OPERATORS,
+    PROP_SQL_HASH,
+)
 
 from .conftest import Synth
 
@@ -31,6 +36,7 @@ def test_the_database_setup_runs_the_pipelines_own_handler_with_the_loader_secre
         "ServiceToken": {"Fn::GetAtt": [setup_function, "Arn"]},
         PROP_LOADER_SECRET_ARN: {"Ref": loader_secret},
         PROP_ANALYSTS: [],
+        PROP_OPERATORS: [],
         PROP_SQL_HASH: sql_hash(any_mode.config),
     })
     secret = any_mode.cfn["Resources"][loader_secret.as_string()]
@@ -68,15 +74,20 @@ def test_a_change_to_the_setup_sql_changes_the_resource_so_it_runs_again(
         synth: Callable[..., Synth], serverless: Synth) -> None:
     other_schema = synth(schema="ingest")
     with_analysts = synth(analysts=["arn:aws:iam::123456789012:role/ci-validate", "IAM:alice"])
-    hashes = {sql_hash(s.config) for s in (serverless, other_schema, with_analysts)}
-    assert len(hashes) == 3
+    with_operators = synth(operators="IAM:oncall")
+    hashes = {sql_hash(s.config)
+              for s in (serverless, other_schema, with_analysts, with_operators)}
+    assert len(hashes) == 4
     with_analysts.template.has_resource_properties(RESOURCE_TYPE, {
         PROP_ANALYSTS: ["IAMR:ci-validate", "IAM:alice"],
         PROP_SQL_HASH: sql_hash(with_analysts.config),
     })
+    with_operators.template.has_resource_properties(RESOURCE_TYPE, {
+        PROP_OPERATORS: ["IAM:oncall"], PROP_SQL_HASH: sql_hash(with_operators.config)})
 
 
-def test_a_bad_analyst_in_context_is_named(cdk_context: dict[str, object]) -> None:
-    context = {**cdk_context, "pipeline:analysts": ["bob"]}
-    with pytest.raises(ConfigError, match=r"pipeline:analysts.*'bob' is not an IAM database user"):
+@pytest.mark.parametrize("key", ["analysts", "operators"])
+def test_a_bad_identity_in_context_is_named(cdk_context: dict[str, object], key: str) -> None:
+    context = {**cdk_context, f"pipeline:{key}": ["bob"]}
+    with pytest.raises(ConfigError, match=rf"pipeline:{key}.*'bob' is not an IAM database user"):
         PipelineConfig.from_context(context.get)

@@ -76,7 +76,7 @@ def test_create_update_and_delete_answer_cloudformation_and_leave_the_schema_rea
         arn = secrets.create_secret(Name="loader", SecretString=json.dumps(
             {"username": "pipeline_loader", "password": "Abcdefgh12345678"}))["ARN"]
         properties = {setup.PROP_LOADER_SECRET_ARN: arn, setup.PROP_ANALYSTS: ["IAMR:ci"],
-                      setup.PROP_SQL_HASH: "1"}
+                      setup.PROP_OPERATORS: ["IAM:oncall"], setup.PROP_SQL_HASH: "1"}
 
         def run(request: str, props: dict[str, Any]) -> str:
             return custom_resource.answer(_event(request, url, props),

@@ -19,12 +19,14 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/copy"
 ROWS_URL = "s3://telegram-staging/incoming/2026/11/29/b-p0-x.rows.manifest"
 PARTS_URL = "s3://telegram-staging/incoming/2026/11/29/b-p0-x.parts.manifest"
 ANALYSTS = ("IAM:alice", "IAMR:ci-validate")
+OPERATORS = ("IAM:oncall",)
 LOADER = sql.LOADER_USER
 ROLE = sql.ANALYST_ROLE
+OPERATOR = sql.OPERATOR_ROLE
 
 
 def grants() -> list[str]:
-    return sql.render_grants(SCHEMA, DATABASE, ROLE_ARN, ANALYSTS)
+    return sql.render_grants(SCHEMA, DATABASE, ROLE_ARN, ANALYSTS, operators=OPERATORS)
 
 
 def test_the_grants_are_exactly_these() -> None:
@@ -38,12 +40,28 @@ def test_the_grants_are_exactly_these() -> None:
         f"GRANT SELECT ON scraped.telegram_messages_latest TO {LOADER}",
         f"GRANT TEMP ON DATABASE dev TO {LOADER}",
         f"GRANT ASSUMEROLE ON '{ROLE_ARN}' TO {LOADER} FOR COPY",
+        f"GRANT USAGE ON SCHEMA scraped TO ROLE {OPERATOR}",
+        f"GRANT INSERT ON scraped.telegram_messages TO ROLE {OPERATOR}",
+        f"GRANT SELECT, INSERT, UPDATE ON scraped.load_ledger TO ROLE {OPERATOR}",
+        f"GRANT SELECT ON scraped.telegram_messages_latest TO ROLE {OPERATOR}",
+        f"GRANT TEMP ON DATABASE dev TO ROLE {OPERATOR}",
+        f"GRANT ASSUMEROLE ON '{ROLE_ARN}' TO ROLE {OPERATOR} FOR COPY",
         f"GRANT USAGE ON SCHEMA scraped TO ROLE {ROLE}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA scraped TO ROLE {ROLE}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA scraped GRANT SELECT ON TABLES TO ROLE {ROLE}",
         f'GRANT ROLE {ROLE} TO "IAM:alice"',
         f'GRANT ROLE {ROLE} TO "IAMR:ci-validate"',
+        f'GRANT ROLE {OPERATOR} TO "IAM:oncall"',
     ]
+
+
+def test_the_operator_role_holds_exactly_what_the_loader_does() -> None:
+    """`pipeline reload` runs the loader's statements, as the operator role: no more."""
+    as_loader = {g.removesuffix(" FOR COPY").rsplit(" TO ", 1)[0] for g in grants()
+                 if re.search(rf" TO {LOADER}( FOR COPY)?$", g)}
+    as_operator = {g.removesuffix(" FOR COPY").rsplit(" TO ", 1)[0] for g in grants()
+                   if re.search(rf" TO ROLE {OPERATOR}( FOR COPY)?$", g)}
+    assert as_operator == as_loader
 
 
 def test_the_analyst_role_can_only_read() -> None:
@@ -65,9 +83,10 @@ def test_what_every_user_holds_through_public_is_revoked_before_anything_is_gran
         "REVOKE CREATE", "REVOKE TEMP", "REVOKE ASSUMEROLE"}
     assert all(r.endswith(("FROM PUBLIC", "FROM PUBLIC FOR ALL")) for r in revoked)
     assert not any(s.startswith("REVOKE") for s in statements[3:])
-    # Who needs one of them back gets it by name: the loader only.
+    # Who needs one of them back gets it by name: the loader and the operator role only.
     regranted = [s for s in statements if re.match(r"GRANT (TEMP|ASSUMEROLE|CREATE)\b", s)]
-    assert regranted and all(re.search(rf"TO {LOADER}( FOR COPY)?$", s) for s in regranted)
+    assert regranted and all(re.search(rf"TO (ROLE {OPERATOR}|{LOADER})( FOR COPY)?$", s)
+                             for s in regranted)
 
 
 def granted_to_loader() -> set[tuple[str, str]]:
@@ -230,6 +249,7 @@ SETUP_STATEMENTS = [
     sql.render_alter_user_password(LOADER, sql.password_hash(LOADER, "Abcdefgh1234")),
     sql.render_create_user("IAMR:ci-validate", None),
     sql.render_create_role(),
+    sql.render_create_role(sql.OPERATOR_ROLE),
 ]
 
 
@@ -286,7 +306,8 @@ def test_warehouse_init_creates_once_and_on_a_second_run_resets_the_password_and
                                          copy_role_arn=ROLE_ARN)
     warehouse.ensure_users(DATABASE, "Abcdefgh1234", ["IAM:alice"])
     assert [s.split(" PASSWORD")[0] for s in first.executed] == [
-        f"CREATE USER {LOADER}", f"CREATE ROLE {ROLE}", 'CREATE USER "IAM:alice"']
+        f"CREATE USER {LOADER}", f"CREATE ROLE {ROLE}", f"CREATE ROLE {OPERATOR}",
+        'CREATE USER "IAM:alice"']
     assert first.batches == [sql.render_grants(SCHEMA, DATABASE, ROLE_ARN, ("IAM:alice",))]
 
     again = _Api(existing={LOADER, ROLE, "IAM:alice"})
@@ -329,3 +350,25 @@ def test_a_root_caller_is_a_one_line_config_error() -> None:
             "UserId": "123456789012"})
         with pytest.raises(ConfigError, match="not the account's root user"):
             dataapi.caller_db_user(Settings(), client=sts)
+
+
+def test_operator_commands_log_in_as_the_caller_never_with_the_admin_secret(tmp_path) -> None:
+    """`status`, `redrive` and `reload` take their settings from the stack outputs: the admin
+    secret's output fills nothing, so the Data API maps the caller's IAM identity (granted
+    the operator role by `pipeline:operators`)."""
+    import json
+
+    from pipeline import ops
+    from pipeline.aws import settings as names
+    from pipeline.aws.settings import Settings
+
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"Stack": {
+        names.OUTPUT_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        names.OUTPUT_WORKGROUP: "wg",
+        names.OUTPUT_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:admin",
+    }}))
+    operating = ops.resolve(Settings(), outputs)
+    assert operating.redshift_workgroup == "wg"
+    assert operating.redshift_secret_arn is None
+    assert "SecretArn" not in dataapi.DataApi(client=None, settings=operating)._target()
