@@ -102,6 +102,9 @@ DEFAULTS: dict[str, Any] = {
     "adminUsername": "pipeline_admin",
     "vpcCidr": "10.42.0.0/16",
     "availabilityZones": None,
+    # Or zone IDs (e.g. use1-az2): the same zone in every account, as the Redshift docs list
+    # the zones Redshift Serverless supports; the subnets are placed by ID, no name mapping.
+    "availabilityZoneIds": None,
     # An address the alarms' SNS topic e-mails (a subscription to confirm); None: no e-mail.
     "alarmEmail": None,
     # Opt-in: IPv4 CIDRs (reaching the VPC through a VPN, Direct Connect or peering) that may
@@ -174,6 +177,7 @@ class PipelineConfig:
     analyst_cidrs: tuple[str, ...]
     analysts: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
+    availability_zone_ids: tuple[str, ...] = ()
 
     @property
     def serverless(self) -> bool:
@@ -301,6 +305,7 @@ class _Reader:
                 "must be an IPv4 CIDR between /16 and /22 (it holds three /24 subnets)",
             ),
             "availability_zones": self._availability_zones(region),
+            "availability_zone_ids": self._availability_zone_ids(),
             "alarm_email": self._alarm_email(),
             "analyst_cidrs": self._analyst_cidrs(),
             "analysts": self._identities("analysts"),
@@ -338,6 +343,30 @@ class _Reader:
                 f"must list at least three distinct zones of {region} (e.g. {region}a), because "
                 "Redshift Serverless needs subnets in three Availability Zones",
             )
+            return ()
+        return tuple(value)
+
+    def _availability_zone_ids(self) -> tuple[str, ...]:
+        value = self._items("availabilityZoneIds")
+        if not value:
+            return ()
+        pattern = r"[a-z]{2,5}\d{1,2}-az\d{1,2}"
+        if (
+            not isinstance(value, list)
+            or len(value) < 3
+            or len(set(value)) != len(value)
+            or not all(isinstance(z, str) and re.fullmatch(pattern, z) for z in value)
+            or len({z.split("-az")[0] for z in value}) != 1
+        ):
+            self._fail(
+                "availabilityZoneIds",
+                "must list at least three distinct zone IDs of one region (e.g. use1-az2), "
+                "because Redshift Serverless needs subnets in three supported zones",
+            )
+            return ()
+        if self._raw["availabilityZones"]:
+            self._fail("availabilityZoneIds", f"give zone IDs or {PREFIX}availabilityZones, "
+                       "not both")
             return ()
         return tuple(value)
 
@@ -429,7 +458,7 @@ class _Reader:
                            f"the loader timeout ({between} s), or it fires between drains")
         if v["admin_username"] == "awsuser":
             self._fail("adminUsername", "must not be the well-known default 'awsuser'")
-        if v["account"] and not v["availability_zones"]:
+        if v["account"] and not (v["availability_zones"] or v["availability_zone_ids"]):
             # With a concrete account CDK would look the zones up, which needs credentials.
             self._fail(
                 "account",

@@ -751,6 +751,30 @@ def test_stack_outputs(any_mode: Synth) -> None:
     any_mode.template.has_output("Database", {"Value": any_mode.config.database})
 
 
+def test_zone_ids_place_the_subnets_by_id_with_no_name_mapping(
+        synth: Callable[..., Synth]) -> None:
+    """Zone names differ per account, IDs do not, and the Redshift docs list supported zones
+    by ID: the subnets take the IDs themselves, with or without a concrete account."""
+    ids = ["use1-az2", "use1-az4", "use1-az6"]
+    for placed in (synth(availabilityZoneIds=",".join(ids)),
+                   synth(account="123456789012", availabilityZoneIds=ids)):
+        subnets = placed.resources("AWS::EC2::Subnet").values()
+        assert sorted(s["Properties"]["AvailabilityZoneId"] for s in subnets) == ids
+        assert not any("AvailabilityZone" in s["Properties"] for s in subnets)
+        placed.template.has_resource_properties("AWS::RedshiftServerless::Workgroup", {
+            "SubnetIds": Match.array_with([{"Ref": Match.string_like_regexp("Subnet")}])})
+
+
+def test_names_and_ids_together_are_refused(cdk_context: dict[str, Any]) -> None:
+    from cdk_app.config import PipelineConfig
+    from pipeline.core.errors import ConfigError
+
+    context = {**cdk_context, "pipeline:availabilityZones": "us-east-1a,us-east-1b,us-east-1c",
+               "pipeline:availabilityZoneIds": "use1-az2,use1-az4,use1-az6"}
+    with pytest.raises(ConfigError, match="not both"):
+        PipelineConfig.from_context(context.get)
+
+
 def test_an_explicit_account_synthesizes_without_any_lookup(synth: Callable[..., Synth]) -> None:
     zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
     pinned = synth(account="123456789012", availabilityZones=zones)
