@@ -65,15 +65,28 @@ def wait_for_first_load(
         sleep(min(poll_s, left))
 
 
-def ledger_parts(values: dict[str, Any]) -> int:
-    """Parts in the load ledger of the warehouse the notebook parameters name."""
+def ledger_parts(values: dict[str, Any], data_api_endpoint_url: str | None = None) -> int:
+    """Parts in the load ledger of the warehouse the notebook parameters name.
+
+    `data_api_endpoint_url` (the `PIPELINE_DATA_API_ENDPOINT_URL` setting) points the Data
+    API elsewhere, as for the embedded endpoint; None keeps boto3's own resolution.
+    """
+    import dataclasses
+
     from pipeline.analysis.checks import NotebookTarget
+    from pipeline.analysis.warehouse import connect
     from pipeline.aws import sql
 
     fields = ("target", "warehouse_path", "schema", "workgroup", "cluster", "database",
               "region", "stack_outputs")
     target = NotebookTarget.from_parameters(**{k: values[k] for k in fields if k in values})
-    with target.connect() as conn:
+    if data_api_endpoint_url and target.target == "redshift":
+        settings = dataclasses.replace(target.settings(),
+                                       data_api_endpoint_url=data_api_endpoint_url)
+        opened = connect("redshift", settings)
+    else:
+        opened = target.connect()
+    with opened as conn:
         frame = conn.query(sql.render_ledger_lookup(target.schema))
     return int(frame["parts"].iloc[0])
 
@@ -304,8 +317,9 @@ def validate(
     found = discover(notebooks_dir, only)
     values = parameters(settings, target=target, stack_outputs=stack_outputs)
     if target == "redshift" and first_load_wait_s > 0:
-        parts = wait_for_first_load(lambda: ledger_parts(values), timeout_s=first_load_wait_s,
-                                    sleep=sleep, progress=progress)
+        parts = wait_for_first_load(
+            lambda: ledger_parts(values, settings.data_api_endpoint_url),
+            timeout_s=first_load_wait_s, sleep=sleep, progress=progress)
         progress(f"the ledger holds {parts} loaded part(s)")
     kernel = kernel_name()
     results = []

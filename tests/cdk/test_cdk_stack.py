@@ -476,7 +476,7 @@ def test_lambda_environments_are_accepted_by_settings(any_mode: Synth) -> None:
         ENV_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/queue",
         ENV_BUCKET: "telegram-staging-bucket",
     }
-    for _, function in (any_mode.publisher, any_mode.loader):
+    for _, function in (any_mode.publisher, any_mode.loader, any_mode.function(SETUP_HANDLER)):
         variables = function["Properties"]["Environment"]["Variables"]
         env = {
             name: value if isinstance(value, str) else stand_ins.get(name, "token")

@@ -9,9 +9,7 @@ statements run through the embedded Data API on a DuckDB file.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,36 +19,15 @@ from pipeline.analysis.warehouse import connect
 from pipeline.aws import boto, custom_resource
 from pipeline.aws.settings import Settings
 from pipeline.lambdas import setup
+from tests.integration.helpers import cloudformation_listener
 
 pytestmark = pytest.mark.integration
 
 
-class _CloudFormation(BaseHTTPRequestHandler):
-    """Takes the responses PUT to the pre-signed URL."""
-
-    received: list[dict[str, Any]]
-
-    def do_PUT(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(json.loads(body))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def response_url() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    server = HTTPServer(("127.0.0.1", 0), _CloudFormation)
-    server.received = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/response", server.received  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with cloudformation_listener() as listener:
+        yield listener
 
 
 def _event(request: str, url: str, properties: dict[str, Any]) -> dict[str, Any]:

@@ -69,15 +69,6 @@ def deployment(tmp_path: Path) -> Any:
         yield Deployment(stack.settings)
 
 
-def _point_boto3_at(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Standard boto3 variables, as a VPC endpoint or proxy would set them: the redshift
-    target's code path runs unchanged against the embedded Data API."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_REDSHIFT_DATA",
-                       deployment.settings.data_api_endpoint_url or "")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "embedded")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "embedded")
-
-
 def _redshift_values(deployment: Deployment) -> dict[str, Any]:
     """The notebooks' parameters for the redshift target, over the embedded Data API."""
     values = parameters(deployment.settings, target="redshift")
@@ -86,13 +77,13 @@ def _redshift_values(deployment: Deployment) -> dict[str, Any]:
 
 
 def test_validation_waits_for_the_first_load_then_freshness_ignores_the_backlog(
-        deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+        deployment: Deployment) -> None:
     from pipeline.analysis.warehouse import connect
 
-    _point_boto3_at(deployment, monkeypatch)
     deployment.set_up()
     deployment.publish(3, datetime.now(UTC) - BACKLOG_AGE)  # the deploy-time backlog
     values = _redshift_values(deployment)
+    endpoint = deployment.settings.data_api_endpoint_url  # loopback: placeholder credentials
 
     # validate's wait: the ledger is empty until the first drain, which comes while it waits.
     waits: list[float] = []
@@ -101,7 +92,7 @@ def test_validation_waits_for_the_first_load_then_freshness_ignores_the_backlog(
         waits.append(seconds)
         assert deployment.drain() > 0
 
-    parts = wait_for_first_load(lambda: ledger_parts(values), timeout_s=660, poll_s=15,
+    parts = wait_for_first_load(lambda: ledger_parts(values, endpoint), timeout_s=660, poll_s=15,
                                 sleep=first_drain_comes, clock=lambda: 0.0)
     assert parts >= 3 and waits == [15]
 
@@ -125,18 +116,16 @@ def test_validation_waits_for_the_first_load_then_freshness_ignores_the_backlog(
                                    after_first_load=False)
 
 
-def test_an_empty_ledger_after_the_wait_is_a_one_line_failure(deployment: Deployment,
-                                                             monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
-    _point_boto3_at(deployment, monkeypatch)
+def test_an_empty_ledger_after_the_wait_is_a_one_line_failure(deployment: Deployment) -> None:
     deployment.set_up()
     values = _redshift_values(deployment)
+    endpoint = deployment.settings.data_api_endpoint_url  # loopback: placeholder credentials
     now = [0.0]
 
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
     with pytest.raises(checks.SmokeCheckError, match="no part loaded after waiting 60 s"):
-        wait_for_first_load(lambda: ledger_parts(values), timeout_s=60, poll_s=15,
+        wait_for_first_load(lambda: ledger_parts(values, endpoint), timeout_s=60, poll_s=15,
                             sleep=sleep, clock=lambda: now[0])
     assert now[0] == 60
