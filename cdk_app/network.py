@@ -32,9 +32,12 @@ class Network(Construct):
         super().__init__(scope, construct_id)
 
         # Explicit zones from context, else the region's first three resolved at deploy time;
-        # either way synth does no availability-zone lookup (no credentials needed).
+        # either way synth does no availability-zone lookup (no credentials needed). With
+        # zone IDs the subnets are placed by ID below, so these names are only placeholders.
+        zone_ids = list(config.availability_zone_ids)
         zones = list(config.availability_zones) or [
-            Fn.select(index, Fn.get_azs()) for index in range(WAREHOUSE_AZ_COUNT)
+            Fn.select(index, Fn.get_azs())
+            for index in range(len(zone_ids) or WAREHOUSE_AZ_COUNT)
         ]
         self.vpc = ec2.Vpc(
             self,
@@ -62,9 +65,16 @@ class Network(Construct):
             # this VPC uses the default group (the warehouse has its own, below).
             restrict_default_security_group=False,
         )
-        self.subnet_ids = self.vpc.select_subnets(
-            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-        ).subnet_ids
+        subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnets
+        # Zone IDs name the same zone in every account (names are shuffled per account), and
+        # the Redshift docs list supported zones by ID: AWS::EC2::Subnet takes the ID itself.
+        # https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html
+        for subnet, zone_id in zip(subnets, zone_ids, strict=False):
+            cfn = subnet.node.default_child
+            assert isinstance(cfn, ec2.CfnSubnet)
+            cfn.add_property_deletion_override("AvailabilityZone")
+            cfn.add_property_override("AvailabilityZoneId", zone_id)
+        self.subnet_ids = [subnet.subnet_id for subnet in subnets]
 
         self.warehouse_security_group = ec2.SecurityGroup(
             self,

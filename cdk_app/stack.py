@@ -9,6 +9,7 @@ from constructs import Construct
 
 from cdk_app.capacity import UsageLimit
 from cdk_app.config import PipelineConfig
+from cdk_app.database import DatabaseSetup
 from cdk_app.functions import Loader, Publisher
 from cdk_app.monitoring import Monitoring
 from cdk_app.network import Network
@@ -38,6 +39,8 @@ class PipelineStack(Stack):
         if config.serverless:
             self.usage_limit = UsageLimit(self, "UsageLimit", config=config,
                                           workgroup_arn=self.warehouse.resource_arn)
+        self.database = DatabaseSetup(self, "DatabaseSetup", config=config,
+                                      warehouse=self.warehouse)
         self.publisher = Publisher(self, "Publisher", config=config, queue=self.queues.queue)
         self.loader = Loader(
             self,
@@ -55,6 +58,11 @@ class PipelineStack(Stack):
             queue=self.queues.queue,
         )
 
+        # Nothing is published or drained before the loader can log in (cdk_app/database.py).
+        self.publisher.rule.node.add_dependency(self.database.resource)
+        if self.load_trigger.rule is not None:
+            self.load_trigger.rule.node.add_dependency(self.database.resource)
+
         # Grants (the loader's SQS consume permissions come with its trigger).
         # SendMessageBatch only (grant_send_messages would add GetQueueAttributes/GetQueueUrl,
         # which the publisher never calls: it is given the queue URL).
@@ -71,6 +79,7 @@ class PipelineStack(Stack):
             dlq=self.queues.dlq,
             publisher=self.publisher.function,
             loader=self.loader.function,
+            workgroup_name=self.warehouse.name if config.serverless else None,
         )
 
         outputs = {

@@ -2,17 +2,19 @@
 
 `schedule` (the default): an EventBridge rule invokes the loader function every
 `pipeline:loadEvery` minutes with the drain handler, which receives what the queue holds
-up to its budget and loads it in as few COPY transactions as it can. Reserved
-concurrency 1: a drain never races another drain. Redshift Serverless bills each query
-at least 60 s, so this bounds the bill by the schedule, not by the traffic.
+up to its budget and loads it in as few COPY transactions as it can. Redshift Serverless
+bills each query at least 60 s, so this bounds the bill by the schedule, not by the traffic.
+No reserved concurrency: Lambda refuses a reservation that leaves an account fewer
+unreserved executions than its minimum, which new accounts' low quotas make likely, so
+reserving would fail the first deploy. Drains seldom overlap (one stops at the first
+message sent after it started) and, when two do, the ledger still keeps one copy of
+each part (the same guarantee as two racing event-source loaders).
 
 `queue`: Lambda's SQS event source invokes the loader handler per batch (seconds of
 freshness; at one message a minute it keeps the workgroup billed around the clock).
 """
 
 from __future__ import annotations
-
-from typing import cast
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
@@ -67,10 +69,6 @@ class LoadTrigger(Construct):
             )
             return
         every = Duration.minutes(config.load_every_min)
-        # One drain at a time. (Set on the L1: the function construct is shared by both
-        # triggers, and only this one limits it.)
-        cfn = cast(lambda_.CfnFunction, function.node.default_child)
-        cfn.reserved_concurrent_executions = 1
         function.add_environment(ENV_QUEUE_URL, queue.queue_url)
         # The drain receives, deletes and (for messages over its budget) releases.
         queue.grant_consume_messages(function)

@@ -159,6 +159,65 @@ def require_fresh(seconds: float | None, max_seconds: float, what: str) -> None:
         )
 
 
+# Freshness is the pipeline's latency now, not the history's: parts published within this
+# many seconds before the newest load (an hour holds a dozen 5-minute drains).
+FRESHNESS_WINDOW_S = 3600.0
+
+
+def freshness_sql(ledger: str, quantile: float, window_s: float | None = FRESHNESS_WINDOW_S,
+                  *, after_first_load: bool = True) -> str:
+    """Publish-to-queryable latency (parts, p50, the `quantile`, max; seconds) as Redshift SQL.
+
+    Measured over the parts published after the pipeline's first load (with
+    `after_first_load`) and within `window_s` before the newest load (None: no window).
+    A fresh deployment's backlog, queued before the loader could first run, and old
+    incidents long since over, are not what the check asks about: is the pipeline fast now.
+    `ledger` is a qualified table name (`sql.qualified`); the numbers are validated here.
+    """
+    q = float(quantile)
+    if not 0 < q < 1:
+        raise ConfigError(f"freshness quantile {quantile!r} must be between 0 and 1")
+    where = ["published_at IS NOT NULL"]
+    if after_first_load:
+        where.append(f"published_at > (SELECT MIN(loaded_at) FROM {ledger})")
+    if window_s is not None:
+        seconds = int(window_s)
+        if seconds <= 0:
+            raise ConfigError(f"freshness window {window_s!r} must be a positive number of seconds")
+        where.append(f"published_at >= DATEADD(second, -{seconds}, "
+                     f"(SELECT MAX(loaded_at) FROM {ledger}))")
+    latency = "DATEDIFF(millisecond, published_at, loaded_at)"
+    return (
+        f"SELECT COUNT(*) AS parts, "
+        f"PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {latency}) / 1000.0 AS p50_s, "
+        f"PERCENTILE_CONT({q}) WITHIN GROUP (ORDER BY {latency}) / 1000.0 AS quantile_s, "
+        f"MAX({latency}) / 1000.0 AS max_s "
+        f"FROM {ledger} WHERE " + " AND ".join(where)
+    )
+
+
+def check_freshness(conn: Connection, ledger: str, max_seconds: float, quantile: float = 0.95,
+                    window_s: float | None = FRESHNESS_WINDOW_S, *,
+                    after_first_load: bool = True) -> tuple[pd.DataFrame, str]:
+    """Fail when the recent publish-to-queryable latency's `quantile` is above `max_seconds`.
+
+    Returns the figures and a line saying what was checked, or, when no part published
+    after the first load has loaded yet (a deployment minutes old), a skipped line:
+    `pipeline validate` shows that notebook as SKIPPED, never PASSED.
+    """
+    frame = conn.query(freshness_sql(ledger, quantile, window_s,
+                                     after_first_load=after_first_load))
+    scope = ("published after the first load" if after_first_load else "published")
+    if window_s is not None:
+        scope += f" within {float(window_s):g} s of the newest load"
+    if int(frame["parts"].iloc[0]) == 0:
+        return frame, skipped(f"freshness: no part {scope} has loaded yet; run validate "
+                              "again after the next load")
+    what = f"publish-to-queryable latency (p{float(quantile) * 100:g}, parts {scope})"
+    require_fresh(frame["quantile_s"].iloc[0], max_seconds, what)
+    return frame, f"freshness check passed: {what} within {float(max_seconds):g} s"
+
+
 def require_no_duplicates(duplicates: pd.DataFrame, key: str, table: str) -> None:
     """Fail when a `GROUP BY key HAVING COUNT(*) > 1` query returned anything.
 

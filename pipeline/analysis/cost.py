@@ -47,9 +47,27 @@ SQS_CHUNKS_PER_MESSAGE = 3
 EVENT_SOURCE_IDLE_POLLS_PER_DAY = 5 * 3 * 60 * 24
 S3_WRITES_PER_LOAD = 13  # rows, parts and two manifests put, then copied and deleted
 S3_READS_PER_LOAD = 4  # COPY reads the two manifests and two objects
-ALARMS = 4
-DASHBOARDS = 1
-SECRETS = 1
+# What the template bills by the month whatever the traffic: CloudFormation type -> its
+# prices.json entry, and how many each warehouse mode's template holds (two secrets: the
+# admin's and the loader's; Serverless has a fifth alarm, on the usage limit's daily share).
+# tests/cdk/test_cost_resources.py counts them in the synthesized templates and checks that
+# every other resource type there is either modelled by traffic or free.
+FIXED_PRICES = {
+    "AWS::SecretsManager::Secret": "secrets_manager_secret_month",
+    "AWS::CloudWatch::Alarm": "cloudwatch_alarm_month",
+    "AWS::CloudWatch::Dashboard": "cloudwatch_dashboard_month",
+}
+FIXED_COUNTS = {
+    SERVERLESS: {"AWS::SecretsManager::Secret": 2, "AWS::CloudWatch::Alarm": 5,
+                 "AWS::CloudWatch::Dashboard": 1},
+    PROVISIONED: {"AWS::SecretsManager::Secret": 2, "AWS::CloudWatch::Alarm": 4,
+                  "AWS::CloudWatch::Dashboard": 1},
+}
+# Billed by traffic, and modelled below: Redshift, Lambda, SQS, S3 requests.
+MODELLED = frozenset({
+    "AWS::RedshiftServerless::Workgroup", "AWS::Redshift::Cluster", "AWS::Lambda::Function",
+    "AWS::SQS::Queue", "AWS::S3::Bucket",
+})
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,12 @@ def _usd(prices: dict[str, Any], name: str) -> Any:
     return entry["usd"] if "usd" in entry else entry["value"]
 
 
+def fixed_usd(warehouse_mode: str, prices: dict[str, Any]) -> float:
+    """The month's fixed charges of a warehouse mode's template (`FIXED_COUNTS`)."""
+    return sum(count * float(_usd(prices, FIXED_PRICES[kind]))
+               for kind, count in FIXED_COUNTS[warehouse_mode].items())
+
+
 def copies_per_day(profile: Profile) -> float:
     """COPY transactions a day at the default input (one publisher tick a minute)."""
     if profile.trigger == SCHEDULE:
@@ -154,9 +178,7 @@ def estimate(profile: Profile, prices: dict[str, Any]) -> Estimate:
     s3_usd = copies * DAYS_PER_MONTH * (
         S3_WRITES_PER_LOAD * float(_usd(prices, "s3_thousand_writes"))
         + S3_READS_PER_LOAD * float(_usd(prices, "s3_thousand_reads"))) / 1000
-    fixed = (SECRETS * float(_usd(prices, "secrets_manager_secret_month"))
-             + ALARMS * float(_usd(prices, "cloudwatch_alarm_month"))
-             + DASHBOARDS * float(_usd(prices, "cloudwatch_dashboard_month")))
+    fixed = fixed_usd(profile.warehouse_mode, prices)
     freshness = (profile.load_every_min * 60 if profile.trigger == SCHEDULE
                  else profile.batching_window_s) + LOAD_S
     total = redshift + lambda_usd + sqs_usd + s3_usd + fixed

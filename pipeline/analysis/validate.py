@@ -27,6 +27,68 @@ FALLBACK_KERNEL = "python3"
 
 Progress = Callable[[str], None]
 
+# How long `validate --target redshift` waits for the first load of a fresh deployment: one
+# drain period at the default `pipeline:loadEvery` (5 min), plus the loader's timeout (300 s,
+# a drain may run that long) and a minute's margin.
+FIRST_LOAD_WAIT_S = 5 * 60 + 300 + 60
+FIRST_LOAD_POLL_S = 15.0
+
+
+def wait_for_first_load(
+    count_parts: Callable[[], int],
+    *,
+    timeout_s: float = FIRST_LOAD_WAIT_S,
+    poll_s: float = FIRST_LOAD_POLL_S,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    progress: Progress = lambda _: None,
+) -> int:
+    """Poll the ledger until it holds a part; the number of parts, or SmokeCheckError.
+
+    Right after `cdk deploy` the ledger is empty until the first scheduled drain: an empty
+    ledger then means "not yet", not "broken". After `timeout_s` it means broken.
+    """
+    from pipeline.analysis.checks import SmokeCheckError
+
+    deadline = clock() + timeout_s
+    while True:
+        parts = int(count_parts())
+        if parts > 0:
+            return parts
+        left = deadline - clock()
+        if left <= 0:
+            raise SmokeCheckError(
+                f"no part loaded after waiting {timeout_s:g} s for the first load: is the "
+                "drain's schedule enabled, and does the loader's log show errors?")
+        progress(f"waiting for the first load: the ledger is empty ({left:.0f} s left)")
+        sleep(min(poll_s, left))
+
+
+def ledger_parts(values: dict[str, Any], data_api_endpoint_url: str | None = None) -> int:
+    """Parts in the load ledger of the warehouse the notebook parameters name.
+
+    `data_api_endpoint_url` (the `PIPELINE_DATA_API_ENDPOINT_URL` setting) points the Data
+    API elsewhere, as for the embedded endpoint; None keeps boto3's own resolution.
+    """
+    import dataclasses
+
+    from pipeline.analysis.checks import NotebookTarget
+    from pipeline.analysis.warehouse import connect
+    from pipeline.aws import sql
+
+    fields = ("target", "warehouse_path", "schema", "workgroup", "cluster", "database",
+              "region", "stack_outputs")
+    target = NotebookTarget.from_parameters(**{k: values[k] for k in fields if k in values})
+    if data_api_endpoint_url and target.target == "redshift":
+        settings = dataclasses.replace(target.settings(),
+                                       data_api_endpoint_url=data_api_endpoint_url)
+        opened = connect("redshift", settings)
+    else:
+        opened = target.connect()
+    with opened as conn:
+        frame = conn.query(sql.render_ledger_lookup(target.schema))
+    return int(frame["parts"].iloc[0])
+
 
 @dataclass(frozen=True)
 class NotebookResult:
@@ -243,10 +305,21 @@ def validate(
     only: Sequence[str] = (),
     notebooks_dir: Path = NOTEBOOKS_DIR,
     progress: Progress = lambda _: None,
+    first_load_wait_s: float = FIRST_LOAD_WAIT_S,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[NotebookResult]:
-    """Run every notebook (or those matching `only`) and return one result per notebook."""
+    """Run every notebook (or those matching `only`) and return one result per notebook.
+
+    On a deployed warehouse it first waits (up to `first_load_wait_s`) for the first load,
+    so validating right after `cdk deploy` checks the pipeline instead of its start-up.
+    """
     found = discover(notebooks_dir, only)
     values = parameters(settings, target=target, stack_outputs=stack_outputs)
+    if target == "redshift" and first_load_wait_s > 0:
+        parts = wait_for_first_load(
+            lambda: ledger_parts(values, settings.data_api_endpoint_url),
+            timeout_s=first_load_wait_s, sleep=sleep, progress=progress)
+        progress(f"the ledger holds {parts} loaded part(s)")
     kernel = kernel_name()
     results = []
     for index, notebook in enumerate(found, start=1):

@@ -44,8 +44,20 @@ def client(settings: RuntimeSettings, service: str, endpoint_url: str | None = N
     import boto3
 
     url = endpoint_url or settings.aws_endpoint_url
+    # botocore's own per-service endpoint variable (AWS_ENDPOINT_URL_REDSHIFT_DATA, ...) can
+    # point a client at an embedded endpoint too: it gets the placeholders as well, so the
+    # process-wide session never resolves (and caches) credentials for a loopback endpoint.
+    configured = url or _configured_endpoint(service)
     with _SESSION_LOCK:
         if _session is None:
             _session = boto3.session.Session()
         return _session.client(service, region_name=settings.region, endpoint_url=url,
-                               config=config or _CONFIG, **embedded_credentials(url))
+                               config=config or _CONFIG, **embedded_credentials(configured))
+
+
+def _configured_endpoint(service: str) -> str | None:
+    """The endpoint botocore will take from the environment for `service`, if any."""
+    import os
+
+    variable = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
+    return os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL")

@@ -422,10 +422,11 @@ class DataApiWarehouse:
             self.api.batch(sql.render_ddl(self.schema))
 
     def ensure_users(
-        self, database: str, loader_password: str, analysts: Sequence[str] = ()
+        self, database: str, loader_password: str, analysts: Sequence[str] = (),
+        operators: Sequence[str] = (),
     ) -> None:
-        """Create the loader user, the analyst role and the analysts' IAM users, then grant
-        (`pipeline warehouse init`, as the admin; idempotent).
+        """Create the loader user, the analyst and operator roles and the analysts' and
+        operators' IAM users, then grant (the set-up, as the admin; idempotent).
 
         Redshift has no CREATE USER / ROLE IF NOT EXISTS: a create that fails with
         "already exists" is the no-op, and the loader's password is reset to the secret's.
@@ -434,10 +435,12 @@ class DataApiWarehouse:
         if not self._create(sql.render_create_user(sql.LOADER_USER, loader_md5)):
             self.api.execute(sql.render_alter_user_password(sql.LOADER_USER, loader_md5))
         self._create(sql.render_create_role())
-        for name in analysts:
+        self._create(sql.render_create_role(sql.OPERATOR_ROLE))
+        for name in dict.fromkeys([*analysts, *operators]):
             self._create(sql.render_create_user(name, None))
         self.api.batch(
-            sql.render_grants(self.schema, database, self.copy_role_arn, tuple(analysts))
+            sql.render_grants(self.schema, database, self.copy_role_arn, tuple(analysts),
+                              operators=tuple(operators))
         )
 
     def _create(self, statement: str) -> bool:
@@ -500,6 +503,7 @@ def init_warehouse(
     settings: RuntimeSettings,
     loader_password: str | None = None,
     analysts: Sequence[str] = (),
+    operators: Sequence[str] = (),
 ) -> None:
     """`pipeline warehouse init`: schema, tables and view, then users and grants (idempotent).
 
@@ -510,7 +514,8 @@ def init_warehouse(
 
     warehouse.ensure_schema()
     warehouse.ensure_users(
-        settings.redshift_database, loader_password or secrets.token_hex(16), analysts
+        settings.redshift_database, loader_password or secrets.token_hex(16), analysts,
+        operators,
     )
 
 
@@ -518,10 +523,13 @@ def init_redshift(
     settings: RuntimeSettings, outputs: Mapping[str, str], analysts: Sequence[str] = ()
 ) -> list[str]:
     """`pipeline warehouse init --target redshift`, as the admin (`settings` from the stack's
-    outputs, with its admin secret): schema, then the loader user with the password of the
+    outputs; the admin secret is read from them here, the one command besides the stack's
+    own set-up that uses it): schema, then the loader user with the password of the
     stack's loader secret, then the caller's IAM identity plus `analysts` (`IAM:<user>` /
     `IAMR:<role>`) mapped to the read-only analyst role. Returns the users mapped."""
-    from pipeline.aws.settings import OUTPUT_LOADER_SECRET_ARN
+    import dataclasses
+
+    from pipeline.aws.settings import OUTPUT_LOADER_SECRET_ARN, OUTPUT_SECRET_ARN
     from pipeline.core.errors import ConfigError
 
     try:
@@ -533,6 +541,10 @@ def init_redshift(
         raise ConfigError(
             f"the stack outputs have no {OUTPUT_LOADER_SECRET_ARN}: redeploy the stack"
         )
+    admin_secret = outputs.get(OUTPUT_SECRET_ARN)
+    if not admin_secret:
+        raise ConfigError(f"the stack outputs have no {OUTPUT_SECRET_ARN}: redeploy the stack")
+    settings = dataclasses.replace(settings, redshift_secret_arn=admin_secret)
     mapped = list(dict.fromkeys([caller_db_user(settings), *named]))
     init_warehouse(build(settings), settings, loader_password(settings, secret_arn), mapped)
     return mapped

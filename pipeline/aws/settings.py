@@ -353,7 +353,9 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
 
 
 # The stack's outputs, as `cdk deploy --outputs-file` writes them (cdk_app/stack.py emits
-# these names), each with the Settings field it fills.
+# these names), each with the Settings field it fills. The admin secret's output fills
+# none: operator commands log in as the caller's IAM identity (the operator role), and only
+# `warehouse init` reads that output, explicitly.
 OUTPUT_QUEUE_URL = "QueueUrl"
 OUTPUT_DLQ_URL = "DlqUrl"
 OUTPUT_BUCKET = "BucketName"
@@ -372,7 +374,6 @@ STACK_OUTPUTS: dict[str, str] = {
     OUTPUT_WORKGROUP: "redshift_workgroup",
     OUTPUT_CLUSTER: "redshift_cluster",
     OUTPUT_DATABASE: "redshift_database",
-    OUTPUT_SECRET_ARN: "redshift_secret_arn",
     OUTPUT_REGION: "region",
     OUTPUT_COPY_ROLE_ARN: "copy_role_arn",
 }

@@ -201,6 +201,9 @@ def render_ledger_lookup(schema: str) -> str:
 # analysts and validation runs get through their IAM identities.
 LOADER_USER = "pipeline_loader"
 ANALYST_ROLE = "pipeline_analyst"
+# The operator commands' role (`pipeline status`, `redrive`, `reload`): what a load needs,
+# held by the IAM identities in `pipeline:operators`, so no operator uses the admin secret.
+OPERATOR_ROLE = "pipeline_operator"
 
 # What one load (`render_load`) and the loader's cold-start check (`render_catalog_lookup`)
 # need, table by table, and nothing more:
@@ -277,33 +280,64 @@ def render_create_role(role: str = ANALYST_ROLE) -> str:
     return f"CREATE ROLE {validate_identifier(role, 'role')}"
 
 
+def render_revocations(database: str) -> list[str]:
+    """Take back what every user holds through PUBLIC, so the analyst role is read-only in fact.
+
+    By default every user may create objects in the `public` schema and temporary tables in
+    the database, and (until a superuser revokes it once) assume every IAM role attached to
+    the warehouse, the COPY role included: an "analyst" could COPY from the staging bucket.
+    The Redshift docs give these revocations; whoever needs one of them gets it explicitly
+    (`render_grants`: the loader's TEMP and ASSUMEROLE on the COPY role).
+    https://docs.aws.amazon.com/redshift/latest/dg/r_REVOKE.html (CREATE, TEMP, PUBLIC)
+    https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT-usage-notes.html#r_GRANT-usage-notes-assumerole
+    """
+    return [
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f"REVOKE TEMP ON DATABASE {validate_identifier(database, 'database')} FROM PUBLIC",
+        "REVOKE ASSUMEROLE ON ALL FROM PUBLIC FOR ALL",
+    ]
+
+
 def render_grants(
     schema: str,
     database: str,
     copy_role_arn: str,
     analysts: tuple[str, ...] = (),
     *,
+    operators: tuple[str, ...] = (),
     loader: str = LOADER_USER,
     role: str = ANALYST_ROLE,
+    operator_role: str = OPERATOR_ROLE,
 ) -> list[str]:
-    """Every GRANT of the pipeline's users, each safe to run again.
+    """Every GRANT of the pipeline's users, each safe to run again, after PUBLIC's defaults
+    are revoked (`render_revocations`).
 
     The loader gets `LOADER_TABLE_PRIVILEGES` on the schema's objects, TEMP and ASSUMEROLE
     on the copy role for COPY; the analyst role reads the schema (now and, through default
     privileges, tables the admin creates later); each IAM identity in `analysts` gets the role.
+    The operator role gets what the loader has (`reload` runs the same load), and each IAM
+    identity in `operators` gets it.
     """
     schema_sql = validate_identifier(schema, "schema")
-    loader_sql = validate_identifier(loader, "loader user")
     role_sql = validate_identifier(role, "role")
+    operator_sql = validate_identifier(operator_role, "operator role")
+
+    def load_grants(grantee: str) -> list[str]:
+        return [
+            f"GRANT USAGE ON SCHEMA {schema_sql} TO {grantee}",
+            *(
+                f"GRANT {', '.join(privileges)} ON {qualified(schema, table)} TO {grantee}"
+                for table, privileges in LOADER_TABLE_PRIVILEGES.items()
+            ),
+            f"GRANT TEMP ON DATABASE {validate_identifier(database, 'database')} TO {grantee}",
+            f"GRANT ASSUMEROLE ON {_literal(copy_role_arn, _ROLE_ARN, 'IAM role ARN')} "
+            f"TO {grantee} FOR COPY",
+        ]
+
     statements = [
-        f"GRANT USAGE ON SCHEMA {schema_sql} TO {loader_sql}",
-        *(
-            f"GRANT {', '.join(privileges)} ON {qualified(schema, table)} TO {loader_sql}"
-            for table, privileges in LOADER_TABLE_PRIVILEGES.items()
-        ),
-        f"GRANT TEMP ON DATABASE {validate_identifier(database, 'database')} TO {loader_sql}",
-        f"GRANT ASSUMEROLE ON {_literal(copy_role_arn, _ROLE_ARN, 'IAM role ARN')} "
-        f"TO {loader_sql} FOR COPY",
+        *render_revocations(database),
+        *load_grants(validate_identifier(loader, "loader user")),
+        *load_grants(f"ROLE {operator_sql}"),
         f"GRANT USAGE ON SCHEMA {schema_sql} TO ROLE {role_sql}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema_sql} TO ROLE {role_sql}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema_sql} GRANT SELECT ON TABLES "
@@ -311,6 +345,9 @@ def render_grants(
     ]
     statements += [
         f'GRANT ROLE {role_sql} TO "{validate_iam_db_user(name)}"' for name in analysts
+    ]
+    statements += [
+        f'GRANT ROLE {operator_sql} TO "{validate_iam_db_user(name)}"' for name in operators
     ]
     return statements
 

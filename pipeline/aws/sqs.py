@@ -46,7 +46,7 @@ class SqsQueue:
         """Up to `max_messages` (at most ten), long-polling up to `wait_s` seconds."""
         kwargs: dict[str, Any] = {
             "MaxNumberOfMessages": max_messages, "WaitTimeSeconds": wait_s,
-            "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"],
+            **system_attributes(self.client), "MessageAttributeNames": ["All"],
         }
         if visibility_timeout_s is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout_s
@@ -68,7 +68,11 @@ class SqsQueue:
 
     def release(self, messages: Sequence[QueueMessage],
                 visibility_timeout_s: int = 0) -> list[EntryFailure]:
-        """Make received messages visible again after `visibility_timeout_s` (0: at once)."""
+        """Make received messages visible again after `visibility_timeout_s` (0: at once).
+
+        Not free: SQS counts every receive toward the redrive policy's maxReceiveCount,
+        so each release brings a message one receive closer to the DLQ.
+        """
         return self._batched(
             "release to", self.client.change_message_visibility_batch, messages,
             lambda m: {"ReceiptHandle": m.receipt_handle,
@@ -119,3 +123,29 @@ def _failures(response: Mapping[str, Any]) -> list[EntryFailure]:
         for f in response.get("Failed", [])
     ]
 
+
+
+# The system attributes a receive asks for (the receive count, the sent time, ...).
+SYSTEM_ATTRIBUTES = ("All",)
+
+
+def system_attributes(client: Any) -> dict[str, list[str]]:
+    """ReceiveMessage's argument naming `SYSTEM_ATTRIBUTES`, in the spelling this botocore knows.
+
+    `MessageSystemAttributeNames` exists only from botocore 1.34.101 (checked in the SQS
+    service model of the 1.34.100 and 1.34.101 wheels on PyPI); older releases, which a
+    Lambda runtime may bundle, reject it and every drain would fail. `AttributeNames`
+    (deprecated, same meaning) is what those accept. The choice is read from the client's
+    own service model.
+    """
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    members = (model.operation_model("ReceiveMessage").input_shape.members
+               if model is not None else {"MessageSystemAttributeNames": None})
+    return attribute_argument(members, SYSTEM_ATTRIBUTES)
+
+
+def attribute_argument(members: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """`{"MessageSystemAttributeNames": [...]}` where the model has it, else `AttributeNames`."""
+    key = ("MessageSystemAttributeNames" if "MessageSystemAttributeNames" in members
+           else "AttributeNames")
+    return {key: list(names)}

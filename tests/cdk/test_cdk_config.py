@@ -92,6 +92,9 @@ def test_alarm_email_is_optional_and_checked(cdk_context: dict[str, Any]) -> Non
         ("serverlessBaseCapacity", 12, "multiple of 8"),
         ("adminUsername", "awsuser", "well-known default"),
         ("availabilityZones", ["us-east-1a", "us-east-1b"], "three"),
+        ("availabilityZoneIds", ["use1-az1", "use1-az2"], "three distinct zone IDs"),
+        ("availabilityZoneIds", "use1-az1,use1-az2,usw2-az1", "of one region"),
+        ("availabilityZoneIds", "us-east-1a,us-east-1b,us-east-1c", "zone IDs"),
         ("account", "123456789012", "needs pipeline:availabilityZones"),
     ],
 )

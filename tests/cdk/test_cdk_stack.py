@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Capture, Match
 
 from cdk_app.config import VISIBILITY_TIMEOUT_FACTOR
+from cdk_app.database import SETUP_HANDLER
 from cdk_app.functions import DATASET_PATH, PUBLISHER_HANDLER
 from cdk_app.warehouse import STATEMENT_ACTIONS
 from pipeline.aws.settings import (
@@ -40,15 +41,15 @@ from .conftest import Synth
 
 pytestmark = pytest.mark.cdk
 
-# Lambdas CDK adds for custom resources (bucket auto-delete, log retention, default-SG
-# restriction, ...). The stack is designed to need as few as it can; each is counted here:
-# Serverless has one, for the workgroup's RPU-hours usage limit (CloudFormation has no
-# resource for it; cdk_app/capacity.py).
-CUSTOM_RESOURCE_FUNCTIONS = {"serverless": 1, "provisioned": 0}
+# Lambdas for custom resources (bucket auto-delete, log retention, default-SG restriction,
+# ...). The stack is designed to need as few as it can; each is counted here: both modes
+# have the database set-up (cdk_app/database.py, the pipeline's own asset), Serverless also
+# has one for the workgroup's RPU-hours usage limit (CloudFormation has no resource for it;
+# cdk_app/capacity.py).
+CUSTOM_RESOURCE_FUNCTIONS = {"serverless": 2, "provisioned": 1}
 
 COMMON_COUNTS = {
     "AWS::SQS::Queue": 2,  # source + DLQ
-    "AWS::CloudWatch::Alarm": 4,  # DLQ depth, loader errors, publisher errors, oldest age
     "AWS::CloudWatch::Dashboard": 1,
     "AWS::S3::Bucket": 2,  # staging + access logs
     "AWS::SecretsManager::Secret": 2,  # admin (warehouse init only) + loader
@@ -67,13 +68,16 @@ MODE_COUNTS = {
         "AWS::RedshiftServerless::Namespace": 1,
         "AWS::RedshiftServerless::Workgroup": 1,
         "AWS::Redshift::Cluster": 0,
+        # DLQ depth, loader errors, publisher errors, oldest age; the workgroup's RPU-hours.
+        "AWS::CloudWatch::Alarm": 5,
     },
     "provisioned": {
-        "AWS::Lambda::Function": 2,
-        "AWS::Logs::LogGroup": 2,
+        "AWS::Lambda::Function": 2 + CUSTOM_RESOURCE_FUNCTIONS["provisioned"],
+        "AWS::Logs::LogGroup": 2 + CUSTOM_RESOURCE_FUNCTIONS["provisioned"],
         "AWS::RedshiftServerless::Namespace": 0,
         "AWS::RedshiftServerless::Workgroup": 0,
         "AWS::Redshift::Cluster": 1,
+        "AWS::CloudWatch::Alarm": 4,
         "AWS::Redshift::ClusterSubnetGroup": 1,
         "AWS::Redshift::ClusterParameterGroup": 1,
     },
@@ -475,7 +479,7 @@ def test_lambda_environments_are_accepted_by_settings(any_mode: Synth) -> None:
         ENV_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/queue",
         ENV_BUCKET: "telegram-staging-bucket",
     }
-    for _, function in (any_mode.publisher, any_mode.loader):
+    for _, function in (any_mode.publisher, any_mode.loader, any_mode.function(SETUP_HANDLER)):
         variables = function["Properties"]["Environment"]["Variables"]
         env = {
             name: value if isinstance(value, str) else stand_ins.get(name, "token")
@@ -511,10 +515,18 @@ def test_no_policy_allows_wildcard_actions_or_full_access(any_mode: Synth) -> No
             assert "FullAccess" not in json.dumps(arn)
 
 
-def test_only_unscopable_data_api_calls_use_a_wildcard_resource(any_mode: Synth) -> None:
+def test_only_actions_without_a_resource_type_use_a_wildcard_resource(any_mode: Synth) -> None:
+    """"*" only where the IAM service reference offers nothing narrower (the Data API's
+    statement calls, the Serverless usage-limit calls)."""
+    from tests.cdk import reference
+
     for _, statement in _statements(any_mode):
         if statement["Effect"] == "Allow" and "*" in _as_list(statement["Resource"]):
-            assert set(_as_list(statement["Action"])) <= set(STATEMENT_ACTIONS), statement
+            for action in _as_list(statement["Action"]):
+                assert reference.resource_types(action) == {""}, (action, statement)
+    data_api = [s for _, s in _statements(any_mode) if set(STATEMENT_ACTIONS) & set(
+        _as_list(s["Action"]))]
+    assert data_api and all(s["Resource"] == "*" for s in data_api)
 
 
 def test_publisher_may_only_send_to_the_queue(serverless: Synth) -> None:
@@ -538,12 +550,20 @@ def test_publisher_may_only_send_to_the_queue(serverless: Synth) -> None:
     )
 
 
-def test_loader_data_api_access_is_scoped_to_the_warehouse(any_mode: Synth) -> None:
-    execute = [
-        s
-        for _, s in _statements(any_mode)
-        if "redshift-data:ExecuteStatement" in _as_list(s["Action"])
-    ]
+def _role_statements(synth: Synth, function: dict[str, Any]) -> list[dict[str, Any]]:
+    """The identity-policy statements of one function's role."""
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [statement
+            for policy in synth.resources("AWS::IAM::Policy").values()
+            if {"Ref": role} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize("who", ["loader", "setup"])
+def test_data_api_access_is_scoped_to_the_warehouse(any_mode: Synth, who: str) -> None:
+    function = any_mode.loader[1] if who == "loader" else any_mode.function(SETUP_HANDLER)[1]
+    statements = _role_statements(any_mode, function)
+    execute = [s for s in statements if "redshift-data:ExecuteStatement" in _as_list(s["Action"])]
     assert len(execute) == 1
     assert "redshift-data:BatchExecuteStatement" in execute[0]["Action"]
     resource = json.dumps(execute[0]["Resource"])
@@ -553,32 +573,37 @@ def test_loader_data_api_access_is_scoped_to_the_warehouse(any_mode: Synth) -> N
     else:
         (cluster_id,) = any_mode.resources("AWS::Redshift::Cluster")
         assert ":cluster:" in resource and cluster_id in resource
-    actions = {a for _, s in _statements(any_mode) for a in _as_list(s["Action"])}
+    actions = {a for s in statements for a in _as_list(s["Action"])}
     assert {"secretsmanager:GetSecretValue", *STATEMENT_ACTIONS} <= actions
-    # The loader logs in with its secret: it needs no temporary-credential calls.
+    # Both log in with a secret: they need no temporary-credential calls.
     assert not actions & {"redshift-serverless:GetCredentials", "redshift:GetClusterCredentials"}
 
 
-def test_the_loader_reads_only_its_own_secret_never_the_admins(any_mode: Synth) -> None:
+def test_only_the_database_setup_reads_the_admin_secret(any_mode: Synth) -> None:
     secrets = any_mode.resources("AWS::SecretsManager::Secret")
     by_user = {
         json.loads(s["Properties"]["GenerateSecretString"]["SecretStringTemplate"])["username"]:
-            logical_id
+            {"Ref": logical_id}
         for logical_id, s in secrets.items()
     }
     assert set(by_user) == {any_mode.config.admin_username, LOADER_USER}
-    readable = {
-        json.dumps(s["Resource"])
-        for _, s in _statements(any_mode)
-        if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
-    }
-    assert len(readable) == 1
-    (resource,) = readable
-    assert by_user[LOADER_USER] in resource
-    assert by_user[any_mode.config.admin_username] not in resource
+
+    def readable(function: dict[str, Any]) -> list[Any]:
+        return [r for s in _role_statements(any_mode, function)
+                if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+                for r in _as_list(s["Resource"])]
+
+    assert readable(any_mode.loader[1]) == [by_user[LOADER_USER]]
+    assert readable(any_mode.publisher[1]) == []
+    # The set-up logs in as the admin and gives the loader user its secret's password.
+    setup = readable(any_mode.function(SETUP_HANDLER)[1])
+    assert sorted(map(json.dumps, setup)) == sorted(map(json.dumps, by_user.values()))
+    admin_readers = [s for _, s in _statements(any_mode)
+                     if by_user[any_mode.config.admin_username] in _as_list(s.get("Resource"))]
+    assert len(admin_readers) == 1
     _, loader = any_mode.loader
     env = loader["Properties"]["Environment"]["Variables"]
-    assert env[ENV_REDSHIFT_SECRET_ARN] == {"Ref": by_user[LOADER_USER]}
+    assert env[ENV_REDSHIFT_SECRET_ARN] == by_user[LOADER_USER]
 
 
 def test_loader_reads_writes_and_deletes_only_under_the_staging_prefixes(serverless: Synth) -> None:
@@ -610,6 +635,10 @@ def test_alarms_watch_the_dlq_the_loader_and_the_queue_age(serverless: Synth) ->
             {"Fn::GetAtt": [dlq_id, "QueueName"]},
         ),
         ("Errors", "AWS/Lambda", 0, "FunctionName", {"Ref": loader_id}),
+        # The usage limit's daily share, in RPU-seconds (40 RPU-hours a day by default).
+        ("ComputeSeconds", "AWS/Redshift-Serverless",
+         serverless.config.usage_limit_rpu_hours * 3600, "Workgroup",
+         {"Fn::GetAtt": [Match.any_value(), "Workgroup.WorkgroupName"]}),
         (
             "ApproximateAgeOfOldestMessage",
             "AWS/SQS",
@@ -723,6 +752,30 @@ def test_stack_outputs(any_mode: Synth) -> None:
     assert set(any_mode.template.find_outputs("*")) == expected
     any_mode.template.has_output("Region", {"Value": any_mode.config.region})
     any_mode.template.has_output("Database", {"Value": any_mode.config.database})
+
+
+def test_zone_ids_place_the_subnets_by_id_with_no_name_mapping(
+        synth: Callable[..., Synth]) -> None:
+    """Zone names differ per account, IDs do not, and the Redshift docs list supported zones
+    by ID: the subnets take the IDs themselves, with or without a concrete account."""
+    ids = ["use1-az2", "use1-az4", "use1-az6"]
+    for placed in (synth(availabilityZoneIds=",".join(ids)),
+                   synth(account="123456789012", availabilityZoneIds=ids)):
+        subnets = placed.resources("AWS::EC2::Subnet").values()
+        assert sorted(s["Properties"]["AvailabilityZoneId"] for s in subnets) == ids
+        assert not any("AvailabilityZone" in s["Properties"] for s in subnets)
+        placed.template.has_resource_properties("AWS::RedshiftServerless::Workgroup", {
+            "SubnetIds": Match.array_with([{"Ref": Match.string_like_regexp("Subnet")}])})
+
+
+def test_names_and_ids_together_are_refused(cdk_context: dict[str, Any]) -> None:
+    from cdk_app.config import PipelineConfig
+    from pipeline.core.errors import ConfigError
+
+    context = {**cdk_context, "pipeline:availabilityZones": "us-east-1a,us-east-1b,us-east-1c",
+               "pipeline:availabilityZoneIds": "use1-az2,use1-az4,use1-az6"}
+    with pytest.raises(ConfigError, match="not both"):
+        PipelineConfig.from_context(context.get)
 
 
 def test_an_explicit_account_synthesizes_without_any_lookup(synth: Callable[..., Synth]) -> None:

