@@ -359,8 +359,8 @@ def test_operator_commands_log_in_as_the_caller_never_with_the_admin_secret(tmp_
     import json
 
     from pipeline.aws import settings as names
-    from pipeline.cli.operate import resolve
     from pipeline.aws.settings import Settings
+    from pipeline.cli.operate import resolve
 
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"Stack": {
