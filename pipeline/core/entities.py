@@ -399,16 +399,17 @@ def _numbers_after(low: str, pos: int, limit: int, *, lead: bool = True) -> list
         return []
     first = _to_float(run.group(1), run.group(2))
     numbers = [] if first is None else [first]
-    if run.start(3) == run.end(3):
+    rest_start, rest_end = run.span(3)
+    if rest_start == rest_end:
         return numbers
-    for item in _NUMBER_OR_ENUMERATOR.finditer(low, run.start(3), run.end(3)):
-        if len(numbers) >= limit:
-            break
-        if item.group(1):  # an enumerator matches with empty groups
-            value = _to_float(item.group(1), item.group(2))
+    # findall gives (digits, "k") tuples without a Match object per number (an enumerator
+    # gives empty digits); the run is already bounded, so all of it is read, then cut.
+    for digits, thousands in _NUMBER_OR_ENUMERATOR.findall(low, rest_start, rest_end):
+        if digits:
+            value = _to_float(digits, thousands)
             if value is not None:
                 numbers.append(value)
-    return numbers
+    return numbers[:limit]
 
 
 def _to_float(digits: str, thousands: str | None) -> float | None:

@@ -619,6 +619,13 @@ def test_list_sizes_inside_a_signal_are_bounded():
     assert len(result["signal"]["targets"]) == 32
 
 
+def test_a_bounded_list_keeps_the_first_finite_numbers_in_order():
+    # An overflowing number is skipped, not counted; the first 32 of the rest are kept.
+    text = "long $X targets " + "9" * 400 + " / " + " / ".join(map(str, range(1, 41)))
+    assert extract_entities(text)["signal"]["targets"] == [float(n) for n in range(1, 33)]
+    assert extract_entities("long $X stop 7 / 8 / 9")["signal"]["stop"] == 7.0
+
+
 def assert_contract_shape(result: dict) -> None:
     assert tuple(result) == ENTITY_KEYS
     for key in ENTITY_KEYS[:-1]:
