@@ -15,9 +15,10 @@ import time
 
 import pytest
 
+from pipeline.aws import sql
 from pipeline.cli import main
 from pipeline.offline.runtime import SqsEventSource, event_source
-from tests.integration.helpers import local_stack_with, publish
+from tests.integration.helpers import count, local_stack_with, publish
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +49,20 @@ def test_run_with_the_schedule_trigger_loads_every_row_in_one_copy_per_drain(tmp
                                                      abs=0.1)
 
 
-def test_run_with_the_queue_trigger_loads_per_message(tmp_path, capsys):
-    # Ticks 2 s apart, a 1 s window: each message is alone in its window.
+def test_run_with_the_queue_trigger_loads_per_invocation(tmp_path, capsys):
+    # How many messages share an invocation depends on when the poller comes round: on a
+    # busy machine a load outlasts the 2 s between ticks and the next poll finds two
+    # messages (issue 24: "copies == 4" failed under four workers). What holds on any
+    # machine: no COPY without an invocation, none spanning two, at most one per message.
+    # That a lone message gets a COPY of its own is pinned below, one message at a time.
     summary = run_json(capsys, "--trigger", "queue", "--batching-window", "1", "--ticks", "4",
                        "--interval", "2", "--seed", "4", "--warehouse",
                        str(tmp_path / "w.duckdb"))
     assert_balanced(summary)
     assert summary["trigger"] == "queue" and summary["load_every_s"] is None
-    assert summary["copies"] == summary["published_messages"] == 4, "one COPY per lone message"
+    assert summary["published_messages"] == 4
+    assert 1 <= summary["copies"] <= summary["loader_invocations"]
+    assert summary["copies"] <= summary["published_messages"]
 
 
 def test_load_every_without_the_schedule_trigger_is_a_one_line_error(tmp_path, capsys):
@@ -67,10 +74,15 @@ def test_load_every_without_the_schedule_trigger_is_a_one_line_error(tmp_path, c
         "pipeline run: error: --load-every sets the drain's period; it needs --trigger schedule"]
 
 
+# A window no test run waits out: a batch that comes back before it did not wait for it.
+NEVER_REACHED_S = 120
+
+
 @pytest.fixture
 def windowed_stack(settings):
-    """A stack whose visibility timeout outlasts the windows (as Lambda requires)."""
-    with local_stack_with(settings, visibility_timeout_s=10) as stack:
+    """A stack whose visibility timeout outlasts the windows (as Lambda requires): a
+    received message cannot come back as a second copy while a window is open."""
+    with local_stack_with(settings, visibility_timeout_s=2 * NEVER_REACHED_S) as stack:
         yield stack
 
 
@@ -93,12 +105,30 @@ def test_a_lone_message_waits_for_the_whole_batching_window(windowed_stack, data
     batch = source.receive_batch()
     waited = time.monotonic() - started
     assert len(batch) == 1
-    assert 2.0 <= waited < 4.0, f"the window is 2 s; the batch came after {waited:.2f} s"
+    # A lower bound only: a busy machine can make the batch later, never earlier.
+    assert waited >= 2.0, f"the window is 2 s; the batch came after {waited:.2f} s"
+
+
+def test_each_lone_message_is_an_invocation_and_a_copy_of_its_own(windowed_stack, dataset):
+    # The queue trigger's unit of work, free of timing: one message in the queue at a time.
+    local_stack = windowed_stack
+    source = event_source(local_stack.settings, local_stack.loader, batching_window_s=0)
+    invocations = []
+    for seed in (80, 81, 82):
+        publish(local_stack, dataset, seed=seed, sample_min=10, sample_max=10)
+        invocations.append(source.poll_once())
+    assert [(i.records, i.failed) for i in invocations if i] == [(1, 0)] * 3
+    ledger = sql.qualified(local_stack.settings.schema, sql.LEDGER_TABLE)
+    assert count(local_stack, f"SELECT COUNT(DISTINCT object_key) FROM {ledger}") == 3
 
 
 def test_messages_arriving_within_the_window_join_the_same_batch(windowed_stack, dataset):
+    # The second message comes ~1 s in; the window is long enough that no busy machine
+    # closes it first, and a full batch of two returns without waiting it out.
     local_stack = windowed_stack
-    source = event_source(local_stack.settings, local_stack.loader, batching_window_s=3)
+    source = event_source(local_stack.settings, local_stack.loader,
+                          batching_window_s=NEVER_REACHED_S)
+    source.batch_size = 2
     publish(local_stack, dataset, seed=91, sample_min=10, sample_max=10)
 
     def late() -> None:
@@ -107,20 +137,25 @@ def test_messages_arriving_within_the_window_join_the_same_batch(windowed_stack,
 
     thread = threading.Thread(target=late)
     thread.start()
+    started = time.monotonic()
     batch = source.receive_batch()
+    waited = time.monotonic() - started
     thread.join()
-    assert len(batch) == 2, "the second message came 1 s into a 3 s window"
+    assert len(batch) == 2, "the second message came within the window"
+    assert len({m.message_id for m in batch}) == 2
+    assert waited < NEVER_REACHED_S, "a full batch returns before its window closes"
 
 
 def test_a_full_batch_does_not_wait_for_the_window(windowed_stack, dataset):
     local_stack = windowed_stack
-    source = event_source(local_stack.settings, local_stack.loader, batching_window_s=30)
+    source = event_source(local_stack.settings, local_stack.loader,
+                          batching_window_s=NEVER_REACHED_S)
     source.batch_size = 3
     for seed in range(93, 96):
         publish(local_stack, dataset, seed=seed, sample_min=5, sample_max=5)
     started = time.monotonic()
     assert len(source.receive_batch()) == 3
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < NEVER_REACHED_S, "returned only when the window closed"
 
 
 def test_bench_with_the_schedule_trigger_reports_copies_per_minute_and_rows_per_copy():

@@ -278,6 +278,10 @@ def test_dates_paths_and_slashed_words_are_not_pairs(text):
         ("https://example.com/a, https://x.org", "https://example.com/a"),
         ("https://en.wikipedia.org/wiki/Bitcoin_(currency)", None),
         ("HTTP://EXAMPLE.COM/A", "HTTP://EXAMPLE.COM/A"),
+        ("HttpS://Example.com/A", "HttpS://Example.com/A"),  # found lower-cased, read as written
+        ("T.Me/Channel/1", "T.Me/Channel/1"),
+        ("Telegram.ME/Channel", "Telegram.ME/Channel"),
+        ("httpſ://example.com", "httpſ://example.com"),  # "ſ" is an "s" to IGNORECASE, kept so
     ],
 )
 def test_urls_lose_trailing_punctuation_but_keep_balanced_parentheses(text, url):
@@ -292,6 +296,18 @@ def test_bare_t_me_links_are_urls():
 def test_the_inside_of_a_url_yields_no_pair_mention_hashtag_or_ticker():
     text = "https://medium.com/@someauthor/btc/usdt-$ETH#section"
     assert extract_entities(text) == entities(urls=[text])
+
+
+@pytest.mark.parametrize("text", ["xhttps://a.com", "1t.me/a", "a.t.me/b", "mytelegram.me/a"])
+def test_a_url_scheme_or_t_me_inside_a_word_is_no_url(text):
+    assert extract_entities(text)["urls"] == []
+
+
+def test_a_side_word_or_level_inside_a_url_makes_no_signal():
+    # The URL is blanked in the lower-cased copy the signal is read from, not only in the text.
+    assert extract_entities("https://x.com/LONG/entry/100 tp 120")["signal"] is None
+    call = extract_entities("https://x.com/LONG/entry/100 sell tp 90")["signal"]
+    assert (call["side"], call["entry"], call["targets"]) == ("short", [90.0, 90.0], [90.0])
 
 
 def test_urls_are_deduplicated_in_first_seen_order():
@@ -474,6 +490,11 @@ def test_stop_labels_in_english_and_russian(text):
         ("long $X sl 1 плечо х5", 5.0),  # Cyrillic х
         ("long $X sl 1", None),
         ("long $X sl 1 box10", None),
+        ("long $X sl 1 max 5x", 5.0),  # the first "x" touches no digit, the second does
+        ("long $X sl 1 10х", 10.0),  # Cyrillic х after the number
+        ("long $X sl 1 x 10", None),
+        ("long $X sl 1 ex10x", None),
+        ("long $X sl 1\nshort $Y sl 2 10x", None),  # in the next call's scope only
     ],
 )
 def test_leverage_forms(text, leverage):
@@ -596,6 +617,13 @@ def _cpu_cost(text: str) -> float:
 def test_list_sizes_inside_a_signal_are_bounded():
     result = extract_entities("long $X targets " + "1 / " * 1_000)
     assert len(result["signal"]["targets"]) == 32
+
+
+def test_a_bounded_list_keeps_the_first_finite_numbers_in_order():
+    # An overflowing number is skipped, not counted; the first 32 of the rest are kept.
+    text = "long $X targets " + "9" * 400 + " / " + " / ".join(map(str, range(1, 41)))
+    assert extract_entities(text)["signal"]["targets"] == [float(n) for n in range(1, 33)]
+    assert extract_entities("long $X stop 7 / 8 / 9")["signal"]["stop"] == 7.0
 
 
 def assert_contract_shape(result: dict) -> None:
