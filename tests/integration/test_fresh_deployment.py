@@ -23,6 +23,7 @@ from pipeline.app.drain import drain
 from pipeline.app.publisher import publish_tick
 from pipeline.aws import boto, sql
 from pipeline.aws.settings import Settings
+from pipeline.aws.sqs import SqsQueue
 from pipeline.core.dataset import load_dataset
 from pipeline.lambdas import loader, setup
 
@@ -37,7 +38,7 @@ class Deployment:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.sqs = boto.client(settings, "sqs")
+        self.queue = SqsQueue(boto.client(settings, "sqs"), settings.queue_url or "")
         self.dataset = load_dataset(settings.dataset_path)
         self.rng = random.Random(7)
 
@@ -50,11 +51,11 @@ class Deployment:
 
     def publish(self, ticks: int, at: datetime) -> None:
         for _ in range(ticks):
-            publish_tick(self.dataset, self.sqs, self.settings, self.rng, at)
+            publish_tick(self.dataset, self.queue, self.settings, self.rng, at)
 
     def drain(self) -> int:
         deps = loader.dependencies(self.settings)
-        outcome = drain(self.sqs, self.settings.queue_url or "", deps.store, deps.warehouse,
+        outcome = drain(self.queue, deps.store, deps.warehouse,
                         remaining_s=lambda: 300.0, clock=lambda: datetime.now(UTC))
         return outcome.messages
 
