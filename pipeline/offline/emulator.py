@@ -109,7 +109,7 @@ def start_emulator(settings: Settings) -> Emulator:
             f"pipeline runs, remove {stack_file(settings)})")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     files = QueueFiles(queue_state_dir(settings))
-    files.read_state()  # a state file it cannot read stops the start before anything changes
+    dlq = files.read_state()  # a state file it cannot read stops the start before anything changes
     server = EmbeddedMotoServer(files).start()
     endpoint_url = server.endpoint_url
     # moto's backends are process-global and outlive a stopped server: start clean (its
@@ -117,7 +117,7 @@ def start_emulator(settings: Settings) -> Emulator:
     _post(f"{endpoint_url}/moto-api/reset")
     provisioned = provision(dataclasses.replace(settings, aws_endpoint_url=endpoint_url))
     try:
-        recovered = recover_queues(provisioned, files)
+        recovered = recover_queues(provisioned, files, dlq)
     except BaseException:
         server.stop()
         raise
@@ -212,8 +212,9 @@ def queue_state_dir(settings: Settings) -> Path:
     return Path(settings.warehouse_path).parent / QUEUE_STATE_DIR
 
 
-def recover_queues(settings: Settings, files: QueueFiles) -> Recovered:
-    """Put back what the previous run left: its DLQ, and every unfinished source-queue body.
+def recover_queues(settings: Settings, files: QueueFiles, dlq: list[str]) -> Recovered:
+    """Put back what the previous run left: its DLQ (`dlq`, from the state file), and every
+    unfinished source-queue body.
 
     Write-ahead: the old journal is renamed aside (`recovering-N`), every body in it
     is sent again (each resend is journaled anew by the middleware before it is
@@ -223,7 +224,6 @@ def recover_queues(settings: Settings, files: QueueFiles) -> Recovered:
     Lines that cannot be read are quarantined, never dropped.
     """
     assert settings.queue_url and settings.dlq_url
-    dlq = files.read_state()
     sources = files.begin_recovery()
     faults.reached("recovery.begun")
     reads = [read_journal(path) for path in sources]
