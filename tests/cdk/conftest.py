@@ -151,14 +151,16 @@ def floor_python() -> Path:
 
 @pytest.fixture(scope="session")
 def rehearse_on(serverless: Synth, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
-    """python -> its Rehearsal of the default template's handlers, each run only once."""
+    """(python, synth: the default one) -> the Rehearsal of that template's handlers on that
+    interpreter, each run only once."""
     from tests.cdk.rehearsal import Rehearsal, rehearse
 
-    done: dict[Path, Rehearsal] = {}
+    done: dict[tuple[Path, Path], Rehearsal] = {}
 
-    def _rehearse(python: Path) -> Rehearsal:
-        if python not in done:
-            done[python] = rehearse(python, serverless, tmp_path_factory.mktemp("rehearsal"))
-        return done[python]
+    def _rehearse(python: Path, synth: Synth = serverless) -> Rehearsal:
+        key = (python, synth.outdir)
+        if key not in done:
+            done[key] = rehearse(python, synth, tmp_path_factory.mktemp("rehearsal"))
+        return done[key]
 
     return _rehearse

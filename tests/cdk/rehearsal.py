@@ -39,7 +39,12 @@ from cdk_app.database import RESOURCE_TYPE, SETUP_HANDLER
 from cdk_app.functions import LOADER_HANDLER, PUBLISHER_HANDLER
 from cdk_app.trigger import DRAIN_HANDLER, loader_handler
 from pipeline.aws.dataapi import EMBEDDED_WORKGROUP
-from pipeline.aws.settings import ENV_REDSHIFT_WORKGROUP, ENV_SEED, Settings
+from pipeline.aws.settings import (
+    ENV_REDSHIFT_CLUSTER,
+    ENV_REDSHIFT_WORKGROUP,
+    ENV_SEED,
+    Settings,
+)
 from tests.cdk.conftest import Synth
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -210,10 +215,11 @@ def rehearse(python: Path, synth: Synth, tmp_path: Path) -> Rehearsal:
     ledger: dict[str, tuple[int, int]] = {}
     with start_local(settings) as stack:
         settings = stack.settings
-        # The template names the workgroup for every function that reaches the warehouse:
-        # so does the rehearsal (the embedded Data API takes any name), so that each call's
-        # WorkgroupName is the value of the variable the template sets.
-        base = {**settings.to_env(), ENV_REDSHIFT_WORKGROUP: EMBEDDED_WORKGROUP,
+        # The template names the workgroup (or cluster) for every function that reaches the
+        # warehouse: so does the rehearsal (the embedded Data API takes any name), so that
+        # each call's WorkgroupName or ClusterIdentifier is the value of that variable.
+        warehouse = ENV_REDSHIFT_WORKGROUP if synth.config.serverless else ENV_REDSHIFT_CLUSTER
+        base = {**settings.to_env(), warehouse: EMBEDDED_WORKGROUP,
                 "AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "embedded",
                 "AWS_DEFAULT_REGION": settings.region}
 
