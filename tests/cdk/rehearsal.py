@@ -13,7 +13,7 @@ the process's one boto3 session (`pipeline.aws.boto.session`): service, operatio
 parameters naming resources. tests/cdk/calls.py checks those calls against each function's
 role in the template.
 
-Two runtimes are rehearsed (tests/cdk/conftest.py): the boto3 a current Python runtime
+Two runtimes are rehearsed (tests/cdk/test_rehearsal.py): the boto3 a current Python runtime
 carries (`RUNTIME_BOTO3`, a venv built here from pip's cache), and the oldest one the Lambda
 documentation lists (`FLOOR_BOTO3`, the venv `make test` builds: Makefile LAMBDA_FLOOR_*;
 docs/deploying.md says where the figure comes from). The interpreter is this machine's

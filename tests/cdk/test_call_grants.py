@@ -101,10 +101,12 @@ def _role_of(synth: Synth, handler: str) -> str:
 
 
 def _without(cfn: dict[str, Any], role: str, action: str) -> dict[str, Any]:
+    """A copy of the template whose `role` is granted `action` nowhere."""
     planted = copy.deepcopy(cfn)
-    for statement in _policy_of(planted, role):
-        actions = calls._as_list(statement["Action"])
-        statement["Action"] = [a for a in actions if a != action] or ["sqs:ListQueues"]
+    statements = _policy_of(planted, role)
+    for statement in statements:
+        statement["Action"] = [a for a in calls._as_list(statement["Action"]) if a != action]
+    statements[:] = [s for s in statements if s["Action"]]
     return planted
 
 
