@@ -14,6 +14,14 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 POLICY_SENTRY_VENV := .venv-policy-sentry
 POLICY_SENTRY_VERSION := 0.15.2
 POLICY_SENTRY_STAMP := $(POLICY_SENTRY_VENV)/.installed-$(POLICY_SENTRY_VERSION)
+# The oldest SDK the Lambda documentation lists for a Python runtime (docs/deploying.md, "The
+# SDK floor"): tests/cdk/test_rehearsal.py runs the function assets on it, so a call passing a
+# parameter newer than that botocore fails `make test`. Only boto3 and the Powertools layer,
+# as in Lambda; tests/cdk/rehearsal.py holds the same versions (FLOOR_BOTO3 / FLOOR_BOTOCORE).
+LAMBDA_FLOOR_VENV := .venv-lambda-floor
+LAMBDA_FLOOR_BOTO3 := 1.27.1
+LAMBDA_FLOOR_BOTOCORE := 1.30.1
+LAMBDA_FLOOR_STAMP := $(LAMBDA_FLOOR_VENV)/.installed-$(LAMBDA_FLOOR_BOTO3)
 
 .DEFAULT_GOAL := help
 
@@ -37,7 +45,16 @@ $(POLICY_SENTRY_STAMP):
 	$(POLICY_SENTRY_VENV)/bin/pip install --quiet "policy_sentry==$(POLICY_SENTRY_VERSION)"
 	touch $@
 
-install: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) ## Create .venv (and the checkov and policy_sentry venvs) with the project's dev tools
+# Built with .venv's pip (the runtime has none) at the layer's Powertools version.
+$(LAMBDA_FLOOR_STAMP): $(STAMP)
+	rm -rf $(LAMBDA_FLOOR_VENV) && $(PYTHON) -m venv --without-pip $(LAMBDA_FLOOR_VENV)
+	$(BIN)/pip --python $(LAMBDA_FLOOR_VENV)/bin/python install --quiet --no-compile \
+		--disable-pip-version-check "boto3==$(LAMBDA_FLOOR_BOTO3)" \
+		"botocore==$(LAMBDA_FLOOR_BOTOCORE)" \
+		"aws-lambda-powertools==$$($(BIN)/python -c 'from importlib import metadata; print(metadata.version("aws-lambda-powertools"))')"
+	touch $@
+
+install: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) $(LAMBDA_FLOOR_STAMP) ## Create .venv (and the checkov and policy_sentry venvs) with the project's dev tools
 
 run: $(STAMP) ## Run the main job end to end on the embedded AWS and DuckDB warehouse
 	$(BIN)/pipeline run --ticks 10 --interval 0
@@ -62,7 +79,7 @@ browser: ## Install Debian's Chromium for the browser test when missing (as root
 		echo "could not install chromium: the browser test will be skipped"; \
 	else echo "no chromium and no apt-get as root: the browser test will be skipped"; fi
 
-test: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) node_modules/.installed browser ## Run lint and the whole test suite (PYTEST_WORKERS=4)
+test: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) $(LAMBDA_FLOOR_STAMP) node_modules/.installed browser ## Run lint and the whole test suite (PYTEST_WORKERS=4)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(XDIST)
 
@@ -76,7 +93,7 @@ test-unit: $(STAMP) ## Run the unit tier: pure code, no sockets (seconds)
 test-integration: $(STAMP) ## Run the integration tier: the emulator over HTTP and DuckDB files
 	$(BIN)/pytest $(XDIST) tests/integration $(PYTEST_ARGS)
 
-test-cdk: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) node_modules/.installed ## Run the CDK tier: synth, assertions, cdk-nag, cfn-lint, checkov
+test-cdk: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) $(LAMBDA_FLOOR_STAMP) node_modules/.installed ## Run the CDK tier: synth, assertions, cdk-nag, cfn-lint, checkov
 	$(BIN)/pytest $(XDIST) tests/cdk $(PYTEST_ARGS)
 
 test-notebooks: $(STAMP) browser ## Run the notebooks tier: papermill on a real kernel
@@ -87,7 +104,7 @@ typecheck: $(STAMP) ## Type-check pipeline/ and cdk_app/ with mypy (about 2 minu
 
 LOWEST := .venv-lowest
 
-test-lowest: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) browser ## Install the lowest versions pyproject.toml allows and run the tests on them
+test-lowest: $(STAMP) $(CHECKOV_STAMP) $(POLICY_SENTRY_STAMP) $(LAMBDA_FLOOR_STAMP) browser ## Install the lowest versions pyproject.toml allows and run the tests on them
 	$(BIN)/uv venv --quiet --seed --allow-existing --python $(PYTHON) $(LOWEST)
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
 	$(LOWEST)/bin/python -m ipykernel install --sys-prefix --name pipeline --display-name "pipeline (lowest)" >/dev/null

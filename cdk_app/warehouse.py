@@ -184,14 +184,13 @@ class RedshiftWarehouse(Construct):
         the statement calls and reading the loader's secret (never the admin's).
         """
         self._grant_statements(grantee)
-        self.loader_secret.grant_read(grantee)
+        _grant_secret_value(grantee, self.loader_secret)
 
     def grant_admin_data_api(self, grantee: iam.IGrantable) -> None:
         """The database set-up's access: statements as the admin (its secret), and reading
         the loader's secret, whose password the set-up gives the loader user."""
         self._grant_statements(grantee)
-        self.secret.grant_read(grantee)
-        self.loader_secret.grant_read(grantee)
+        _grant_secret_value(grantee, self.secret, self.loader_secret)
 
     def _grant_statements(self, grantee: iam.IGrantable) -> None:
         principal = grantee.grant_principal
@@ -209,6 +208,15 @@ class RedshiftWarehouse(Construct):
                 "a statement id and support no resource-level permissions; the Data API only "
                 "returns statements the same IAM identity started.",
             )
+
+
+def _grant_secret_value(grantee: iam.IGrantable, *secrets: secretsmanager.ISecret) -> None:
+    """GetSecretValue only: what the Data API needs to log in with a secret (the managed
+    policy AmazonRedshiftDataFullAccess), and what the set-up's own read of the loader
+    password is. `grant_read` would add DescribeSecret, which nothing calls."""
+    grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+        actions=["secretsmanager:GetSecretValue"],
+        resources=[secret.secret_arn for secret in secrets]))
 
 
 def _password_secret(

@@ -37,22 +37,33 @@ _SESSION_LOCK = threading.Lock()
 _session: Any = None  # Any: the stubs overload client() per service name
 
 
-def client(settings: RuntimeSettings, service: str, endpoint_url: str | None = None,
-           config: Config | None = None) -> Any:
-    """A boto3 client for `service`, pointed at the emulator when the settings name one."""
+def session() -> Any:
+    """The process's one boto3 session, created on first use; every client comes from it.
+
+    Handlers registered on its `events` see each call those clients make: the deploy checks
+    (tests/cdk/test_call_grants.py) record every AWS call of a rehearsed Lambda that way.
+    """
     global _session
     import boto3
 
+    with _SESSION_LOCK:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session
+
+
+def client(settings: RuntimeSettings, service: str, endpoint_url: str | None = None,
+           config: Config | None = None) -> Any:
+    """A boto3 client for `service`, pointed at the emulator when the settings name one."""
     url = endpoint_url or settings.aws_endpoint_url
     # botocore's own per-service endpoint variable (AWS_ENDPOINT_URL_REDSHIFT_DATA, ...) can
     # point a client at an embedded endpoint too: it gets the placeholders as well, so the
     # process-wide session never resolves (and caches) credentials for a loopback endpoint.
     configured = url or _configured_endpoint(service)
+    shared = session()
     with _SESSION_LOCK:
-        if _session is None:
-            _session = boto3.session.Session()
-        return _session.client(service, region_name=settings.region, endpoint_url=url,
-                               config=config or _CONFIG, **embedded_credentials(configured))
+        return shared.client(service, region_name=settings.region, endpoint_url=url,
+                             config=config or _CONFIG, **embedded_credentials(configured))
 
 
 def _configured_endpoint(service: str) -> str | None:

@@ -127,3 +127,40 @@ def provisioned(synth: Callable[..., Synth]) -> Synth:
 @pytest.fixture(scope="session", params=MODES)
 def any_mode(request: pytest.FixtureRequest, synth: Callable[..., Synth]) -> Synth:
     return synth(warehouseMode=request.param)
+
+
+# --- the runtime rehearsal (tests/cdk/rehearsal.py): built once, shared by the modules that
+# read it (test_rehearsal.py runs the handlers' checks, test_call_grants.py the grants).
+
+
+@pytest.fixture(scope="session")
+def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with only the current Lambda runtime's boto3 and the Powertools layer."""
+    from tests.cdk.rehearsal import build_runtime_venv
+
+    return build_runtime_venv(tmp_path_factory.mktemp("lambda-runtime"))
+
+
+@pytest.fixture(scope="session")
+def floor_python() -> Path:
+    """The venv `make test` builds with the oldest SDK the Lambda docs list (and Powertools)."""
+    from tests.cdk.rehearsal import floor_python
+
+    return floor_python()
+
+
+@pytest.fixture(scope="session")
+def rehearse_on(serverless: Synth, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """(python, synth: the default one) -> the Rehearsal of that template's handlers on that
+    interpreter, each run only once."""
+    from tests.cdk.rehearsal import Rehearsal, rehearse
+
+    done: dict[tuple[Path, Path], Rehearsal] = {}
+
+    def _rehearse(python: Path, synth: Synth = serverless) -> Rehearsal:
+        key = (python, synth.outdir)
+        if key not in done:
+            done[key] = rehearse(python, synth, tmp_path_factory.mktemp("rehearsal"))
+        return done[key]
+
+    return _rehearse

@@ -114,43 +114,50 @@ def _arn_pattern(prefix: str, resource_type: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
-def arn_of(prefix: str, resource_type: str) -> str:
-    """A concrete ARN of one resource type, from the reference's template."""
+def arn_of(prefix: str, resource_type: str, name: str = PLACEHOLDER) -> str:
+    """A concrete ARN of one resource type, from the reference's template (`name` in each
+    identifier's place)."""
     template = _service(prefix)["resources"][resource_type]["arn"]  # type: ignore[index]
     return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO.get(f"AWS::{m.group(1)}",
-                  _pseudo(m.group(1))), template)
+                  _pseudo(m.group(1), name)), template)
 
 
-def _pseudo(variable: str) -> str:
+def _pseudo(variable: str, name: str = PLACEHOLDER) -> str:
     return {"Partition": "aws", "Region": "us-east-1", "Account": "123456789012"}.get(
-        variable, PLACEHOLDER)
+        variable, name)
 
 
-def render(value: Any, resources: dict[str, Any]) -> str:
-    """A policy resource (string or CloudFormation intrinsic) as the ARN it resolves to."""
+def render(value: Any, resources: dict[str, Any], *, named: bool = False) -> str:
+    """A policy resource (string or CloudFormation intrinsic) as the ARN it resolves to.
+
+    `named`: a resource's name is its logical id (not one placeholder for all), so ARNs of
+    different resources differ (tests/cdk/calls.py matches calls to grants with them).
+    """
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and len(value) == 1:
         (function, argument), = value.items()
         if function == "Fn::Join":
             delimiter, items = argument
-            return delimiter.join(render(item, resources) for item in items)
+            return delimiter.join(render(item, resources, named=named) for item in items)
         if function == "Fn::GetAtt":
             logical_id, attribute = argument
             kind = resources[logical_id]["Type"]
+            name = logical_id if named else PLACEHOLDER
             if attribute.endswith("Arn"):
                 if kind not in ARN_TYPES:
                     raise AssertionError(f"{kind} is not in tests/cdk/reference.py ARN_TYPES: "
                                          "add its IAM resource type")
-                return arn_of(*ARN_TYPES[kind]) + ARN_SUFFIX.get(kind, "")
-            return PLACEHOLDER
+                return arn_of(*ARN_TYPES[kind], name=name) + ARN_SUFFIX.get(kind, "")
+            return name
         if function == "Ref":
             if argument in PSEUDO:
                 return PSEUDO[argument]
             kind = resources.get(argument, {}).get("Type")
+            name = argument if named else PLACEHOLDER
             if kind in REF_IS_ARN:
-                return arn_of(*ARN_TYPES[kind])
-            return PLACEHOLDER
+                return arn_of(*ARN_TYPES[kind], name=name)
+            return name
         if function == "Fn::Sub" and isinstance(argument, str):
             return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO.get(m.group(1), PLACEHOLDER),
                           argument)
