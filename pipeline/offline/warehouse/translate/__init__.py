@@ -3,7 +3,8 @@
 `translate(sql)` turns one Redshift statement into what the embedded server runs:
 a `Query` (DuckDB text), or a statement the executor carries out itself (`Lock`,
 `Copy`, `Transaction`, `NoOp`). It is pure and cached: the loader sends the same
-texts every batch. The Data API server, `connect("local")` and the corpus all call it.
+texts every batch. Its one caller is the engine's entry point, `Session.run`
+(engine.py), which the Data API server, `connect("local")` and the corpus call.
 
 The package, one concern a module:
 
