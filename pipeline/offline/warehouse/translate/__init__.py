@@ -107,6 +107,7 @@ from pipeline.offline.warehouse.translate.tree_rules import (
     convert_timezone_names,
     datediff_week_boundaries,
     decimal_default_precision,
+    float_text_as_redshift,
     getdate_sysdate_to_utc_timestamp,
     integer_sum_avg_as_bigint,
     listagg_like_redshift,
@@ -186,6 +187,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     bool_aggregates_without_distinct,
     cmp_functions,
     split_part_position_above_zero,
+    float_text_as_redshift,  # last: it rewrites the VARCHAR casts the rules above add
 )
 
 
