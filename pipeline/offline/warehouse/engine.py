@@ -329,6 +329,20 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (re.compile(r"Division by zero|Modulo by zero"), lambda m: "division by zero"),
     (re.compile(r"No function matches the given name and argument types '(\w+)\(([^)]*)\)'"),
      lambda m: f"function {m.group(1).lower()}({m.group(2).lower()}) does not exist"),
+    # An operator DuckDB has no overload for (`+` of two VARBYTE values, which Redshift
+    # concatenates): refused by name rather than failed in DuckDB's words.
+    (re.compile(r"No function matches the given name and argument types "
+                r"'([^\w\s(]+)\(([^)]*)\)'"),
+     lambda m: f"unsupported on the embedded warehouse: operator {m.group(1)} on "
+               f"{_redshift_types(m.group(2))}"),
+    # A cast DuckDB does not implement (SMALLINT to VARBYTE, which Redshift writes as the
+    # integer's two bytes): refused by name.
+    (re.compile(r"Unimplemented type for cast \((\w+) -> (\w+)\)"),
+     lambda m: f"unsupported on the embedded warehouse: cast from "
+               f"{_redshift_types(m.group(1))} to {_redshift_types(m.group(2))}"),
+    # A select-list position past the end (PostgreSQL's words, which Redshift keeps).
+    (re.compile(r"(ORDER|GROUP) term out of range"),
+     lambda m: f"{m.group(1)} BY position is not in select list"),
     (re.compile(r"Could not convert string '([^']*)' to (?:DATE|TIMESTAMP)"),
      lambda m: f'invalid input syntax for type date: "{m.group(1)}"'),
     (re.compile(r"Malformed JSON|Could not convert string '.*' to JSON|Invalid JSON"),
@@ -361,6 +375,11 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (re.compile(r"NOT NULL constraint failed: [\w.]*?(\w+)$", re.MULTILINE),
      lambda m: f"Cannot insert a NULL value into column {m.group(1)}"),
 )
+
+
+def _redshift_types(duckdb_types: str) -> str:
+    """DuckDB type names in a message as Redshift's (BLOB is VARBYTE, VARCHAR stays)."""
+    return re.sub(r"\bBLOB\b", "VARBYTE", duckdb_types)
 
 
 def redshift_error(

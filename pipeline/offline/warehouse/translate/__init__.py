@@ -62,7 +62,10 @@ from pipeline.offline.warehouse.translate.errors import (
     Transaction,
     UnsupportedSqlError,
 )
-from pipeline.offline.warehouse.translate.labels import redshift_column_labels
+from pipeline.offline.warehouse.translate.labels import (
+    identifiers_fold_to_lower_case,
+    redshift_column_labels,
+)
 from pipeline.offline.warehouse.translate.literals import datetime_literals_as_iso
 from pipeline.offline.warehouse.translate.shapes import (
     ALLOWED_CALLS,
@@ -148,6 +151,7 @@ __all__ = [
 
 TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     refuse_what_is_not_listed,
+    identifiers_fold_to_lower_case,
     redshift_column_labels,
     datetime_literals_as_iso,
     refuse_fixed_length_char,
