@@ -172,54 +172,45 @@ def run_file(
 ) -> Result | None:
     """One statement on the warehouse file, opened read-only for just that statement.
 
-    Translated as the embedded Data API translates it, with its `:name` parameters bound
-    by DuckDB, and its result shaped as the Data API's (labels, Redshift type names,
-    field values), so both local paths return the same thing. DuckDB does not stop for
+    Run by the embedded warehouse's engine (`Session.run`, the entry point the embedded
+    Data API uses) in a read-only session: the same translation, `:name` parameters bound
+    by DuckDB, the same result shape (labels, Redshift type names, field values) and the
+    same error text, so both local paths return the same thing. DuckDB does not stop for
     Ctrl-C, so the statement runs on a worker thread that this thread interrupts on
     Ctrl-C or at `timeout_s` (Redshift's statement_timeout): a reader holds the file
     for a bounded time, never longer.
     """
+    import threading
+
     import duckdb
 
     from pipeline.aws.dataapi import Result, field_value
-    from pipeline.offline.warehouse.engine import SESSION_SETUP, redshift_error, result_set
-    from pipeline.offline.warehouse.translate import (
-        Query,
-        RedshiftSqlError,
-        UnsupportedSqlError,
-        translate,
+    from pipeline.offline.warehouse.engine import (
+        DuckDbWarehouse,
+        Session,
+        StatementCancelled,
+        StatementFailed,
     )
 
     try:
-        statement = translate(sql)
-    except UnsupportedSqlError as exc:
-        refused = NotSupportedError(str(exc))
-        refused.construct = exc.construct  # type: ignore[attr-defined]
-        raise refused from None
-    except RedshiftSqlError as exc:
-        raise _statement_error(str(exc)) from None
-    if not isinstance(statement, Query):
-        raise NotSupportedError(
-            f"{type(statement).__name__.upper()} on the local warehouse (readers only read; "
-            "the loader's statements go through the embedded Data API)")
-    missing = [p for p in statement.parameters if p not in parameters]
-    if missing:  # the embedded Data API's words for it
-        raise ProgrammingError(f"no value supplied for parameter :{missing[0]}")
-    bound = {p: parameters[p] for p in statement.parameters}
-    try:
-        con = duckdb.connect(str(path), read_only=True)
+        warehouse = DuckDbWarehouse.reading(path)
     except duckdb.IOException as exc:
         raise _open_error(path, exc) from None
+    session = Session(warehouse, "reader", threading.Event(), autocommit=True,
+                      read_only=True)
 
     def work() -> Result | None:
         try:
-            relation = con.execute(statement.sql, bound or None)
-            if not statement.returns_rows or relation.description is None:
-                return None
-            rows = relation.fetchall()
-        except duckdb.Error as exc:
-            raise _statement_error(redshift_error(exc, sql=statement.sql)) from None
-        found = result_set(relation.description, rows)
+            found = session.run(sql, parameters).result
+        except StatementFailed as exc:
+            error = _statement_error(exc.error)
+            if exc.construct is not None:
+                error.construct = exc.construct  # type: ignore[attr-defined]
+            raise error from None
+        except StatementCancelled:
+            raise OperationalError("Query cancelled on user's request") from None
+        if found is None:
+            return None
         return Result(
             statement_id="",
             columns=[c["label"] for c in found.columns],
@@ -228,16 +219,15 @@ def run_file(
         )
 
     try:
-        for setup in SESSION_SETUP:
-            con.execute(setup)
-        return _interruptible(con, work, timeout_s)
+        return _interruptible(session.interrupt, work, timeout_s)
     finally:
-        con.close()
+        session.close()
+        warehouse.close()
 
 
-def _interruptible(con: Any, work: Callable[[], Result | None],
+def _interruptible(interrupt: Callable[[], None], work: Callable[[], Result | None],
                    timeout_s: float | None) -> Result | None:
-    """`work()` on a worker thread; the DuckDB connection interrupted on Ctrl-C or timeout."""
+    """`work()` on a worker thread; `interrupt()` (the session's) on Ctrl-C or timeout."""
     import threading
 
     outcome: dict[str, Any] = {}
@@ -255,13 +245,13 @@ def _interruptible(con: Any, work: Callable[[], Result | None],
         while worker.is_alive():
             worker.join(0.05)
             if deadline is not None and _time.monotonic() > deadline and worker.is_alive():
-                con.interrupt()
+                interrupt()
                 worker.join()
                 # https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html
                 raise _statement_error("Query canceled on user's request (statement timeout "
                                        f"of {timeout_s:g} s)")
     except KeyboardInterrupt:
-        con.interrupt()
+        interrupt()
         worker.join()
         raise
     if "error" in outcome:

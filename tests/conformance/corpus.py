@@ -11,6 +11,10 @@ case per line:
     SELECT ... => REFUSED: FILTER            <- REFUSED: the embedded warehouse refuses
     SELECT RPAD('a', 3) => labels(rpad): 'a  '   <- the columns' names too, as documented
     !setup CREATE TABLE ...                  <- run once before the cases (Redshift SQL)
+    !block corpus_t                          <- the cases up to `!end` build state: each
+    CREATE TABLE corpus_t (a INT) => (no rows)   runs after the block's earlier cases, on
+    SELECT COUNT(*) FROM corpus_t => 0           a session of the block's own
+    !end
     # a comment (ambiguities in the docs are noted here)
 
 A result is rows separated by ` ;; `, columns by ` | `; `NULL` is a NULL, a cell in
@@ -18,6 +22,11 @@ single quotes keeps its blanks (`''` is the empty string). Values compare as the
 API shows them (GetStatementResult): text as is, numbers by value (to the last digit
 the guide prints; float8 to 15 significant digits), booleans as true/false,
 timestamps as 'YYYY-MM-DD HH:MM:SS', SUPER as compact JSON text.
+
+Every case runs through the embedded warehouse's engine (`Session.run`, as the Data API
+server and `connect("local")` do). A case that changes the database (CREATE, INSERT,
+UPDATE, DELETE, DROP, TRUNCATE, ALTER) must sit in a `!block`: the other cases share one
+session, which no case may change.
 """
 
 from __future__ import annotations
@@ -27,11 +36,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pipeline.offline.warehouse.engine import Session
 
 CORPUS = Path(__file__).with_name("corpus.txt")
 DOCS = "https://docs.aws.amazon.com/redshift/latest/dg/"
 _HEADER = re.compile(r"^\[(?P<page>[\w.\-]+)\]\s+(?P<construct>.+)$")
+_BLOCK = re.compile(r"^!block\s+(?P<name>\w+)$")
+# A statement that changes the database: as a case it belongs in a `!block`.
+_CHANGES_STATE = re.compile(r"^\s*(CREATE|INSERT|UPDATE|DELETE|DROP|TRUNCATE|ALTER)\b",
+                            re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,7 @@ class DocCase:
     expected: str  # the rows as text; for ERROR/REFUSED the message fragment
     line: int
     labels: tuple[str, ...] | None = None  # the documented column names, when given
+    block: str | None = None  # the `!block` whose state the case runs in
 
     @property
     def status(self) -> Literal["CORRECT", "REFUSED"]:
@@ -64,12 +81,25 @@ def load(path: Path = CORPUS) -> tuple[list[str], list[DocCase]]:
     setup: list[str] = []
     cases: list[DocCase] = []
     page = construct = ""
+    block: str | None = None
+    blocks: set[str] = set()
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("!setup "):
             setup.append(line.removeprefix("!setup "))
+            continue
+        opened = _BLOCK.match(line)
+        if opened or line == "!end":
+            if bool(opened) == (block is not None):
+                raise ValueError(f"{path.name}:{number}: {line!r} inside block {block!r}"
+                                 if opened else f"{path.name}:{number}: !end outside a block")
+            block = opened.group("name") if opened else None
+            if block is not None:
+                if block in blocks:
+                    raise ValueError(f"{path.name}:{number}: block {block!r} is defined twice")
+                blocks.add(block)
             continue
         header = _HEADER.match(line)
         if header:
@@ -88,7 +118,12 @@ def load(path: Path = CORPUS) -> tuple[list[str], list[DocCase]]:
             if expected.startswith(word + ":"):
                 kind = word  # type: ignore[assignment]
                 expected = expected.removeprefix(word + ":").strip()
-        cases.append(DocCase(page, construct, sql, kind, expected, number, labels))
+        if block is None and kind != "REFUSED" and _CHANGES_STATE.match(sql):
+            raise ValueError(f"{path.name}:{number}: a case that changes the database "
+                             "belongs in a !block")
+        cases.append(DocCase(page, construct, sql, kind, expected, number, labels, block))
+    if block is not None:
+        raise ValueError(f"{path.name}: block {block!r} has no !end")
     return setup, cases
 
 
@@ -184,38 +219,19 @@ class Outcome:
     labels: tuple[str, ...] = ()
 
 
-def run(con: Any, sql: str) -> Outcome:
-    """Translate and run `sql` on `con` the way the embedded Data API does; rows as the
-    Data API's fields shown as text. Any exception other than the translator's and
-    DuckDB's errors propagates: a traceback is a failure of the case."""
-    import duckdb
-
-    from pipeline.offline.warehouse.engine import redshift_error, result_set
-    from pipeline.offline.warehouse.translate import (
-        Query,
-        RedshiftSqlError,
-        UnsupportedSqlError,
-        translate,
-    )
+def run(session: Session, sql: str) -> Outcome:
+    """`sql` through the engine's entry point (`Session.run`, as the embedded Data API runs
+    it); rows as the Data API's fields shown as text. Any exception other than the
+    engine's StatementFailed propagates: a traceback is a failure of the case."""
+    from pipeline.offline.warehouse.engine import StatementFailed
 
     try:
-        statement = translate(sql)
-    except UnsupportedSqlError as exc:
-        return Outcome("REFUSED", [], str(exc))
-    except RedshiftSqlError as exc:
-        return Outcome("ERROR", [], str(exc))
-    if not isinstance(statement, Query):
-        raise AssertionError(f"not a query: {statement!r}")
-    try:
-        relation = con.execute(statement.sql)
-        if not statement.returns_rows:
-            return Outcome("ROWS", [])
-        rows = relation.fetchall()
-        result = result_set(relation.description or (), rows)
-    except duckdb.Error as exc:
-        message = redshift_error(exc, sql=statement.sql).removeprefix("ERROR: ")
-        refused = "unsupported on the embedded warehouse" in message
-        return Outcome("REFUSED" if refused else "ERROR", [], message)
+        result = session.run(sql).result
+    except StatementFailed as exc:
+        message = exc.error.removeprefix("ERROR: ")
+        return Outcome("ERROR" if exc.construct is None else "REFUSED", [], message)
+    if result is None:
+        return Outcome("ROWS", [])
     return Outcome("ROWS", rows_text(result.records),
                    labels=tuple(column["label"] for column in result.columns))
 
@@ -236,13 +252,81 @@ def problem(case: DocCase, outcome: Outcome) -> str | None:
     return None
 
 
-def connection() -> Any:
-    """One in-memory DuckDB session set up like the embedded warehouse's."""
-    import duckdb
+def connection(setup: list[str] | tuple[str, ...] = ()) -> Session:
+    """A session on a scratch in-memory warehouse, set up like the embedded one, after
+    `setup` (Redshift SQL, through the same engine). Close it with `close`."""
+    import threading
 
-    from pipeline.offline.warehouse.engine import SESSION_SETUP
+    from pipeline.offline.warehouse.engine import DuckDbWarehouse, Session
 
-    con = duckdb.connect()
-    for statement in SESSION_SETUP:
-        con.execute(statement)
-    return con
+    session = Session(DuckDbWarehouse.in_memory(), "corpus", threading.Event(), autocommit=True)
+    for statement in setup:
+        outcome = run(session, statement)
+        if outcome.kind != "ROWS":
+            close(session)
+            raise RuntimeError(f"setup failed: {statement}: {outcome.message}")
+    return session
+
+
+def close(session: Session) -> None:
+    """The session and its scratch warehouse, closed."""
+    session.close()
+    session.warehouse.close()
+
+
+class Runner:
+    """Runs corpus cases one at a time, each its own pass or fail.
+
+    Cases outside a block share one session. A block's case runs on the block's own
+    session just after the block's earlier cases, whatever order (or subset) the cases
+    are asked for in: when a case comes up that the block's session is already past,
+    the block starts again on a fresh session. `earlier_problems` says which of those
+    earlier cases went wrong, so a failure caused by the state names its cause.
+    """
+
+    def __init__(self, setup: list[str], cases: list[DocCase]) -> None:
+        self._setup = setup
+        self._blocks: dict[str, list[DocCase]] = {}
+        for case in cases:
+            if case.block is not None:
+                self._blocks.setdefault(case.block, []).append(case)
+        self._shared: Session | None = None
+        # block name -> (its session, how many of its cases have run, their problems)
+        self._state: dict[str, tuple[Session, int, dict[int, str]]] = {}
+
+    def outcome(self, case: DocCase) -> Outcome:
+        """The case's outcome, in the state its block's earlier cases leave."""
+        if case.block is None:
+            if self._shared is None:
+                self._shared = connection(self._setup)
+            return run(self._shared, case.sql)
+        block = self._blocks[case.block]
+        position = block.index(case)
+        session, done, problems = self._state.get(case.block, (None, 0, {}))
+        if session is None or done > position:
+            if session is not None:
+                close(session)
+            session, done, problems = connection(self._setup), 0, {}
+        for earlier in block[done:position]:
+            found = problem(earlier, run(session, earlier.sql))
+            if found is not None:
+                problems[earlier.line] = found
+        outcome = run(session, case.sql)
+        found = problem(case, outcome)
+        if found is not None:
+            problems[case.line] = found
+        self._state[case.block] = (session, position + 1, problems)
+        return outcome
+
+    def earlier_problems(self, case: DocCase) -> dict[int, str]:
+        """The problems (by corpus line) of the block's cases that ran before `case`."""
+        if case.block is None or case.block not in self._state:
+            return {}
+        _, _, problems = self._state[case.block]
+        return {line: text for line, text in problems.items() if line < case.line}
+
+    def close(self) -> None:
+        for session in [self._shared, *(state[0] for state in self._state.values())]:
+            if session is not None:
+                close(session)
+        self._shared, self._state = None, {}

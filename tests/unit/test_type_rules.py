@@ -36,13 +36,24 @@ def test_date_parts_follow_redshifts_conventions(sql: str, value: float) -> None
     # c_Supported_data_types.html: numbers become text where a function takes text...
     ("SELECT LEN(i) FROM t", 2),
     ("SELECT SPLIT_PART(ts, '-', 2) FROM t", "03"),
-    # ... and an integer compared with a string is compared as text (a DECIMAL is not).
+    # ... and an integer, REAL or DOUBLE compared with a string is compared as text (a
+    # DECIMAL is not: the string becomes a DECIMAL).
     ("SELECT COUNT(*) FROM t WHERE i < '9'", 1),
     ("SELECT COUNT(*) FROM t WHERE d < '9'", 0),
+    ("SELECT COUNT(*) FROM t WHERE f < '9'", 1),
+    ("SELECT COUNT(*) FROM t WHERE r < '9'", 1),
+    ("SELECT COUNT(*) FROM t WHERE f = '10.50'", 0),
+    ("SELECT COUNT(*) FROM t WHERE d = '10.500'", 1),
+    # r_extra_float_digits.html: a float's text has DBL_DIG (15) / FLT_DIG (6) digits, in
+    # every conversion: a cast, a string function's argument, `||`.
+    ("SELECT (0.1::FLOAT8 + 0.2::FLOAT8)::VARCHAR", "0.3"),
+    ("SELECT CAST(PI() AS REAL)::VARCHAR", "3.14159"),
+    ("SELECT LEN(f * 3) FROM t", 4),
+    ("SELECT 'x' || f || r FROM t", "x10.510.5"),
 ])
 def test_implicit_conversions_of_the_type_compatibility_page(sql: str, value: object) -> None:
     setup = ("CREATE TABLE t AS SELECT 10 AS i, CAST(10.5 AS DECIMAL(8, 2)) AS d, "
-             "TIMESTAMP '2008-03-05 12:25:29' AS ts")
+             "TIMESTAMP '2008-03-05 12:25:29' AS ts, 10.5::DOUBLE AS f, 10.5::FLOAT AS r")
     assert _one(sql, setup) == (value,)
 
 

@@ -1,8 +1,11 @@
-"""The embedded warehouse's executor: translated Redshift statements on one DuckDB file.
+"""The embedded warehouse's engine: Redshift SQL text in, the Data API's result or error out.
 
-One DuckDB connection per warehouse file; every Data API request gets its own
-cursor (a DuckDB session: temp tables are private to it). Redshift behaviour
-the loader relies on is emulated here:
+`Session.run(sql, parameters)` is the one entry point: the Data API server,
+`connect("local")` (pipeline/analysis/dbapi.py) and the documentation corpus all
+call it, on a writer's file, a reader's read-only file or a scratch database
+(`DuckDbWarehouse`). One DuckDB connection per database; every Data API request
+gets its own cursor (a DuckDB session: temp tables are private to it). Redshift
+behaviour the loader relies on is emulated here:
 
 - `LOCK t`: a per-table lock held until the transaction ends; the DuckDB
   transaction only begins after the locks are held, so a second loader that
@@ -40,6 +43,7 @@ from pipeline.offline.warehouse.translate import (
     Statement,
     Transaction,
     UnsupportedSqlError,
+    translate,
 )
 
 log = logging.getLogger(__name__)
@@ -67,12 +71,23 @@ LOCK_POLL_S = 0.05
 SESSION_SETUP = ("SET TimeZone = 'UTC'", "SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
 
 
-class StatementFailed(Exception):
-    """A statement failed; `error` is the Redshift-like text DescribeStatement shows."""
+# How a refusal reads (translate/errors.py: UnsupportedSqlError), as the Data API shows it.
+REFUSAL = "ERROR: unsupported on the embedded warehouse: "
 
-    def __init__(self, error: str) -> None:
+
+class StatementFailed(Exception):
+    """A statement failed; `error` is the Redshift-like text DescribeStatement shows.
+
+    `construct` names what the embedded warehouse refuses (`unsupported on the embedded
+    warehouse: <construct>`), None for an error Redshift itself would raise.
+    """
+
+    def __init__(self, error: str, construct: str | None = None) -> None:
         super().__init__(error)
         self.error = error
+        self.construct = construct
+        if construct is None and error.startswith(REFUSAL):
+            self.construct = error.removeprefix(REFUSAL)
 
 
 class StatementCancelled(Exception):
@@ -314,6 +329,20 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (re.compile(r"Division by zero|Modulo by zero"), lambda m: "division by zero"),
     (re.compile(r"No function matches the given name and argument types '(\w+)\(([^)]*)\)'"),
      lambda m: f"function {m.group(1).lower()}({m.group(2).lower()}) does not exist"),
+    # An operator DuckDB has no overload for (`+` of two VARBYTE values, which Redshift
+    # concatenates): refused by name rather than failed in DuckDB's words.
+    (re.compile(r"No function matches the given name and argument types "
+                r"'([^\w\s(]+)\(([^)]*)\)'"),
+     lambda m: f"unsupported on the embedded warehouse: operator {m.group(1)} on "
+               f"{_redshift_types(m.group(2))}"),
+    # A cast DuckDB does not implement (SMALLINT to VARBYTE, which Redshift writes as the
+    # integer's two bytes): refused by name.
+    (re.compile(r"Unimplemented type for cast \((\w+) -> (\w+)\)"),
+     lambda m: f"unsupported on the embedded warehouse: cast from "
+               f"{_redshift_types(m.group(1))} to {_redshift_types(m.group(2))}"),
+    # A select-list position past the end (PostgreSQL's words, which Redshift keeps).
+    (re.compile(r"(ORDER|GROUP) term out of range"),
+     lambda m: f"{m.group(1)} BY position is not in select list"),
     (re.compile(r"Could not convert string '([^']*)' to (?:DATE|TIMESTAMP)"),
      lambda m: f'invalid input syntax for type date: "{m.group(1)}"'),
     (re.compile(r"Malformed JSON|Could not convert string '.*' to JSON|Invalid JSON"),
@@ -346,6 +375,11 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     (re.compile(r"NOT NULL constraint failed: [\w.]*?(\w+)$", re.MULTILINE),
      lambda m: f"Cannot insert a NULL value into column {m.group(1)}"),
 )
+
+
+def _redshift_types(duckdb_types: str) -> str:
+    """DuckDB type names in a message as Redshift's (BLOB is VARBYTE, VARCHAR stays)."""
+    return re.sub(r"\bBLOB\b", "VARBYTE", duckdb_types)
 
 
 def redshift_error(
@@ -412,21 +446,61 @@ def open_for_writing(path: Path, wait_s: float) -> Any:
             clock.sleep(0.2)
 
 
+def _no_s3() -> Any:
+    raise StatementFailed("ERROR: COPY is not available on this session of the embedded "
+                          "warehouse (no S3 endpoint)")
+
+
 class DuckDbWarehouse:
-    """One DuckDB file opened for the embedded Data API (UTC, load-error tables created)."""
+    """One DuckDB database opened for the embedded warehouse (UTC, load-error tables created).
+
+    `DuckDbWarehouse(path, s3)` is the writer's file (the embedded Data API holds it);
+    `reading(path)` opens the file read-only for a reader with no server to go through;
+    `in_memory()` is a scratch database (the documentation corpus). Every one of them
+    runs statements through the same `Session.run`.
+    """
 
     def __init__(self, path: Path, s3: Callable[[], Any], *, wait_for_readers_s: float = 0.0
                  ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._con = open_for_writing(path, wait_for_readers_s)
+        self._setup(path, open_for_writing(path, wait_for_readers_s), s3)
         self._con.execute("SET GLOBAL TimeZone = 'UTC'")
         for statement in _BOOTSTRAP:
             self._con.execute(statement)
+
+    def _setup(self, path: Path, con: Any, s3: Callable[[], Any]) -> None:
+        self.path = path
+        self._con = con
         self._cursor_lock = threading.Lock()
         self._s3_factory = s3
         self._s3: Any = None
         self.locks = TableLocks()
+        self.writable = True
+
+    @classmethod
+    def reading(cls, path: Path) -> DuckDbWarehouse:
+        """The file opened read-only (duckdb.IOException when a writer holds it).
+
+        Its sessions must be read-only too: COPY has no S3 client here.
+        """
+        import duckdb
+
+        warehouse = cls.__new__(cls)
+        warehouse._setup(path, duckdb.connect(str(path), read_only=True), _no_s3)
+        warehouse.writable = False
+        return warehouse
+
+    @classmethod
+    def in_memory(cls) -> DuckDbWarehouse:
+        """A scratch in-memory database, set up as the writer's file is."""
+        import duckdb
+
+        warehouse = cls.__new__(cls)
+        warehouse._setup(Path(":memory:"), duckdb.connect(), _no_s3)
+        warehouse._con.execute("SET GLOBAL TimeZone = 'UTC'")
+        for statement in _BOOTSTRAP:
+            warehouse._con.execute(statement)
+        return warehouse
 
     def cursor(self) -> Any:
         """A fresh DuckDB session (con.cursor()) set up for translated SQL (`SESSION_SETUP`)."""
@@ -470,6 +544,9 @@ class DuckDbWarehouse:
     def close(self) -> None:
         import duckdb
 
+        if not self.writable:
+            self._con.close()
+            return
         try:
             self._con.execute("CHECKPOINT")
         except duckdb.Error as exc:  # a checkpoint is a nicety; closing still persists the WAL
@@ -553,7 +630,25 @@ class Session:
 
     # -- statements
 
-    def execute(
+    def run(
+        self, sql: str, parameters: Mapping[str, str] | None = None, *, query_id: int = 0
+    ) -> Outcome:
+        """Redshift SQL text in, what the Data API reports out: the engine's one entry point.
+
+        The Data API server, `connect("local")` and the documentation corpus all call
+        this, so a query gets the same rows, labels, types and error text on each path.
+        Returns the statement's Outcome; raises StatementFailed with the `Error` text
+        DescribeStatement shows (`construct` set for a refusal), or StatementCancelled.
+        """
+        try:
+            statement = translate(sql)
+        except UnsupportedSqlError as exc:
+            raise StatementFailed(redshift_error(exc, pid=self.pid), exc.construct) from exc
+        except RedshiftSqlError as exc:
+            raise StatementFailed(redshift_error(exc, pid=self.pid)) from exc
+        return self._execute(statement, parameters or {}, query_id=query_id)
+
+    def _execute(
         self, statement: Statement, parameters: Mapping[str, str], *, query_id: int = 0
     ) -> Outcome:
         """Run one translated statement; StatementFailed / StatementCancelled on failure."""

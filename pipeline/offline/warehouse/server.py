@@ -370,7 +370,6 @@ class EmbeddedDataApi:
             StatementCancelled,
             StatementFailed,
         )
-        from pipeline.offline.warehouse.translate import translate
 
         started = time.monotonic_ns()
         record.touch("PICKED")
@@ -402,13 +401,7 @@ class EmbeddedDataApi:
                 current = sub
                 sub_started = time.monotonic_ns()
                 sub.status, sub.updated_at = "STARTED", _now()
-                try:
-                    statement = translate(sub.sql)
-                except Exception as exc:
-                    from pipeline.offline.warehouse.engine import redshift_error
-
-                    raise StatementFailed(redshift_error(exc, pid=record.pid)) from exc
-                outcome = session.execute(statement, parameters, query_id=sub.query_id)
+                outcome = session.run(sub.sql, parameters, query_id=sub.query_id)
                 sub.result = outcome.result
                 sub.has_result_set = outcome.result is not None
                 sub.result_rows = outcome.result_rows

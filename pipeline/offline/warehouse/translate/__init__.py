@@ -3,7 +3,8 @@
 `translate(sql)` turns one Redshift statement into what the embedded server runs:
 a `Query` (DuckDB text), or a statement the executor carries out itself (`Lock`,
 `Copy`, `Transaction`, `NoOp`). It is pure and cached: the loader sends the same
-texts every batch. The Data API server, `connect("local")` and the corpus all call it.
+texts every batch. Its one caller is the engine's entry point, `Session.run`
+(engine.py), which the Data API server, `connect("local")` and the corpus call.
 
 The package, one concern a module:
 
@@ -61,7 +62,10 @@ from pipeline.offline.warehouse.translate.errors import (
     Transaction,
     UnsupportedSqlError,
 )
-from pipeline.offline.warehouse.translate.labels import redshift_column_labels
+from pipeline.offline.warehouse.translate.labels import (
+    identifiers_fold_to_lower_case,
+    redshift_column_labels,
+)
 from pipeline.offline.warehouse.translate.literals import datetime_literals_as_iso
 from pipeline.offline.warehouse.translate.shapes import (
     ALLOWED_CALLS,
@@ -106,6 +110,7 @@ from pipeline.offline.warehouse.translate.tree_rules import (
     convert_timezone_names,
     datediff_week_boundaries,
     decimal_default_precision,
+    float_text_as_redshift,
     getdate_sysdate_to_utc_timestamp,
     integer_sum_avg_as_bigint,
     listagg_like_redshift,
@@ -146,6 +151,7 @@ __all__ = [
 
 TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     refuse_what_is_not_listed,
+    identifiers_fold_to_lower_case,
     redshift_column_labels,
     datetime_literals_as_iso,
     refuse_fixed_length_char,
@@ -185,6 +191,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     bool_aggregates_without_distinct,
     cmp_functions,
     split_part_position_above_zero,
+    float_text_as_redshift,  # last: it rewrites the VARCHAR casts the rules above add
 )
 
 

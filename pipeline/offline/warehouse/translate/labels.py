@@ -1,4 +1,5 @@
-"""The column names Redshift gives unaliased select-list expressions."""
+"""The column names Redshift gives result columns: identifiers folded, unaliased
+select-list expressions named."""
 
 from __future__ import annotations
 
@@ -40,6 +41,24 @@ def _redshift_label(node: exp.Expr, registry: Registry) -> str:
         if isinstance(node, exp.Anonymous):
             return node.name.lower()
     return "?column?"
+
+
+def identifiers_fold_to_lower_case(tree: exp.Expr) -> exp.Expr:
+    """Every identifier, quoted or not, is lower case: `SELECT 1 AS "MixedCase"` is
+    labelled `mixedcase`, `CREATE TABLE "T"` makes `t`.
+
+    enable_case_sensitive_identifier is false by default, and then "Mixed case
+    identifiers are lowercased" even within double quotes
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_enable_case_sensitive_identifier.html).
+    DuckDB resolves names without regard to case but keeps the case written, which
+    showed in result labels and in the catalog. SUPER attribute names fold the same way
+    (enable_case_sensitive_super_attribute is false by default too).
+    """
+    for identifier in tree.find_all(exp.Identifier):
+        name = identifier.this
+        if isinstance(name, str) and name != name.lower():
+            identifier.set("this", name.lower())
+    return tree
 
 
 def redshift_column_labels(tree: exp.Expr, registry: Registry = REGISTRY) -> exp.Expr:

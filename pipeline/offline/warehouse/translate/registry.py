@@ -213,7 +213,7 @@ FUNCTIONS: tuple[Function, ...] = (
     _scalar("BTRIM", "r_BTRIM.html", "string [characters]", exp.Trim, result="VARCHAR",
             rendering="redshift_spellings"),
     _scalar("MD5", "r_MD5.html", "string", exp.MD5, result="VARCHAR"),
-    _scalar("SHA1", "SHA1.html", "string", exp.SHA, result="VARCHAR"),
+    _scalar("SHA1 SHA", "SHA1.html", "string", exp.SHA, result="VARCHAR"),  # SHA.html: a synonym
     _scalar("FUNC_SHA1", "FUNC_SHA1.html", "string", result="VARCHAR",
             rendering="redshift_spellings"),
     _scalar("REPEAT", "r_REPEAT.html", "string integer", exp.Repeat, result="VARCHAR"),
@@ -341,6 +341,12 @@ FUNCTIONS: tuple[Function, ...] = (
                result="FLOAT8 (NUMERIC for NUMERIC)"),
     _aggregate("VAR_POP", "r_VARIANCE_functions.html", exp.VariancePop,
                result="FLOAT8 (NUMERIC for NUMERIC)"),
+    # c_bitwise_aggregate_functions.html: INT, INT2 or INT8 in, the same type out; NULLs
+    # skipped, NULL when no row qualifies; DISTINCT allowed (and changes nothing).
+    Function(("BIT_AND",), "r_BIT_AND.html", "integer", "aggregate", (exp.BitwiseAndAgg,),
+             distinct="allowed", result="the argument's type"),
+    Function(("BIT_OR",), "r_BIT_OR.html", "integer", "aggregate", (exp.BitwiseOrAgg,),
+             distinct="allowed", result="the argument's type"),
     Function(("BOOL_AND",), "r_BOOL_AND.html", "boolean", "aggregate", (exp.LogicalAnd,),
              distinct="allowed", result="BOOLEAN", rendering="bool_aggregates_without_distinct"),
     Function(("BOOL_OR",), "r_BOOL_OR.html", "boolean", "aggregate", (exp.LogicalOr,),

@@ -33,6 +33,9 @@ _ALLOWED_SYNTAX: tuple[type[exp.Expr], ...] = (
     exp.ColumnDef, exp.ColumnConstraint, exp.NotNullColumnConstraint, exp.PrimaryKey,
     exp.PrimaryKeyColumnConstraint, exp.DefaultColumnConstraint, exp.UniqueColumnConstraint,
     exp.Properties, exp.TemporaryProperty, exp.Tuple,
+    # ALTER TABLE ADD COLUMN / DROP COLUMN / RENAME COLUMN / RENAME TO
+    # (r_ALTER_TABLE.html); its other actions parse into nodes not listed, so are refused
+    exp.Alter, exp.RenameColumn, exp.AlterRename,
     # names and values
     exp.Table, exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean, exp.Star,
     exp.Paren, exp.DataType, exp.DataTypeParam, exp.Var, exp.Interval, exp.Placeholder,
@@ -61,8 +64,14 @@ _NILADIC_FUNCTIONS = frozenset({
 })
 
 
+# Operators sqlglot parses into function nodes: refused by the operator written.
+_OPERATORS = {exp.RegexpILike: "operator ~*", exp.RegexpLike: "operator ~"}
+
+
 def _construct_name(node: exp.Expr) -> str:
     """What the analyst wrote, as far as the tree tells: a function's name, else the syntax."""
+    if type(node) in _OPERATORS and "written" not in node.meta:
+        return _OPERATORS[type(node)]
     if isinstance(node, exp.Anonymous):
         return f"function {node.name.upper()}"
     if isinstance(node, exp.Func):
@@ -81,6 +90,14 @@ def _names_an_object(identifier: exp.Identifier) -> bool:
         identifier and parent.args.get("catalog") is not identifier
 
 
+def _is_update_default(node: exp.Expr) -> bool:
+    """`DEFAULT` as the value an UPDATE's SET gives a column."""
+    parent = node.parent
+    return isinstance(node, exp.Column) and len(node.parts) == 1 and not node.this.quoted \
+        and node.name.upper() == "DEFAULT" and isinstance(parent, exp.EQ) \
+        and parent.expression is node and isinstance(parent.parent, exp.Update)
+
+
 def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> exp.Expr:
     """Refuse every construct outside the allow-list, and those Redshift itself rejects.
 
@@ -94,6 +111,10 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
       (https://docs.aws.amazon.com/redshift/latest/dg/r_Window_function_synopsis.html).
     """
     compute_node_only: list[str] = []
+    for node in list(tree.find_all(exp.Column)):
+        if _is_update_default(node):
+            # r_UPDATE.html: `SET column = DEFAULT`; sqlglot reads DEFAULT as a column.
+            node.replace(exp.Var(this="DEFAULT"))
     for node in list(tree.walk()):
         if type(node) is exp.TryCast:
             # CONVERT(type, x) parses as TRY_CAST; Redshift's CONVERT fails on bad input
@@ -150,6 +171,10 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             # IF(c, a, b) / IIF(...): sqlglot reads them as a CASE branch; not Redshift's.
             raise UnsupportedSqlError(f"function {node.meta.get('written', 'IF')}")
         if type(node) in _ALLOWED_SYNTAX:
+            continue
+        if isinstance(node, exp.RegexpLike) and "written" not in node.meta:
+            # `expression [!] ~ pattern` (pattern-matching-conditions-posix.html): a
+            # match anywhere in the string, case-sensitive; DuckDB's regexp_matches.
             continue
         if isinstance(node, exp.Func):
             function = check_call(node, registry)

@@ -431,7 +431,10 @@ def _is_string_literal(node: exp.Expr) -> bool:
     return isinstance(node, exp.Literal) and node.is_string
 
 
-_INTEGER_TYPEOF = "regexp_full_match(typeof(__o__), 'U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)')"
+# The numbers c_Supported_data_types.html converts to text when compared with a string:
+# "all other numeric values" than DECIMAL (integers, REAL, DOUBLE PRECISION).
+_NUMBER_AS_TEXT_TYPEOF = ("regexp_full_match(typeof(__o__), "
+                          "'U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE')")
 
 
 def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
@@ -444,10 +447,13 @@ def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
     (`typeof` decides, so a date compared with '2008-01-01' is untouched). Column-to-
     column comparisons are left alone (a join key would lose its hash join).
 
-    An integer compared with a string literal is compared as text, as
-    c_Supported_data_types.html says ("When comparing all other numeric values with
-    character strings, the numeric values are converted to character strings"): `10 <
-    '9'` is true. A DECIMAL converts the string instead, as DuckDB does.
+    An integer, REAL or DOUBLE PRECISION value compared with a string literal is
+    compared as text, as c_Supported_data_types.html says ("If you compare DECIMAL values
+    with character strings, Amazon Redshift attempts to convert the character string to a
+    DECIMAL value. When comparing all other numeric values with character strings, the
+    numeric values are converted to character strings"): `10 < '9'` and `10.5::FLOAT8 <
+    '9'` are true, `10.5::FLOAT8 = '10.50'` false (the float's text is
+    `float_text_as_redshift`'s). A DECIMAL converts the string instead, as DuckDB does.
     """
     scope = Scope.of(tree)
 
@@ -468,11 +474,50 @@ def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
         left, right = ("__l__", "rtrim(CAST(__o__ AS VARCHAR), ' ')") if literal is a else (
             "rtrim(CAST(__o__ AS VARCHAR), ' ')", "__l__")
         plain = f"__r__ {op} __o__" if literal is a else f"__o__ {op} __r__"
-        sql = (f"CASE WHEN typeof(__o__) = 'VARCHAR' OR {_INTEGER_TYPEOF} THEN "
+        sql = (f"CASE WHEN typeof(__o__) = 'VARCHAR' OR {_NUMBER_AS_TEXT_TYPEOF} THEN "
                f"{left} {op} {right} ELSE {plain} END")
         return exp.Paren(this=fill(sql, o=other, l=trimmed, r=literal))
 
     return post_order(tree, rule)
+
+
+# A float's text as Redshift writes it: r_extra_float_digits.html gives FLT_DIG (6) digits
+# for REAL and DBL_DIG (15) for DOUBLE PRECISION (extra_float_digits is 0 by default), the
+# C `%.*g` form of the PostgreSQL float output Redshift keeps (10.0 is '10', 1e20 '1e+20'),
+# with NaN and Infinity spelled as PostgreSQL spells them. `__x__` is evaluated once.
+_FLOAT_TEXT = ("replace(replace(replace(printf('%.{digits}g', __x__), '-nan', 'nan'), 'nan', "
+               "'NaN'), 'inf', 'Infinity')")
+_FLOAT_AS_TEXT = ("CASE WHEN typeof(__x__) = 'DOUBLE' THEN {as_type}" + _FLOAT_TEXT.format(
+    digits=15) + "{end} WHEN typeof(__x__) = 'FLOAT' THEN {as_type}" + _FLOAT_TEXT.format(
+    digits=6) + "{end} ELSE {other} END")
+_CAST_AS_TEXT = _FLOAT_AS_TEXT.format(as_type="", end="", other="CAST(__x__ AS VARCHAR)")
+# An operand of `||` keeps its own type unless it is a float: every branch is cast to the
+# type of `x || x` (text for a number or a string, BLOB for VARBYTE), as DuckDB's CASE wants.
+_OPERAND_AS_TEXT = _FLOAT_AS_TEXT.format(as_type="cast_to_type(", end=", __x__ || __x__)",
+                                         other="cast_to_type(__x__, __x__ || __x__)")
+
+
+def float_text_as_redshift(tree: exp.Expr) -> exp.Expr:
+    """Every conversion of a number to text writes a REAL or DOUBLE PRECISION as Redshift
+    does: `PI()::VARCHAR` is '3.14159265358979', `(0.1::FLOAT8 + 0.2)::VARCHAR` '0.3',
+    `10.0::FLOAT8::VARCHAR` '10' (DuckDB writes the shortest exact form: '10.0',
+    '0.30000000000000004'). Explicit casts, the implicit text of string functions and
+    comparisons with a string (`comparisons_ignore_trailing_blanks`) all cast to VARCHAR,
+    and `||` converts its operands: one rule covers them, run last, after every rule that
+    adds such a cast. The type is DuckDB's `typeof`, folded when the query is bound, so
+    any other value keeps its plain cast (or, under `||`, its own type).
+    """
+    for cast in list(tree.find_all(exp.Cast)):
+        if cast.to.this in _VARCHAR_TYPES and not cast.to.expressions and not isinstance(
+                cast.this, (exp.Literal, exp.Null)):
+            cast.replace(exp.Paren(this=fill(_CAST_AS_TEXT, x=cast.this.copy())))
+    for pipe in list(tree.find_all(exp.DPipe)):
+        for side in ("this", "expression"):
+            operand = pipe.args.get(side)
+            inner = operand.unnest() if operand is not None else None
+            if inner is not None and not isinstance(inner, (exp.Literal, exp.Null, exp.DPipe)):
+                pipe.set(side, exp.Paren(this=fill(_OPERAND_AS_TEXT, x=operand.copy())))
+    return tree
 
 
 def refuse_fixed_length_char(tree: exp.Expr) -> exp.Expr:
