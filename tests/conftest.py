@@ -58,7 +58,7 @@ def dataset():
 ONE_WORKER = (
     "tests/cdk/",  # the session's CDK synths, the rehearsal venv, checkov's scan
     "tests/notebooks/",  # the session's loaded warehouse
-    "tests/integration/test_conformance.py",  # the corpus runs in order on one connection
+    "tests/integration/test_conformance.py",  # each corpus block carries its state in order
     "tests/integration/test_bench.py",  # one bench run
     "tests/integration/test_redshift_data_api.py",  # one module-wide stack
     "tests/integration/test_data_api_server.py",  # one module-wide stack
