@@ -6,7 +6,9 @@ their equivalence checks (moto_speedups_checks.py) run in a pytest process of th
 
 from __future__ import annotations
 
+import http.client
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -68,6 +70,47 @@ def test_a_message_is_invisible_for_its_visibility_timeout_then_visible_again(em
     assert "Messages" not in sqs.receive_message(QueueUrl=url)  # in flight
     time.sleep(1.2)
     assert len(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]) == 1
+
+
+def test_one_client_reuses_one_connection_for_every_s3_and_sqs_call(emulator, caplog):
+    """werkzeug closes every connection; the emulator keeps them alive (a new TCP connection
+    per call cost the loaders and the publisher 5% of their CPU). Bodies over 1 MB go with
+    `Expect: 100-continue`, which the kept-alive path answers before reading the body."""
+    settings = emulator.settings
+    s3, sqs = boto.client(settings, "s3"), boto.client(settings, "sqs")
+    caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")
+    big = b"x" * 1_500_000
+    s3.put_object(Bucket=settings.bucket, Key="a/small", Body=b"small")
+    s3.put_object(Bucket=settings.bucket, Key="a/big", Body=big)
+    assert s3.get_object(Bucket=settings.bucket, Key="a/big")["Body"].read() == big
+    s3.head_object(Bucket=settings.bucket, Key="a/small")
+    s3.copy_object(Bucket=settings.bucket, Key="b/small",
+                   CopySource={"Bucket": settings.bucket, "Key": "a/small"})
+    s3.delete_object(Bucket=settings.bucket, Key="a/small")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=settings.bucket)["Contents"]] == [
+        "a/big", "b/small"]
+    for body in ("one", "two"):
+        sqs.send_message(QueueUrl=settings.queue_url, MessageBody=body)
+    got = sqs.receive_message(QueueUrl=settings.queue_url, MaxNumberOfMessages=10)
+    assert sorted(m["Body"] for m in got["Messages"]) == ["one", "two"]
+    opened = [r.getMessage() for r in caplog.records
+              if "new HTTP connection" in r.getMessage() or "dropped connection" in r.getMessage()]
+    assert len(opened) == 2, opened  # one per client, none dropped
+
+
+def test_a_chunked_request_body_is_read_whole_and_its_connection_closed(emulator):
+    """A body of unknown length cannot be drained ahead: werkzeug's close stays for it."""
+    host, port = emulator.endpoint_url.removeprefix("http://").split(":")
+    bucket = emulator.settings.bucket
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("PUT", f"/{bucket}/chunked", body=iter([b"abc", b"def"]), encode_chunked=True)
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 200
+    assert response.getheader("Connection") == "close"
+    conn.close()
+    s3 = boto.client(emulator.settings, "s3")
+    assert s3.get_object(Bucket=bucket, Key="chunked")["Body"].read() == b"abcdef"
 
 
 def _bodies(settings, url):
