@@ -7,6 +7,7 @@ through the same boto3 clients as AWS, built by `boto.client(settings, ...)`.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import io
 import json
@@ -148,6 +149,7 @@ class EmbeddedMotoServer:
     def __init__(self, files: QueueFiles) -> None:
         self.files = files
         self._server: Any = None
+        self._connections = OpenConnections()
         self._thread: threading.Thread | None = None
 
     @property
@@ -162,7 +164,7 @@ class EmbeddedMotoServer:
         self.files.directory.mkdir(parents=True, exist_ok=True)
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", 0, self._journaled(app), threaded=True,
-                                   request_handler=_keep_alive_handler())
+                                   request_handler=_keep_alive_handler(self._connections))
         self._thread = serving_thread(self._server, "embedded-aws")
         self._thread.start()
         return self
@@ -171,6 +173,8 @@ class EmbeddedMotoServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            # A stopped server answers nothing, a kept-alive connection included.
+            self._connections.close_all()
         if self._thread is not None:
             self._thread.join()
 
@@ -200,8 +204,34 @@ class EmbeddedMotoServer:
 KEEP_ALIVE_IDLE_S = 60
 
 
-@functools.cache
-def _keep_alive_handler() -> type[Any]:
+class OpenConnections:
+    """The sockets a server's handler threads hold open, so its stop can close them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+
+    def add(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open.add(connection)
+
+    def discard(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(connection)
+
+    def close_all(self) -> None:
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)  # wakes its thread, which then closes it
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTCONN, errno.EBADF):
+                    raise
+                # already closed by its client: nothing left to stop
+
+
+def _keep_alive_handler(connections: OpenConnections) -> type[Any]:
     """werkzeug's request handler, with HTTP/1.1 keep-alive for requests of a known length.
 
     werkzeug closes every connection ("Connection: close") because http.server cannot
@@ -224,6 +254,11 @@ def _keep_alive_handler() -> type[Any]:
             # last segment out: without this, Nagle held it for the client's delayed ACK,
             # 40 ms per call (the embedded Data API's server learned the same).
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connections.add(self.connection)
+
+        def finish(self) -> None:
+            connections.discard(self.connection)
+            super().finish()
 
         def run_wsgi(self) -> None:
             length = self.headers.get("Content-Length", "0")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import moto
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
 from pipeline.aws import boto
 from pipeline.core.errors import ConfigError
@@ -96,6 +98,17 @@ def test_one_client_reuses_one_connection_for_every_s3_and_sqs_call(emulator, ca
     opened = [r.getMessage() for r in caplog.records
               if "new HTTP connection" in r.getMessage() or "dropped connection" in r.getMessage()]
     assert len(opened) == 2, opened  # one per client, none dropped
+
+
+def test_a_stopped_emulator_answers_no_kept_alive_connection(settings):
+    """A stop (or what a kill leaves) ends the kept-alive connections too: a client that
+    called before gets a connection error, never an answer from the stopped server."""
+    em = start_emulator(settings)
+    s3 = boto.client(em.settings, "s3", config=Config(retries={"max_attempts": 1}))
+    s3.put_object(Bucket=em.settings.bucket, Key="k", Body=b"v")
+    em.stop()
+    with pytest.raises((EndpointConnectionError, ConnectionClosedError)):
+        s3.get_object(Bucket=em.settings.bucket, Key="k")
 
 
 def test_a_chunked_request_body_is_read_whole_and_its_connection_closed(emulator):
