@@ -140,8 +140,8 @@ class EmbeddedMotoServer:
     """moto's WSGI application on a loopback port, behind a journal of the source queue.
 
     This is moto's own `ThreadedMotoServer` with one middleware in front: a
-    SendMessage(Batch) to the source queue that moto accepted is appended to the
-    journal and the published index (and fsynced) before the response goes back, so
+    SendMessage(Batch) to the source queue that moto accepted is appended (and fsynced)
+    to the journal, and to the published index, before the response goes back, so
     whatever a sender saw acknowledged survives this process being killed, as SQS
     promises.
     """
@@ -325,6 +325,9 @@ def recover_queues(settings: Settings, files: QueueFiles, dlq: list[str]) -> Rec
     bad = [q for read in reads for q in read.quarantined]
     quarantine(files.directory, bad)
     source = list(dict.fromkeys(body for read in reads for body in read.bodies))
+    # Before anything reads the published index or retires a journal: what a power loss
+    # cut from its unsynced tail comes back from the journaled bodies.
+    files.restore_published(source)
     sqs = boto.client(settings, "sqs")
     # The DLQ is kept in the state file until the next clean stop rewrites it.
     _send_all(sqs, settings.dlq_url, dlq)
@@ -374,6 +377,7 @@ def save_queue_state(settings: Settings, files: QueueFiles) -> None:
     faults.reached("stop.state_written")
     source = SqsQueue(boto.client(settings, "sqs"), settings.queue_url).depth()
     if source.visible == 0 and source.in_flight == 0:
+        files.sync_published()  # the index outlives the journal it could be restored from
         with files.lock:
             files.journal.unlink(missing_ok=True)
         faults.reached("stop.journal_cleared")

@@ -29,7 +29,7 @@ from pipeline.offline.emulator import (
     speed_up_moto,
     start_emulator,
 )
-from pipeline.offline.journal import JOURNAL_FILE, STATE_FILE
+from pipeline.offline.journal import JOURNAL_FILE, STATE_FILE, QueueFileError, QueueFiles
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).resolve().parent
@@ -157,6 +157,28 @@ def test_a_killed_emulators_messages_are_back_in_the_queue_on_the_next_start(set
         # no-op); an acknowledged one never goes missing
         assert _bodies(again.settings, again.settings.queue_url) == ["a", "b", "c"]
         assert again.recovered.from_journal
+
+
+def test_a_published_index_cut_by_a_power_loss_comes_back_from_the_journal(settings):
+    """Only the journal is fsynced per accepted batch; the published index's tail can be
+    lost to a power loss, mid-line too. The next start restores it from the journal."""
+    bodies = [json.dumps({"batch_id": f"b{i}", "part": 1, "rows": [{}] * (i + 1)})
+              for i in range(3)]
+    em = start_emulator(settings)
+    boto.client(em.settings, "sqs").send_message_batch(
+        QueueUrl=em.settings.queue_url,
+        Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])
+    em.server.stop()  # a kill: no clean stop
+    files = QueueFiles(queue_state_dir(settings))
+    assert files.published_parts() == {("b0", 1): 1, ("b1", 1): 2, ("b2", 1): 3}
+    first, second, _ = files.published.read_bytes().split(b"\n", 2)
+    files.published.write_bytes(first + b"\n" + second[:12])  # what the power loss left
+    with pytest.raises(QueueFileError):
+        files.published_parts()
+
+    with start_emulator(settings) as again:
+        assert again.recovered.source_bodies == tuple(bodies)
+        assert files.published_parts() == {("b0", 1): 1, ("b1", 1): 2, ("b2", 1): 3}
 
 
 def test_a_clean_stop_keeps_the_dlq_and_clears_a_drained_queues_journal(settings):
