@@ -6,7 +6,7 @@ child `pipeline run --ticks 0` then recovers, drains and stops, with a fault hoo
 (`pipeline.offline.faults`) that stops it at the N-th fault point: SIGKILL at every
 point, SIGTERM and Ctrl-C at some, and kills chained over two recoveries. After
 each, one more `pipeline run` must account for every published row exactly once,
-from the published index, which recovery never touches. Points, not sleeps: each
+from the published index, which recovery never rewrites. Points, not sleeps: each
 stop lands between two exact steps.
 """
 
