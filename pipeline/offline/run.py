@@ -194,7 +194,7 @@ def account(summary: RunSummary, settings: Settings, warehouse: dataapi.DataApiW
     """Add the recovered messages and the DLQ to the summary, counting each row once.
 
     Every part the source queue ever accepted (the published index, which recovery
-    never touches) ends in the ledger (loaded or rejected), the DLQ, the queue (if
+    never rewrites) ends in the ledger (loaded or rejected), the DLQ, the queue (if
     not drained), or nowhere: the last are named in `lost` by batch id and part, so
     a body that vanished between runs shows, whichever run notices.
     """
