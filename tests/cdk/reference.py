@@ -283,3 +283,117 @@ def alarm_topic_findings(cfn: dict[str, Any]) -> list[str]:
             findings.append(f"alarms notify {topic}, whose topic policy does not allow "
                             f"{CLOUDWATCH} to sns:Publish")
     return findings
+
+
+# Lambda's fixed quotas, "Function configuration, deployment, and execution" (they cannot be
+# raised): https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+MEMORY_MB = (128, 10_240)
+TIMEOUT_S = (1, 900)
+EPHEMERAL_MB = (512, 10_240)
+ENVIRONMENT_BYTES = 4 * 1024
+LAYERS = 5
+UNZIPPED_PACKAGE_BYTES = 250 * 1024 * 1024
+# CloudFormation's defaults when a property is absent (AWS::Lambda::Function).
+DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S = 128, 3
+# Keys the runtime sets and a function configuration may not:
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+RESERVED_ENVIRONMENT = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+# An environment value CloudFormation fills in at deploy time (a queue URL, an ARN, a
+# generated name) is counted at this many bytes: more than any of them can resolve to here
+# (a queue URL is at most ~130, an ARN of a generated name ~200).
+RESOLVED_VALUE_BYTES = 256
+# SQS event sources (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html): a standard
+# queue's batch is at most 10,000 records; over 10 needs a batching window of at least 1 s;
+# the window is at most 5 minutes; the queue's visibility timeout should be six times the
+# function timeout plus the window.
+SQS_BATCH_MAX, SQS_WINDOW_MAX_S, VISIBILITY_FACTOR = 10_000, 300, 6
+
+
+def _environment_bytes(variables: dict[str, Any]) -> int:
+    return sum(len(key.encode()) + (len(value.encode()) if isinstance(value, str)
+                                    else RESOLVED_VALUE_BYTES)
+               for key, value in variables.items())
+
+
+def _asset_bytes(outdir: Path, code: dict[str, Any]) -> int | None:
+    """The unzipped size of a function's code asset in the cloud assembly, if it is one."""
+    key = code.get("S3Key")
+    if not isinstance(key, str) or not key.endswith(".zip"):
+        return None
+    folder = outdir / f"asset.{key.removesuffix('.zip')}"
+    if not folder.is_dir():
+        return None
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def lambda_quota_findings(cfn: dict[str, Any], outdir: Path) -> list[str]:
+    """Functions and SQS event sources outside Lambda's documented quotas.
+
+    Each is a deploy that fails (CreateFunction refuses the configuration) or a function
+    that misbehaves at run time (an event source whose messages reappear mid-batch). The
+    Powertools layer's own size is not known offline, so the package check counts only the
+    function's asset.
+    """
+    resources = cfn["Resources"]
+    findings: list[str] = []
+
+    def outside(name: str, value: float, bounds: tuple[int, int], logical_id: str) -> None:
+        if not bounds[0] <= value <= bounds[1]:
+            findings.append(f"{logical_id}: {name} {value} outside {bounds[0]}-{bounds[1]}")
+
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        props = resource["Properties"]
+        outside("MemorySize", props.get("MemorySize", DEFAULT_MEMORY_MB), MEMORY_MB, logical_id)
+        outside("Timeout", props.get("Timeout", DEFAULT_TIMEOUT_S), TIMEOUT_S, logical_id)
+        if "EphemeralStorage" in props:
+            outside("EphemeralStorage", props["EphemeralStorage"]["Size"], EPHEMERAL_MB,
+                    logical_id)
+        if len(props.get("Layers", [])) > LAYERS:
+            findings.append(f"{logical_id}: {len(props['Layers'])} layers, more than {LAYERS}")
+        variables = props.get("Environment", {}).get("Variables", {})
+        if (size := _environment_bytes(variables)) > ENVIRONMENT_BYTES:
+            findings.append(f"{logical_id}: environment of up to {size} bytes, more than "
+                            f"{ENVIRONMENT_BYTES}")
+        if reserved := sorted(RESERVED_ENVIRONMENT & set(variables)):
+            findings.append(f"{logical_id}: sets reserved environment keys {reserved}")
+        size = _asset_bytes(outdir, props.get("Code", {}))
+        if size is not None and size > UNZIPPED_PACKAGE_BYTES:
+            findings.append(f"{logical_id}: code asset of {size} bytes unzipped, more than "
+                            f"{UNZIPPED_PACKAGE_BYTES}")
+
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        props = resource["Properties"]
+        source = props.get("EventSourceArn")
+        queue_id = source.get("Fn::GetAtt", [None])[0] if isinstance(source, dict) else None
+        if resources.get(queue_id, {}).get("Type") != "AWS::SQS::Queue":
+            continue
+        batch = props.get("BatchSize", 10)
+        window = props.get("MaximumBatchingWindowInSeconds", 0)
+        outside("BatchSize", batch, (1, SQS_BATCH_MAX), logical_id)
+        outside("MaximumBatchingWindowInSeconds", window, (0, SQS_WINDOW_MAX_S), logical_id)
+        if batch > 10 and window < 1:
+            findings.append(f"{logical_id}: BatchSize {batch} over 10 needs a batching "
+                            "window of at least 1 s")
+        function = props.get("FunctionName")
+        function_id = next(iter(function.values())) if isinstance(function, dict) else None
+        if isinstance(function_id, list):
+            function_id = function_id[0]
+        timeout = resources.get(function_id, {}).get("Properties", {}).get(
+            "Timeout", DEFAULT_TIMEOUT_S)
+        visibility = resources[queue_id]["Properties"].get("VisibilityTimeout", 30)
+        if visibility < VISIBILITY_FACTOR * timeout + window:
+            findings.append(f"{logical_id}: queue visibility timeout {visibility} s under "
+                            f"{VISIBILITY_FACTOR} x the function's {timeout} s + the {window} s "
+                            "window")
+    return findings

@@ -1,6 +1,7 @@
 """Semantic deploy checks: every synthesized template read against AWS's reference data.
 
-cfn-lint and checkov read syntax; these read meaning. Each check runs on the default
+cfn-lint and checkov read syntax; these read meaning: the IAM service reference, Lambda's
+quotas, who may publish to an alarm's topic. Each check runs on the default
 template, the queue-trigger one and the provisioned one, and each is shown to catch a
 planted fault, so none passes by reading nothing (tests/cdk/reference.py has the checks).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,3 +147,79 @@ def test_the_topic_check_catches_a_policy_without_cloudwatch(serverless: Synth) 
             document["Statement"] = [s for s in document["Statement"] if s["Effect"] == "Deny"]
     findings = reference.alarm_topic_findings(planted)
     assert len(findings) == 1 and "cloudwatch.amazonaws.com" in findings[0]
+
+
+# --- (d) every function and SQS event source inside Lambda's documented quotas ---------------
+
+
+def test_every_function_and_event_source_fits_lambdas_quotas(variant: Synth) -> None:
+    assert reference.lambda_quota_findings(variant.cfn, variant.outdir) == []
+
+
+def _plant(cfn: dict[str, Any], function_id: str, **properties: Any) -> dict[str, Any]:
+    planted = copy.deepcopy(cfn)
+    planted["Resources"][function_id]["Properties"].update(properties)
+    return planted
+
+
+@pytest.mark.parametrize(("properties", "finding"), [
+    ({"Timeout": 901}, "Timeout 901 outside 1-900"),
+    ({"MemorySize": 64}, "MemorySize 64 outside 128-10240"),
+    ({"EphemeralStorage": {"Size": 20_000}}, "EphemeralStorage 20000 outside 512-10240"),
+    ({"Layers": ["arn:aws:lambda:us-east-1:123456789012:layer:x:1"] * 6}, "6 layers"),
+    ({"Environment": {"Variables": {"PIPELINE_BIG": "x" * 4000, "PIPELINE_QUEUE_URL":
+                                    {"Ref": "Queue"}}}}, "environment of up to"),
+    ({"Environment": {"Variables": {"AWS_REGION": "us-east-1"}}}, "reserved environment keys"),
+])
+def test_the_quota_check_catches_a_planted_function_fault(
+        serverless: Synth, properties: dict[str, Any], finding: str) -> None:
+    loader_id, _ = serverless.loader
+    findings = reference.lambda_quota_findings(
+        _plant(serverless.cfn, loader_id, **properties), serverless.outdir)
+    assert len(findings) == 1 and finding in findings[0] and loader_id in findings[0]
+
+
+def test_the_quota_check_measures_the_code_asset_unzipped(serverless: Synth,
+                                                          tmp_path: Path) -> None:
+    loader_id, loader = serverless.loader
+    key = loader["Properties"]["Code"]["S3Key"]
+    folder = tmp_path / f"asset.{key.removesuffix('.zip')}"
+    folder.mkdir()
+    with open(folder / "big.bin", "wb") as sparse:  # 251 MB apparent size, no disk used
+        sparse.truncate(251 * 1024 * 1024)
+    findings = reference.lambda_quota_findings(serverless.cfn, tmp_path)
+    assert findings and all("code asset of" in f for f in findings)
+    assert any(loader_id in f for f in findings)
+    assert reference.lambda_quota_findings(serverless.cfn, serverless.outdir) == []
+
+
+@pytest.mark.parametrize(("mapping", "finding"), [
+    ({"MaximumBatchingWindowInSeconds": 0}, "needs a batching window of at least 1 s"),
+    ({"BatchSize": 10_001}, "BatchSize 10001 outside 1-10000"),
+    ({"MaximumBatchingWindowInSeconds": 301}, "MaximumBatchingWindowInSeconds 301"),
+])
+def test_the_quota_check_catches_a_planted_event_source_fault(
+        synth: Callable[..., Synth], mapping: dict[str, Any], finding: str) -> None:
+    queue_trigger = synth(loadTrigger="queue")
+    planted = copy.deepcopy(queue_trigger.cfn)
+    (mapping_id,) = [i for i, r in planted["Resources"].items()
+                     if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    planted["Resources"][mapping_id]["Properties"].update(mapping)
+    findings = reference.lambda_quota_findings(planted, queue_trigger.outdir)
+    assert any(finding in f and mapping_id in f for f in findings), findings
+
+
+def test_the_quota_check_wants_six_timeouts_and_the_window_of_visibility(
+        synth: Callable[..., Synth]) -> None:
+    queue_trigger = synth(loadTrigger="queue")
+    planted = copy.deepcopy(queue_trigger.cfn)
+    _, loader = queue_trigger.loader
+    window = next(r["Properties"]["MaximumBatchingWindowInSeconds"]
+                  for r in planted["Resources"].values()
+                  if r["Type"] == "AWS::Lambda::EventSourceMapping")
+    queue_id = next(i for i, r in planted["Resources"].items() if r["Type"] == "AWS::SQS::Queue"
+                    and "RedrivePolicy" in r["Properties"])
+    planted["Resources"][queue_id]["Properties"]["VisibilityTimeout"] = (
+        6 * loader["Properties"]["Timeout"] + window - 1)
+    findings = reference.lambda_quota_findings(planted, queue_trigger.outdir)
+    assert len(findings) == 1 and "visibility timeout" in findings[0]
