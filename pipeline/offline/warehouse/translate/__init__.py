@@ -103,6 +103,7 @@ from pipeline.offline.warehouse.translate.text_rules import (
 )
 from pipeline.offline.warehouse.translate.to_char import to_char_datetime_formats
 from pipeline.offline.warehouse.translate.tree_rules import (
+    SESSION_MACROS,
     add_months_keeps_month_end,
     bool_aggregates_without_distinct,
     cmp_functions,
@@ -131,6 +132,7 @@ __all__ = [
     "ALLOWED_CALLS",
     "ALLOWED_FUNCTIONS",
     "PORTED_SUPER_FUNCTIONS",
+    "SESSION_MACROS",
     "STATEMENT_RULES",
     "TEXT_RULES",
     "TREE_RULES",
