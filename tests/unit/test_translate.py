@@ -345,6 +345,44 @@ def test_trunc_of_a_column_takes_the_meaning_of_the_columns_type(column_type, va
     )).fetchone() == (111, -2, __import__("datetime").date(2011, 7, 21))
 
 
+@pytest.mark.parametrize(("call", "expected"), [
+    ("REGEXP_INSTR('The Home Depot Center', '[cC]ent(er|re)$')", 16),  # the page's examples
+    ("REGEXP_INSTR('the fox', 'FOX', 1, 1, 0, 'i')", 5),
+    ("REGEXP_INSTR('the fox', 'FOX', 1, 1, 0, 'ic')", 0),  # the last of c/i wins
+    ("REGEXP_INSTR('abcabc', 'b', 3)", 5),
+    ("REGEXP_INSTR('abcabc', 'b', 0)", 2),  # "less than 1 ... begins at the first character"
+    ("REGEXP_INSTR('abcabc', 'b', 1, 2)", 5),
+    ("REGEXP_INSTR('abcabc', 'b', 1, 0)", 0),  # "occurrence is less than 1 ... 0"
+    ("REGEXP_INSTR('abcabc', 'b', 1, 3)", 0),
+    ("REGEXP_INSTR('abcabc', 'bc', 1, 2, 5)", 7),  # nonzero option: after the match
+    ("REGEXP_INSTR(NULL, 'b', 1, 0)", None),
+])
+def test_regexp_instr_follows_its_page(call, expected):
+    assert duckdb.connect().execute(to_duckdb(f"SELECT {call}")).fetchone() == (expected,)
+
+
+def test_regexp_instr_refuses_what_it_cannot_carry():
+    with pytest.raises(UnsupportedSqlError, match="parameter 'e'"):
+        to_duckdb("SELECT REGEXP_INSTR('abc', 'a(b)', 1, 1, 0, 'e')")
+    with pytest.raises(UnsupportedSqlError, match="parameter 'p'"):
+        to_duckdb("SELECT REGEXP_INSTR('abc', 'b', 1, 1, 0, 'p')")
+
+
+@pytest.mark.parametrize(("redshift", "expected"), [
+    ("SELECT NEXT_DAY('2014-08-20', 'Tuesday')", "2014-08-26"),  # the page's example
+    ("SELECT NEXT_DAY('2014-08-20', 'WEDNESDAY')", "2014-08-27"),  # same day: a week later
+    ("SELECT NEXT_DAY('2008-07-06', 'mon')", "2008-07-07"),
+    ("SELECT NEXT_DAY(TIMESTAMP '2008-07-03 23:00:00', 'M')", "2008-07-07"),
+    ("SELECT NEXT_DAY(d, n) FROM (SELECT DATE '2008-07-01' AS d, 'Sunday' AS n) s",
+     "2008-07-06"),
+])
+def test_next_day_is_the_first_such_day_after_the_date(redshift, expected):
+    """r_NEXT_DAY.html: the first instance of the day later than the given date, a DATE;
+    the day a name or abbreviation in any case (one registry entry, sqlglot renders it)."""
+    got, = duckdb.connect().execute(to_duckdb(redshift)).fetchone()
+    assert got.isoformat() == expected
+
+
 @pytest.mark.parametrize(("redshift", "expected"), [
     ("SELECT @ -5", (5,)),
     ("SELECT @ 5, @ -2.5", (5, 2.5)),
