@@ -350,6 +350,10 @@ FUNCTIONS: tuple[Function, ...] = (
                result="FLOAT8 (NUMERIC for NUMERIC)"),
     # c_bitwise_aggregate_functions.html: INT, INT2 or INT8 in, the same type out; NULLs
     # skipped, NULL when no row qualifies; DISTINCT allowed (and changes nothing).
+    # r_GROUP_BY_aggregation-extensions.html: which grouping columns a ROLLUP / CUBE /
+    # GROUPING SETS row aggregates over, as a bit mask (the first argument the high bit).
+    _scalar("GROUPING GROUPING_ID", "r_GROUP_BY_aggregation-extensions.html",
+            "expression ...", exp.Grouping, exp.GroupingId, result="INTEGER"),
     Function(("BIT_AND",), "r_BIT_AND.html", "integer", "aggregate", (exp.BitwiseAndAgg,),
              distinct="allowed", result="the argument's type"),
     Function(("BIT_OR",), "r_BIT_OR.html", "integer", "aggregate", (exp.BitwiseOrAgg,),
