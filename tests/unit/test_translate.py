@@ -320,6 +320,87 @@ def test_json_extract_path_text_answers_like_redshift():
 # --------------------------------------------------------------------------- typing rules
 
 
+@pytest.mark.parametrize(("column_type", "value", "expected"), [
+    ("TIMESTAMP", "'2008-02-10 19:30:00'", __import__("datetime").date(2008, 2, 10)),
+    ("TIMESTAMPTZ", "'2008-02-10 19:30:00+00'", __import__("datetime").date(2008, 2, 10)),
+    ("DATE", "'2008-02-10'", __import__("datetime").date(2008, 2, 10)),
+    ("INTEGER", "-7", -7),
+    ("DECIMAL(8,2)", "-12.75", -12),
+    ("DOUBLE PRECISION", "2.9", 2.0),
+])
+def test_trunc_of_a_column_takes_the_meaning_of_the_columns_type(column_type, value, expected):
+    """A function whose Redshift meaning depends on its argument's type (TRUNC: a
+    timestamp's DATE, r_TRUNC_date.html, or a truncated number, r_TRUNC.html) given a
+    column, whose type the translator cannot see: the session's typed macro decides
+    when DuckDB binds the call, on every session the engine opens."""
+    from pipeline.offline.warehouse.engine import DuckDbWarehouse
+
+    cursor = DuckDbWarehouse.in_memory().cursor()
+    cursor.execute(to_duckdb(f"CREATE TABLE t (c {column_type})"))
+    cursor.execute(f"INSERT INTO t VALUES ({value})")
+    assert cursor.execute(to_duckdb("SELECT TRUNC(c) FROM t")).fetchone() == (expected,)
+    # where the tree shows the type, plain DuckDB runs it (no session macro needed)
+    assert duckdb.connect().execute(to_duckdb(
+        "SELECT TRUNC(111.15), TRUNC(-2.9), TRUNC(TIMESTAMP '2011-07-21 10:32:38')"
+    )).fetchone() == (111, -2, __import__("datetime").date(2011, 7, 21))
+
+
+@pytest.mark.parametrize(("call", "expected"), [
+    ("REGEXP_INSTR('The Home Depot Center', '[cC]ent(er|re)$')", 16),  # the page's examples
+    ("REGEXP_INSTR('the fox', 'FOX', 1, 1, 0, 'i')", 5),
+    ("REGEXP_INSTR('the fox', 'FOX', 1, 1, 0, 'ic')", 0),  # the last of c/i wins
+    ("REGEXP_INSTR('abcabc', 'b', 3)", 5),
+    ("REGEXP_INSTR('abcabc', 'b', 0)", 2),  # "less than 1 ... begins at the first character"
+    ("REGEXP_INSTR('abcabc', 'b', 1, 2)", 5),
+    ("REGEXP_INSTR('abcabc', 'b', 1, 0)", 0),  # "occurrence is less than 1 ... 0"
+    ("REGEXP_INSTR('abcabc', 'b', 1, 3)", 0),
+    ("REGEXP_INSTR('abcabc', 'bc', 1, 2, 5)", 7),  # nonzero option: after the match
+    ("REGEXP_INSTR(NULL, 'b', 1, 0)", None),
+])
+def test_regexp_instr_follows_its_page(call, expected):
+    assert duckdb.connect().execute(to_duckdb(f"SELECT {call}")).fetchone() == (expected,)
+
+
+def test_regexp_instr_refuses_what_it_cannot_carry():
+    with pytest.raises(UnsupportedSqlError, match="parameter 'e'"):
+        to_duckdb("SELECT REGEXP_INSTR('abc', 'a(b)', 1, 1, 0, 'e')")
+    with pytest.raises(UnsupportedSqlError, match="parameter 'p'"):
+        to_duckdb("SELECT REGEXP_INSTR('abc', 'b', 1, 1, 0, 'p')")
+
+
+@pytest.mark.parametrize(("redshift", "expected"), [
+    ("SELECT NEXT_DAY('2014-08-20', 'Tuesday')", "2014-08-26"),  # the page's example
+    ("SELECT NEXT_DAY('2014-08-20', 'WEDNESDAY')", "2014-08-27"),  # same day: a week later
+    ("SELECT NEXT_DAY('2008-07-06', 'mon')", "2008-07-07"),
+    ("SELECT NEXT_DAY(TIMESTAMP '2008-07-03 23:00:00', 'M')", "2008-07-07"),
+    ("SELECT NEXT_DAY(d, n) FROM (SELECT DATE '2008-07-01' AS d, 'Sunday' AS n) s",
+     "2008-07-06"),
+])
+def test_next_day_is_the_first_such_day_after_the_date(redshift, expected):
+    """r_NEXT_DAY.html: the first instance of the day later than the given date, a DATE;
+    the day a name or abbreviation in any case (one registry entry, sqlglot renders it)."""
+    got, = duckdb.connect().execute(to_duckdb(redshift)).fetchone()
+    assert got.isoformat() == expected
+
+
+@pytest.mark.parametrize(("redshift", "expected"), [
+    ("SELECT @ -5", (5,)),
+    ("SELECT @ 5, @ -2.5", (5, 2.5)),
+    ("SELECT @ x + 1 FROM (SELECT -3 AS x) s", (2,)),  # ABS(x + 1), as PostgreSQL binds
+    ("SELECT |/ 16 + 9, 2 * ||/ 20 + 7, @ -2 * 3 + 1", (5, 6, 5)),
+    ("SELECT 2 ^ 10, |/ 25.0, ||/ 27.0, @ -5", (1024, 5, 3, 5)),
+])
+def test_at_sign_is_the_absolute_value_operator(redshift, expected):
+    """r_OPERATOR_SYMBOLS.html: `@` is Redshift's absolute-value prefix operator, as
+    `|/` and `||/` are its square and cube roots (sqlglot reads `@` as a parameter);
+    each takes its operand up to an operator binding less tightly than + and -."""
+    got = duckdb.connect().execute(to_duckdb(redshift)).fetchone()
+    assert tuple(float(v) for v in got) == pytest.approx(expected)
+    with pytest.raises(UnsupportedSqlError, match="positional parameters"):
+        to_duckdb("SELECT 1 WHERE 1 = $1")  # `$n` stays a parameter
+
+
+
 def test_typed_division_divides_integers_as_integers():
     assert tree_rule(t.typed_division, "SELECT 7 / 2 FROM t") == "SELECT 7 // 2 FROM t"
     assert duckdb.connect().execute(to_duckdb("SELECT 7 / 2, -7 / 2, 7 / 2.0, 7.0 / 2")

@@ -35,6 +35,7 @@ from typing import Any
 
 from pipeline.offline.warehouse.copy import CopyCancelled, CopyError, LoadErrorDetail, run_copy
 from pipeline.offline.warehouse.translate import (
+    SESSION_MACROS,
     Copy,
     Lock,
     NoOp,
@@ -68,7 +69,8 @@ LOCK_POLL_S = 0.05
 # Every DuckDB session that runs translated Redshift SQL: UTC, as the translation
 # assumes; and the `x -> expr` lambda spelling, which older sqlglot releases write (for
 # INITCAP) and DuckDB 2 only reads when asked to.
-SESSION_SETUP = ("SET TimeZone = 'UTC'", "SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
+SESSION_SETUP = ("SET TimeZone = 'UTC'", "SET lambda_syntax = 'ENABLE_SINGLE_ARROW'",
+                 *SESSION_MACROS)
 
 
 # How a refusal reads (translate/errors.py: UnsupportedSqlError), as the Data API shows it.

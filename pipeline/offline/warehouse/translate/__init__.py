@@ -87,6 +87,7 @@ from pipeline.offline.warehouse.translate.text_functions import (
     concat_null_is_null,
     json_text_functions,
     octet_length_of_text,
+    regexp_instr_parameters,
     regexp_replace_every_match,
     regexp_substr_parameters,
     similar_to_as_regex,
@@ -103,6 +104,7 @@ from pipeline.offline.warehouse.translate.text_rules import (
 )
 from pipeline.offline.warehouse.translate.to_char import to_char_datetime_formats
 from pipeline.offline.warehouse.translate.tree_rules import (
+    SESSION_MACROS,
     add_months_keeps_month_end,
     bool_aggregates_without_distinct,
     cmp_functions,
@@ -131,6 +133,7 @@ __all__ = [
     "ALLOWED_CALLS",
     "ALLOWED_FUNCTIONS",
     "PORTED_SUPER_FUNCTIONS",
+    "SESSION_MACROS",
     "STATEMENT_RULES",
     "TEXT_RULES",
     "TREE_RULES",
@@ -181,6 +184,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     substring_before_position_one,
     regexp_replace_every_match,
     regexp_substr_parameters,
+    regexp_instr_parameters,
     ratio_to_report,
     json_text_functions,
     redshift_spellings,

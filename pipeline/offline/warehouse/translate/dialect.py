@@ -91,6 +91,27 @@ class _EmbeddedRedshiftParser(RedshiftParser):
                 args[i] = exp.Cast(this=arg, to=exp.DataType.build(_TEMPORAL_KINDS[kind]))
         return args
 
+    # Redshift's prefix operators beside unary minus and ~ (r_OPERATOR_SYMBOLS.html):
+    # `@` absolute value, `|/` square root, `||/` cube root. sqlglot reads `@` as a
+    # parameter marker (`@ -5` was a syntax error) and binds `|/` to the nearest operand.
+    _PREFIX_OPERATORS: dict[tuple[TokenType, str], type[exp.Func]] = {  # noqa: RUF012
+        (TokenType.PARAMETER, "@"): exp.Abs,
+        (TokenType.PIPE_SLASH, "|/"): exp.Sqrt,
+        (TokenType.DPIPE_SLASH, "||/"): exp.Cbrt,
+    }
+
+    def _parse_unary(self) -> exp.Expr | None:
+        """A prefix operator takes, as in PostgreSQL's grammar that Redshift keeps, the
+        operand up to the next operator that binds less tightly than + and -:
+        `@ x + 1` is ABS(x + 1), `|/ 16 + 9` is 5. Redshift has no `@name` parameters,
+        so every `@` is the operator (`$1` stays a parameter)."""
+        curr = self._curr
+        func = curr and self._PREFIX_OPERATORS.get((curr.token_type, curr.text))
+        if func:
+            self._advance()
+            return self.expression(func(this=self._parse_term()))
+        return super()._parse_unary()
+
     def _parse_function_call(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
         """Every call remembers how the analyst wrote it: `meta["written"]` (the name,
         `RPAD` though sqlglot's node is a Pad), `meta["arity"]` (the arguments as

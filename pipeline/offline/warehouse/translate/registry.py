@@ -38,7 +38,8 @@ ARGUMENT_KINDS = {
     "timestamp": "'2008-02-28 10:00:00'::TIMESTAMP", "date": "'2008-02-28'::DATE",
     "timestamptz": "'2008-02-28 10:00:00+00'::TIMESTAMPTZ",
     "timezone": "'UTC'", "json": "'[1, 2]'", "path_text": "'a'", "null_if_invalid": "true",
-    "super": "JSON_PARSE('[1]')",
+    "super": "JSON_PARSE('[1]')", "weekday": "'Monday'",
+    "option": "0",
 }
 # The kinds that take text: a number, date or timestamp given there is converted to a
 # character string, as c_Supported_data_types.html (implicit conversion) says.
@@ -237,6 +238,9 @@ FUNCTIONS: tuple[Function, ...] = (
     _scalar("REGEXP_SUBSTR", "REGEXP_SUBSTR.html",
             "string pattern [position] [occurrence] [parameters]", exp.RegexpExtract,
             result="VARCHAR", rendering="regexp_substr_parameters"),
+    _scalar("REGEXP_INSTR", "REGEXP_INSTR.html",
+            "string pattern [position] [occurrence] [option] [parameters]", exp.RegexpInstr,
+            result="INTEGER", rendering="regexp_instr_parameters"),
     _scalar("TO_CHAR", "r_TO_CHAR.html", "timestamp format", result="VARCHAR",
             rendering="to_char_datetime_formats"),
     # ---- conditional expressions (c_conditional_expressions.html)
@@ -276,6 +280,9 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(("CURRENT_DATE",), "r_CURRENT_DATE_function.html", "", nodes=(exp.CurrentDate,),
              parens=False, result="DATE", label="date"),
     _scalar("LAST_DAY", "r_LAST_DAY.html", "date", exp.LastDay, result="DATE"),
+    # "the first instance of the specified day that is later than the given date": sqlglot
+    # renders a day name or its abbreviation (any case) as days added to the date.
+    _scalar("NEXT_DAY", "r_NEXT_DAY.html", "date weekday", exp.NextDay, result="DATE"),
     # The comparison functions: 0 when equal, 1 when the first is greater, -1 when less.
     *(_scalar(name, f"r_{name}.html", args, result="INTEGER", rendering="cmp_functions")
       for name, args in (
@@ -343,6 +350,10 @@ FUNCTIONS: tuple[Function, ...] = (
                result="FLOAT8 (NUMERIC for NUMERIC)"),
     # c_bitwise_aggregate_functions.html: INT, INT2 or INT8 in, the same type out; NULLs
     # skipped, NULL when no row qualifies; DISTINCT allowed (and changes nothing).
+    # r_GROUP_BY_aggregation-extensions.html: which grouping columns a ROLLUP / CUBE /
+    # GROUPING SETS row aggregates over, as a bit mask (the first argument the high bit).
+    _scalar("GROUPING GROUPING_ID", "r_GROUP_BY_aggregation-extensions.html",
+            "expression ...", exp.Grouping, exp.GroupingId, result="INTEGER"),
     Function(("BIT_AND",), "r_BIT_AND.html", "integer", "aggregate", (exp.BitwiseAndAgg,),
              distinct="allowed", result="the argument's type"),
     Function(("BIT_OR",), "r_BIT_OR.html", "integer", "aggregate", (exp.BitwiseOrAgg,),

@@ -29,6 +29,8 @@ _ALLOWED_SYNTAX: tuple[type[exp.Expr], ...] = (
     exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.From, exp.Join,
     exp.Where, exp.Group, exp.Having, exp.Order, exp.Ordered, exp.Limit, exp.Offset,
     exp.With, exp.CTE, exp.TableAlias, exp.Alias, exp.Values, exp.Distinct, exp.Insert,
+    # GROUP BY's aggregation extensions (r_GROUP_BY_aggregation-extensions.html)
+    exp.Rollup, exp.Cube, exp.GroupingSets,
     exp.Update, exp.Delete, exp.Create, exp.Drop, exp.TruncateTable, exp.Schema,
     exp.ColumnDef, exp.ColumnConstraint, exp.NotNullColumnConstraint, exp.PrimaryKey,
     exp.PrimaryKeyColumnConstraint, exp.DefaultColumnConstraint, exp.UniqueColumnConstraint,

@@ -215,6 +215,41 @@ def regexp_substr_parameters(tree: exp.Expr) -> exp.Expr:
     return post_order(tree, rule)
 
 
+def regexp_instr_parameters(tree: exp.Expr) -> exp.Expr:
+    """`REGEXP_INSTR(s, pattern[, position[, occurrence[, option[, parameters]]]])` as
+    https://docs.aws.amazon.com/redshift/latest/dg/REGEXP_INSTR.html states it: a
+    position below 1 searches from the first character, an occurrence below 1 gives 0,
+    a nonzero option is 1 (the position after the match), 'i' matches
+    case-insensitively and 'c' is the default. sqlglot renders the search; 'e' (the
+    first subexpression's position) and 'p' (PCRE) are refused by name.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.RegexpInstr):
+            return node
+        params = node.args.get("parameters")
+        flags = _regex_flags(params, "cie")
+        if params is not None and "e" in params.this:
+            raise UnsupportedSqlError("REGEXP_INSTR parameter 'e' (subexpression position)")
+        position = max(_literal_int(node.args.get("position"), "REGEXP_INSTR position", 1), 1)
+        occurrence = _literal_int(node.args.get("occurrence"), "REGEXP_INSTR occurrence", 1)
+        option = _literal_int(node.args.get("option"), "REGEXP_INSTR option", 0)
+        if occurrence < 1:
+            return exp.Paren(this=fill("CASE WHEN __s__ IS NULL THEN NULL ELSE 0 END",
+                                       s=node.this))
+        pattern = node.expression
+        if flags:
+            if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+                raise UnsupportedSqlError("REGEXP_INSTR with a computed pattern and parameters")
+            pattern = exp.Literal.string(f"(?{flags})" + pattern.this)
+        return exp.RegexpInstr(
+            this=node.this, expression=pattern, position=exp.Literal.number(position),
+            occurrence=exp.Literal.number(occurrence),
+            option=exp.Literal.number(1 if option else 0))
+
+    return post_order(tree, rule)
+
+
 _STRICT_JSON_VALID = (
     "(json_valid(__s__) AND NOT regexp_matches(regexp_replace(__s__, "
     "'\"(\\\\.|[^\"\\\\])*\"', '\"\"', 'g'), ',\\s*[\\]}]'))"

@@ -400,12 +400,26 @@ def redshift_spellings(tree: exp.Expr) -> exp.Expr:
     return post_order(tree, rule)
 
 
+# Functions whose Redshift meaning depends on an argument's type, which a column hides
+# from the translator: DuckDB macros overloaded by parameter type pick the meaning when
+# DuckDB binds the call, where the type is known. Every engine session defines them
+# (engine.SESSION_SETUP); a rule renders a call as the macro only when the argument's
+# type is not visible in the tree, so plain DuckDB still runs the rest.
+SESSION_MACROS = (
+    # r_TRUNC_date.html: TRUNC(timestamp) is the timestamp's DATE; r_TRUNC.html: TRUNC
+    # of a number truncates it, keeping its type.
+    "CREATE OR REPLACE TEMP MACRO redshift_trunc(a TIMESTAMP) AS CAST(a AS DATE), "
+    "(a TIMESTAMPTZ) AS CAST(a AS DATE), (a DATE) AS a, (a) AS trunc(a)",
+)
+
+
 def trunc_of_a_timestamp(tree: exp.Expr) -> exp.Expr:
     """`TRUNC(timestamp)` -> the DATE of the timestamp
     (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNC_date.html); TRUNC of a
     number stays DuckDB's TRUNC. A timestamp is recognised when it is a cast, a
-    timestamp literal or a date/time function; other arguments are numbers to DuckDB,
-    and a timestamp column there fails with a message saying to cast it.
+    timestamp literal or a date/time function; a number when it is a numeric literal;
+    any other argument (a column, an expression) goes to `redshift_trunc`
+    (SESSION_MACROS), which chooses by the type DuckDB binds.
     """
     temporal = (exp.TimestampTrunc, exp.TsOrDsAdd, exp.CurrentTimestamp, exp.CurrentDate,
                 exp.ConvertTimezone, exp.AtTimeZone)
@@ -415,6 +429,13 @@ def trunc_of_a_timestamp(tree: exp.Expr) -> exp.Expr:
             return node.to.is_type(exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ, exp.DType.DATE)
         return isinstance(node, temporal) or call_name(node) == "GETDATE"
 
+    def is_number(node: exp.Expr) -> bool:
+        if isinstance(node, exp.Neg):
+            return is_number(node.this)
+        if isinstance(node, exp.Cast):
+            return node.to.is_type(*exp.DataType.NUMERIC_TYPES)
+        return isinstance(node, exp.Literal) and not node.is_string
+
     def rule(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Trunc):
             return node
@@ -422,7 +443,9 @@ def trunc_of_a_timestamp(tree: exp.Expr) -> exp.Expr:
             return exp.Anonymous(this="TRUNC", expressions=[node.this, node.args["decimals"]])
         if is_temporal(node.this):
             return exp.cast(node.this, exp.DType.DATE)
-        return node
+        if is_number(node.this):
+            return node
+        return exp.Anonymous(this="redshift_trunc", expressions=[node.this])
 
     return post_order(tree, rule)
 
