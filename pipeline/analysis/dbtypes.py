@@ -264,8 +264,25 @@ def result_frame(result: Result | None) -> pd.DataFrame:
             frame.isetitem(
                 index, column.astype("Int64") if column.isna().any() else column.astype("int64"))
         elif kind in ("float4", "float8", "real", "double precision", "numeric", "decimal"):
-            frame.isetitem(index, pd.to_numeric(column))
+            frame.isetitem(index, _numbers(column))
         elif kind in ("bool", "boolean"):
             frame.isetitem(
                 index, column.astype("boolean") if column.isna().any() else column.astype(bool))
     return frame
+
+
+# A float's non-finite values, as PostgreSQL (and so Redshift) spells them in text, which is
+# how the Data API's JSON carries them (JSON numbers have no NaN or infinity).
+NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _numbers(column: Any) -> Any:
+    """A numeric column as numbers; one holding NaN or an infinity stays an object column of
+    floats with None for NULL, since a float64 column would make NaN and NULL the same value."""
+    import pandas as pd
+
+    if not column.isin(list(NON_FINITE)).any():
+        return pd.to_numeric(column)
+    values = [None if v is None else float(NON_FINITE.get(v, v)) for v in column]
+    return pd.Series(values, index=column.index, dtype=object)  # map() would infer float64
+

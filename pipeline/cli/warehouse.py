@@ -30,6 +30,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
             raise
         except dbapi.DatabaseError as exc:  # the warehouse refused the statement
             raise SqlError(exc.error) from exc
+    frame = spell_non_finite(frame)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
@@ -41,12 +42,35 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def spell_non_finite(frame: Any) -> Any:
+    """NaN and the infinities of a result as their text spellings ("NaN", "Infinity",
+    "-Infinity"), as the Data API's JSON carries them: pandas would print NaN as an empty
+    field or NULL, which is a different value. They are in object columns only
+    (dbtypes.result_frame): in a float64 column NaN is how pandas holds NULL."""
+    import math
+
+    import pandas as pd
+
+    def spell(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+        return v
+
+    frame = frame.copy()
+    for index, dtype in enumerate(frame.dtypes):
+        if dtype.kind == "O":
+            frame.isetitem(index, pd.Series([spell(v) for v in frame.iloc[:, index]],
+                                            index=frame.index, dtype=object))
+    return frame
+
+
 def json_records(frame: Any) -> list[dict[str, Any]]:
     """The rows as JSON-ready dicts, values as the Data API gives them.
 
     pandas' `to_json` rounds floats to 10 decimals (1e-12 becomes 0.0), keeps only
     milliseconds and writes a DATE as a midnight timestamp; here a float keeps all of
-    its float8 digits, a timestamp its microseconds (ISO 8601) and a DATE stays a date.
+    its float8 digits, a timestamp its microseconds (ISO 8601) and a DATE stays a date;
+    NaN and the infinities are spelled as text (`spell_non_finite`), a NULL is null.
     """
     import math
     from datetime import date, datetime
@@ -69,6 +93,7 @@ def json_records(frame: Any) -> list[dict[str, Any]]:
             return int(v) if v == v.to_integral_value() else float(v)
         return v
 
+    frame = spell_non_finite(frame)
     columns = [str(c) for c in frame.columns]
     return [dict(zip(columns, map(value, row), strict=True))
             for row in frame.astype(object).itertuples(index=False, name=None)]
