@@ -1049,3 +1049,34 @@ def test_bit_aggregates_keep_the_integer_type_and_skip_nulls():
     assert _run("SELECT BIT_AND(q), BIT_OR(DISTINCT q), BIT_OR(q) FROM b_t", setup) == \
         [(8, 62, 62)]
     assert _run("SELECT BIT_OR(q) FROM b_t WHERE q > 100", setup) == [(None,)]
+
+
+# ------------------------------------------------- math functions outside their domain
+
+
+@pytest.mark.parametrize(("sql_text", "what"), [
+    ("SELECT SQRT(-4)", "SQRT of a negative number"),
+    ("SELECT |/ -4.0", "SQRT of a negative number"),
+    ("SELECT LN(0)", "LN of zero"),
+    ("SELECT LN(x) FROM (SELECT -1.5 AS x) s", "LN of zero"),
+    ("SELECT LOG(-10)", "LOG of zero"),
+    ("SELECT ACOS(2)", "ACOS outside"),
+    ("SELECT ASIN(-1.5)", "ASIN outside"),
+    ("SELECT POWER(-8, 0.5)", "POWER of a negative number"),
+    ("SELECT POW(0, -1)", "POWER of a negative number"),
+    ("SELECT EXP(1000)", "EXP past the range"),
+])
+def test_a_math_function_outside_its_domain_is_refused_not_nan(sql_text, what):
+    """DuckDB answers NaN or an infinity where PostgreSQL, whose float functions Redshift
+    keeps, raises an error; the Redshift pages (r_SQRT, r_LN, r_LOG, r_ACOS, r_ASIN,
+    r_POWER, r_EXP) say neither, so the twin refuses rather than guesses."""
+    with pytest.raises(duckdb.Error, match=f"unsupported on the embedded warehouse: {what}"):
+        _run(sql_text)
+
+
+def test_math_functions_inside_their_domain_answer_as_before():
+    """The same functions on the pages' own kinds of argument, NULL passing through."""
+    assert _run("SELECT SQRT(16), LN(1), LOG(100), POWER(2, 10), POWER(-8, 3), POW(4, 0.5), "
+                "ACOS(1), ASIN(0), EXP(0), |/ 25.0") == [
+        (4.0, 0.0, 2.0, 1024.0, -512.0, 2.0, 0.0, 0.0, 1.0, 5.0)]
+    assert _run("SELECT SQRT(x) FROM (SELECT NULL::FLOAT8 AS x) s") == [(None,)]

@@ -636,3 +636,43 @@ def reject_positional_parameters(tree: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Parameter) or node.args.get("jdbc") or not node.args.get("this"):
             raise UnsupportedSqlError("positional parameters (use :name)")
     return tree
+
+
+# Arguments outside a math function's domain: DuckDB answers NaN or an infinity, PostgreSQL
+# (whose float functions Redshift keeps) raises an error, and the Redshift pages (r_SQRT,
+# r_LN, r_LOG, r_ACOS, r_ASIN, r_POWER, r_EXP) say neither. A guessed value would be a
+# wrong answer, so such a call is refused at run time, naming the function as the guide
+# spells it. (DuckDB function, the condition on __x__ / __y__, what it is.)
+_OUTSIDE_DOMAIN: dict[type[exp.Expr], tuple[str, str, str]] = {
+    exp.Sqrt: ("sqrt", "__x__ < 0", "SQRT of a negative number"),
+    exp.Ln: ("ln", "__x__ <= 0", "LN of zero or a negative number"),
+    exp.Log: ("log10", "__x__ <= 0", "LOG of zero or a negative number"),
+    exp.Acos: ("acos", "abs(__x__) > 1", "ACOS outside -1 to 1"),
+    exp.Asin: ("asin", "abs(__x__) > 1", "ASIN outside -1 to 1"),
+    exp.Exp: ("exp", "__x__ > 709.782712893384", "EXP past the range of FLOAT8"),
+    exp.Pow: ("pow", "(__x__ < 0 AND __y__ <> trunc(__y__)) OR (__x__ = 0 AND __y__ < 0)",
+              "POWER of a negative number to a fraction, or of zero to a negative power"),
+}
+
+
+def math_domain_refused(tree: exp.Expr) -> exp.Expr:
+    """SQRT(-4), LN(0), ACOS(2), POWER(-8, 0.5), EXP(1000): a clear refusal, not NaN/Infinity.
+
+    The call is rebuilt as DuckDB's function by name (so the rule does not see its own
+    output) inside `CASE WHEN <outside> THEN error(...) ELSE f(x) END`.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        spec = _OUTSIDE_DOMAIN.get(type(node))
+        if spec is None or (isinstance(node, exp.Log) and node.expression is not None):
+            return node
+        function, outside, what = spec
+        parts = {"x": node.this}
+        if isinstance(node, exp.Pow):
+            parts["y"] = node.expression
+        call = exp.Anonymous(this=function, expressions=[p.copy() for p in parts.values()])
+        guard = (f"CASE WHEN {outside} THEN error('unsupported on the embedded warehouse: "
+                 f"{what} (Redshift''s result is not documented)') ELSE __call__ END")
+        return exp.Paren(this=fill(guard, call=call, **parts))
+
+    return tree.transform(rule)
