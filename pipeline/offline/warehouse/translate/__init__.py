@@ -102,7 +102,10 @@ from pipeline.offline.warehouse.translate.text_rules import (
     strip_encode,
     strip_sortkey,
 )
-from pipeline.offline.warehouse.translate.to_char import to_char_datetime_formats
+from pipeline.offline.warehouse.translate.to_char import (
+    to_char_datetime_formats,
+    to_date_formats,
+)
 from pipeline.offline.warehouse.translate.tree_rules import (
     SESSION_MACROS,
     add_months_keeps_month_end,
@@ -192,6 +195,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     redshift_spellings,
     trunc_of_a_timestamp,
     to_char_datetime_formats,
+    to_date_formats,
     add_months_keeps_month_end,
     subsecond_dateparts,
     bool_aggregates_without_distinct,

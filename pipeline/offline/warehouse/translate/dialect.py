@@ -65,6 +65,7 @@ class _EmbeddedRedshiftParser(RedshiftParser):
         # sqlglot rewrites the format model into strftime codes at parse time, losing
         # Redshift's element case and padding rules; `to_char_datetime_formats` needs it.
         "TO_CHAR": _call("TO_CHAR"),
+        "TO_DATE": _call("TO_DATE"),  # the same, for `to_date_formats`
         # sqlglot folds ADD_MONTHS into DATEADD; their month-end rules differ.
         "ADD_MONTHS": _call("ADD_MONTHS"),
         **{name: _call(name) for name in PORTED_SUPER_FUNCTIONS},

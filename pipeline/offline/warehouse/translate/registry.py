@@ -243,6 +243,8 @@ FUNCTIONS: tuple[Function, ...] = (
             result="INTEGER", rendering="regexp_instr_parameters"),
     _scalar("TO_CHAR", "r_TO_CHAR.html", "timestamp format", result="VARCHAR",
             rendering="to_char_datetime_formats"),
+    _scalar("TO_DATE", "r_TO_DATE_function.html", "string format [boolean]", result="DATE",
+            rendering="to_date_formats"),
     # ---- conditional expressions (c_conditional_expressions.html)
     _scalar("NVL COALESCE", "r_NVL_function.html", "expression expression ...", exp.Coalesce,
             result="the arguments' common type"),

@@ -221,3 +221,66 @@ def to_char_datetime_formats(tree: exp.Expr) -> exp.Expr:
         return exp.Paren(this=fill(sql, t=exp.cast(value, exp.DType.TIMESTAMP)))
 
     return post_order(tree, rule)
+
+
+# TO_DATE's input elements (r_FORMAT_strings.html) as DuckDB strptime codes: the ones whose
+# reading DuckDB shares. YY and the other elements read differently (PostgreSQL, which
+# Redshift follows, puts a two-digit 69 in 2069, DuckDB in 1969) and are refused by name.
+_TO_DATE_ELEMENTS: tuple[tuple[str, str], ...] = (
+    ("HH24", "%H"), ("YYYY", "%Y"), ("MONTH", "%B"), ("MON", "%b"),
+    ("MM", "%m"), ("DD", "%d"), ("MI", "%M"), ("SS", "%S"),
+)
+_TO_DATE_ELEMENT = re.compile(r"[A-Za-z]+")
+
+
+def _strptime_format(fmt: str) -> str:
+    """A Redshift TO_DATE format as a strptime format; any other element refused by name."""
+    out: list[str] = []
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == '"':
+            end = fmt.find('"', i + 1)
+            if end < 0:
+                raise RedshiftSqlError("invalid datetime format: unterminated quoted text")
+            out.append(fmt[i + 1:end].replace("%", "%%"))
+            i = end + 1
+            continue
+        for element, code in _TO_DATE_ELEMENTS:
+            if fmt[i:i + len(element)].upper() == element:
+                out.append(code)
+                i += len(element)
+                break
+        else:
+            word = _TO_DATE_ELEMENT.match(fmt, i)
+            if word:
+                raise UnsupportedSqlError(f"TO_DATE format element {word.group(0)}")
+            out.append(fmt[i].replace("%", "%%"))
+            i += 1
+    return "".join(out)
+
+
+def to_date_formats(tree: exp.Expr) -> exp.Expr:
+    """`TO_DATE(string, 'format' [, is_strict])` through DuckDB's strptime.
+
+    Text that matches the format exactly and names a real date answers as Redshift does
+    (r_TO_DATE_function.html: '02 Oct 2001', 'DD Mon YYYY' is 2001-10-02; month names in any
+    case). Text that does not is refused at run time: Redshift rolls a day past the end of
+    its month over into the next month unless is_strict is true, and reads loosely what
+    strptime reads exactly, so the twin does not guess. The format must be a literal.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if call_name(node) != "TO_DATE":
+            return node
+        value, fmt, *_strict = node.expressions
+        if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+            raise UnsupportedSqlError("TO_DATE with a computed format")
+        code = exp.Literal.string(_strptime_format(fmt.this))
+        sql = ("CASE WHEN __s__ IS NULL THEN NULL WHEN try_strptime(trim(__s__), __f__) IS NULL "
+               "THEN error('unsupported on the embedded warehouse: TO_DATE of text that does "
+               "not match its format exactly or names no real date (Redshift reads it more "
+               "loosely and rolls a day past the month end over)') "
+               "ELSE CAST(strptime(trim(__s__), __f__) AS DATE) END")
+        return exp.Paren(this=fill(sql, s=exp.cast(value, exp.DType.VARCHAR), f=code))
+
+    return post_order(tree, rule)
