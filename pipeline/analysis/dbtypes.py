@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pipeline.aws.fields import NON_FINITE_FLOATS
 from pipeline.core.errors import (
     ConfigError,
     PipelineError,
@@ -271,18 +272,14 @@ def result_frame(result: Result | None) -> pd.DataFrame:
     return frame
 
 
-# A float's non-finite values, as PostgreSQL (and so Redshift) spells them in text, which is
-# how the Data API's JSON carries them (JSON numbers have no NaN or infinity).
-NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
-
 
 def _numbers(column: Any) -> Any:
     """A numeric column as numbers; one holding NaN or an infinity stays an object column of
     floats with None for NULL, since a float64 column would make NaN and NULL the same value."""
     import pandas as pd
 
-    if not column.isin(list(NON_FINITE)).any():
+    if not column.isin(list(NON_FINITE_FLOATS)).any():
         return pd.to_numeric(column)
-    values = [None if v is None else float(NON_FINITE.get(v, v)) for v in column]
+    values = [None if v is None else float(NON_FINITE_FLOATS.get(v, v)) for v in column]
     return pd.Series(values, index=column.index, dtype=object)  # map() would infer float64
 

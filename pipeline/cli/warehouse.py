@@ -30,11 +30,12 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
             raise
         except dbapi.DatabaseError as exc:  # the warehouse refused the statement
             raise SqlError(exc.error) from exc
+    if args.format == "json":  # json_records spells NaN and the infinities itself
+        print(json.dumps(json_records(frame), ensure_ascii=False, allow_nan=False))
+        return 0
     frame = spell_non_finite(frame)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
-    elif args.format == "json":
-        print(json.dumps(json_records(frame), ensure_ascii=False, allow_nan=False))
     else:
         rows = frame.astype(object).where(frame.notna(), None).values.tolist()
         print(table([str(c) for c in frame.columns], rows))
@@ -43,18 +44,18 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def spell_non_finite(frame: Any) -> Any:
-    """NaN and the infinities of a result as their text spellings ("NaN", "Infinity",
-    "-Infinity"), as the Data API's JSON carries them: pandas would print NaN as an empty
-    field or NULL, which is a different value. They are in object columns only
-    (dbtypes.result_frame): in a float64 column NaN is how pandas holds NULL."""
+    """NaN and the infinities of a result as their text spellings (`fields.non_finite_text`),
+    as the Data API's JSON carries them: pandas would print NaN as an empty field or NULL,
+    which is a different value. They are in object columns only (dbtypes.result_frame): in
+    a float64 column NaN is how pandas holds NULL."""
     import math
 
     import pandas as pd
 
+    from pipeline.aws.fields import non_finite_text
+
     def spell(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
-        return v
+        return non_finite_text(v) if isinstance(v, float) and not math.isfinite(v) else v
 
     frame = frame.copy()
     for index, dtype in enumerate(frame.dtypes):

@@ -33,6 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pipeline.aws.fields import non_finite_text
 from pipeline.offline.warehouse.copy import CopyCancelled, CopyError, LoadErrorDetail, run_copy
 from pipeline.offline.warehouse.translate import (
     SESSION_MACROS,
@@ -230,8 +231,7 @@ def _double(value: Any) -> dict[str, Any]:
     value = float(value)
     if math.isfinite(value):
         return {"doubleValue": value}
-    text = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return {"stringValue": text}
+    return {"stringValue": non_finite_text(value)}
 
 
 def _text(value: Any) -> dict[str, Any]:

@@ -62,6 +62,14 @@ _CASED_ELEMENTS = frozenset({"MONTH", "DAY", "MON", "DY", "AM", "PM", "A.M.", "P
 _NUMERIC_FORMAT = re.compile(r"^[90.,DGSLPRMIV$ ]*$|RN|rn|EEEE", re.IGNORECASE)
 
 
+def _quoted_text(fmt: str, start: int) -> tuple[str, int]:
+    """The text of a format's `"..."` starting at `start`, and the index after it."""
+    end = fmt.find('"', start + 1)
+    if end < 0:
+        raise RedshiftSqlError("invalid datetime format: unterminated quoted text")
+    return fmt[start + 1:end], end + 1
+
+
 def _datetime_format_pieces(fmt: str) -> list[str]:
     elements = sorted([*_DATETIME_ELEMENTS, *((r, "") for r in _DATETIME_REFUSED)],
                       key=lambda e: -len(e[0]))
@@ -76,11 +84,8 @@ def _datetime_format_pieces(fmt: str) -> list[str]:
 
     while i < len(fmt):
         if fmt[i] == '"':  # quoted literal text
-            end = fmt.find('"', i + 1)
-            if end < 0:
-                raise RedshiftSqlError("invalid datetime format: unterminated quoted text")
-            literal.append(fmt[i + 1:end])
-            i = end + 1
+            text, i = _quoted_text(fmt, i)
+            literal.append(text)
             continue
         for element, sql in elements:
             written = fmt[i:i + len(element)]
@@ -239,11 +244,8 @@ def _strptime_format(fmt: str) -> str:
     i = 0
     while i < len(fmt):
         if fmt[i] == '"':
-            end = fmt.find('"', i + 1)
-            if end < 0:
-                raise RedshiftSqlError("invalid datetime format: unterminated quoted text")
-            out.append(fmt[i + 1:end].replace("%", "%%"))
-            i = end + 1
+            text, i = _quoted_text(fmt, i)
+            out.append(text.replace("%", "%%"))
             continue
         for element, code in _TO_DATE_ELEMENTS:
             if fmt[i:i + len(element)].upper() == element:
