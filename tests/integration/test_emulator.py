@@ -7,12 +7,14 @@ their equivalence checks (moto_speedups_checks.py) run in a pytest process of th
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import logging
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import moto
 import pytest
@@ -24,6 +26,7 @@ from pipeline.core.errors import ConfigError
 from pipeline.offline import emulator as emulator_module
 from pipeline.offline.emulator import (
     SPEED_UPS_WRITTEN_FOR,
+    SignedRoutes,
     moto_is_patched,
     queue_state_dir,
     speed_up_moto,
@@ -98,6 +101,57 @@ def test_one_client_reuses_one_connection_for_every_s3_and_sqs_call(emulator, ca
     opened = [r.getMessage() for r in caplog.records
               if "new HTTP connection" in r.getMessage() or "dropped connection" in r.getMessage()]
     assert len(opened) == 2, opened  # one per client, none dropped
+
+
+def _environ(path: str, *, service: str | None = None, region: str = "us-east-1",
+             host: str = "127.0.0.1:4566", **headers: str) -> dict[str, Any]:
+    environ: dict[str, Any] = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
+                               "HTTP_HOST": host, "CONTENT_LENGTH": "0", "CONTENT_TYPE": "",
+                               "wsgi.input": io.BytesIO(b"")}
+    if service:
+        environ["HTTP_AUTHORIZATION"] = (
+            f"AWS4-HMAC-SHA256 Credential=embedded/20261203/{region}/{service}/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=0f")
+    environ.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
+    return environ
+
+
+def test_signed_requests_reach_the_backend_motos_dispatcher_picks_asking_it_once_per_scope():
+    """moto's dispatcher lists its package directory and tries every backend's URL pattern
+    on each request (~3 ms); the emulator asks it once per SigV4 (service, region) and
+    leaves every request moto routes by path or host to it."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    class Counting(DomainDispatcherApplication):
+        asked = 0
+
+        def get_application(self, environ: dict[str, Any]) -> Any:
+            Counting.asked += 1
+            return super().get_application(environ)
+
+    dispatcher = Counting(create_backend_app)
+    routes = SignedRoutes(dispatcher)
+    cases = [
+        _environ("/bucket/key", service="s3"),
+        _environ("/bucket/key", service="s3", x_amz_copy_source="bucket/other"),
+        _environ("/", service="sqs", x_amz_target="AmazonSQS.SendMessageBatch"),
+        _environ("/bucket/key", service="s3", region="eu-west-1"),
+        _environ("/v20180820/accesspoint/a", service="s3"),  # S3 Control, routed by path
+        _environ("/v20180820/jobs", service="s3", host="1.s3-control.us-east-1.amazonaws.com"),
+        _environ("/moto-api/reset"),  # unsigned, routed by path
+        _environ("/", service="sts"),  # a service the emulator's clients never call
+    ]
+    chosen = [routes.application(environ) for environ in cases]
+    for _ in range(10):
+        assert routes.application(_environ("/bucket/k2", service="s3")) is chosen[0]
+        assert routes.application(_environ("/", service="sqs")) is chosen[2]
+    # s3 and sqs in us-east-1, s3 in eu-west-1: three scopes remembered; the other four
+    # requests went to moto's dispatcher every time.
+    assert Counting.asked == 3 + 4
+    assert chosen == [dispatcher.get_application(environ) for environ in cases]
+    backend = {id(app): name for name, app in dispatcher.app_instances.items()}
+    assert [backend[id(app)] for app in chosen] == [
+        "s3", "s3", "sqs", "s3", "s3control", "s3control", "moto_api", "sts"]
 
 
 def test_a_stopped_emulator_answers_no_kept_alive_connection(settings):
