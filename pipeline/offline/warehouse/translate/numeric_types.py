@@ -1,0 +1,424 @@
+"""Redshift's numeric result types, known when the query is translated, and DECIMAL
+arithmetic rendered so DuckDB computes it exactly with that type.
+
+https://docs.aws.amazon.com/redshift/latest/dg/r_numeric_computations201.html gives the
+result type of `+ - * /` (an integer with a DECIMAL is a DECIMAL, a float operand makes a
+FLOAT8) and the precision and scale of a DECIMAL result; DuckDB's own rules differ (its
+`/` is a DOUBLE, its `*` one digit narrower). The types are read bottom-up from the
+sqlglot tree: literals, casts, columns of tables (the session's catalog, `Catalog`), of
+CTEs and subqueries, aggregates and the arithmetic itself. A DECIMAL quotient whose
+operand types are known is computed in scaled HUGEINT arithmetic and cast to Redshift's
+DECIMAL(p, s), so the Data API reports `numeric(p, s)` with every digit of the scale; one
+whose types only DuckDB knows is refused at run time when it turns out DECIMAL, rather
+than answered as a float8.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlglot import exp
+
+from pipeline.offline.warehouse.translate.errors import UnsupportedSqlError
+from pipeline.offline.warehouse.translate.trees import fill, post_order
+
+Kind = Literal["int2", "int4", "int8", "decimal", "float4", "float8"]
+MAX_PRECISION = 38
+MAX_SCALE = 37  # r_Numeric_types201.html: "The maximum scale is 37"
+# r_numeric_computations201.html: an integer operand of a DECIMAL computation is cast
+# to DECIMAL(5,0), (10,0) or (19,0).
+_INTEGER_PRECISION = {"int2": 5, "int4": 10, "int8": 19}
+_INTEGER_RANK: tuple[Kind, ...] = ("int2", "int4", "int8")
+
+
+@dataclass(frozen=True)
+class Numeric:
+    """A Redshift numeric type: an integer, a DECIMAL(precision, scale) or a float."""
+
+    kind: Kind
+    precision: int = 0
+    scale: int = 0
+
+    @property
+    def is_float(self) -> bool:
+        return self.kind in ("float4", "float8")
+
+    @property
+    def is_integer(self) -> bool:
+        return self.kind in _INTEGER_PRECISION
+
+    def as_decimal(self) -> tuple[int, int]:
+        """(precision, scale) as a DECIMAL operand: an integer counts as DECIMAL(n, 0)."""
+        if self.is_integer:
+            return _INTEGER_PRECISION[self.kind], 0
+        return self.precision, self.scale
+
+    def sql(self) -> exp.DataType:
+        return exp.DataType.build(f"DECIMAL({self.precision}, {self.scale})")
+
+
+def decimal(precision: int, scale: int) -> Numeric:
+    return Numeric("decimal", precision, scale)
+
+
+# DuckDB's type names (duckdb_columns().data_type) as Redshift's numeric types.
+_DUCKDB_TYPES: dict[str, Numeric] = {
+    "SMALLINT": Numeric("int2"), "INTEGER": Numeric("int4"), "BIGINT": Numeric("int8"),
+    "FLOAT": Numeric("float4"), "REAL": Numeric("float4"), "DOUBLE": Numeric("float8"),
+}
+_DECIMAL_TEXT = re.compile(r"(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)")
+
+
+def duckdb_type(text: str) -> Numeric | None:
+    """The Redshift numeric type of a DuckDB type name (None when it is not one)."""
+    upper = text.upper().strip()
+    match = _DECIMAL_TEXT.fullmatch(upper)
+    if match:
+        return decimal(int(match.group(1)), int(match.group(2)))
+    return _DUCKDB_TYPES.get(upper)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The numeric columns of the session's tables and views, as the translator sees them.
+
+    `entries` is (schema, table, column, DuckDB type) for every numeric column; a table
+    named without a schema is looked up in the session's search path (its temporary
+    tables, then `main`), as DuckDB resolves it. Hashable, so a translation is cached
+    per statement text and catalog.
+    """
+
+    entries: tuple[tuple[str, str, str, str], ...] = ()
+    _tables: dict[str, dict[str, Numeric]] = field(default_factory=dict, compare=False,
+                                                     hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for schema, table, column, type_text in self.entries:
+            numeric = duckdb_type(type_text)
+            if numeric is not None:
+                key = f"{schema}.{table}".lower()
+                self._tables.setdefault(key, {})[column.lower()] = numeric
+            else:
+                self._tables.setdefault(f"{schema}.{table}".lower(), {})
+        # A bare name: the session's temporary table, else the one in `main`.
+        for schema in ("main", "temp"):
+            for key, columns in list(self._tables.items()):
+                if key.startswith(f"{schema}.") and key.count(".") == 1:
+                    self._tables[f"\0{key.split('.', 1)[1]}"] = columns
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, str, str, str]]) -> Catalog:
+        return cls(tuple(sorted((str(s), str(t), str(c), str(d)) for s, t, c, d in rows)))
+
+    def columns(self, table: exp.Table) -> dict[str, Numeric] | None:
+        """The numeric columns of `table` (None when the table is not in the catalog)."""
+        key = f"{table.db}.{table.name}" if table.db else f"\0{table.name}"
+        return self._tables.get(key.lower())
+
+
+EMPTY = Catalog()
+
+
+# --------------------------------------------------------------------------- types
+
+
+def literal_type(literal: exp.Literal) -> Numeric | None:
+    """A number literal's type: an integer is INT4 (INT8 past its range); `48.2891` is
+    DECIMAL(6,4), "a precision of 6 and a scale of 4" (r_Numeric_types201.html)."""
+    text = literal.this
+    if literal.is_string or "e" in text.lower():
+        return None
+    if "." not in text:
+        value = int(text)
+        return Numeric("int4") if value < 2**31 else Numeric("int8") if value < 2**63 else None
+    whole, fraction = text.split(".", 1)
+    scale = len(fraction)
+    precision = max(len(whole.lstrip("0")) + scale, 1)
+    return decimal(precision, scale) if precision <= MAX_PRECISION else None
+
+
+def cast_type(to: exp.DataType) -> Numeric | None:
+    if to.this == exp.DType.DECIMAL:
+        params = [p.this for p in to.expressions]
+        if len(params) == 2 and all(isinstance(p, exp.Literal) for p in params):
+            return decimal(int(params[0].this), int(params[1].this))
+        if len(params) == 1 and isinstance(params[0], exp.Literal):
+            return decimal(int(params[0].this), 0)
+        return None
+    return {exp.DType.SMALLINT: Numeric("int2"), exp.DType.INT: Numeric("int4"),
+            exp.DType.BIGINT: Numeric("int8"), exp.DType.FLOAT: Numeric("float4"),
+            exp.DType.DOUBLE: Numeric("float8")}.get(to.this)
+
+
+def arithmetic_type(operator: type[exp.Expr], a: Numeric, b: Numeric) -> Numeric:
+    """The result type of `a <operator> b` (r_numeric_computations201.html)."""
+    if a.is_float or b.is_float:
+        both_real = a.kind == b.kind == "float4"
+        return Numeric("float4" if both_real else "float8")
+    if a.is_integer and b.is_integer:
+        return Numeric(_INTEGER_RANK[max(_INTEGER_RANK.index(a.kind),
+                                         _INTEGER_RANK.index(b.kind))])
+    (p1, s1), (p2, s2) = a.as_decimal(), b.as_decimal()
+    if operator in (exp.Add, exp.Sub):
+        scale = max(s1, s2)
+        return decimal(min(max(p1 - s1, p2 - s2) + 1 + scale, MAX_PRECISION), scale)
+    if operator is exp.Mul:
+        return decimal(min(p1 + p2 + 1, MAX_PRECISION), s1 + s2)
+    scale = max(4, s1 + p2 - s2 + 1)
+    precision = p1 - s1 + s2 + scale
+    if scale > 100:  # "The scale limit of 100 is applied after ..."
+        precision, scale = precision - (scale - 100), 100
+    if precision > MAX_PRECISION:
+        precision, scale = MAX_PRECISION, max(MAX_PRECISION + scale - precision, min(4, 100))
+    return decimal(precision, scale)
+
+
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv)
+
+
+class Types:
+    """The Redshift numeric type of an expression of one statement, None where unknown."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def of(self, node: exp.Expr | None) -> Numeric | None:
+        if node is None:
+            return None
+        if isinstance(node, (exp.Paren, exp.Neg, exp.Alias, exp.Window, exp.Max, exp.Min)):
+            return self.of(node.this)
+        if isinstance(node, exp.Literal):
+            return literal_type(node)
+        if isinstance(node, exp.Cast):
+            return cast_type(node.to)
+        if isinstance(node, exp.Column):
+            return self._column(node)
+        if isinstance(node, exp.Count):
+            return Numeric("int8")  # r_COUNT.html
+        if isinstance(node, exp.Sum):
+            return self._sum(node.this)
+        if isinstance(node, _ARITHMETIC):
+            a, b = self.of(node.this), self.of(node.expression)
+            if a is None or b is None:
+                return None
+            operator = exp.Div if isinstance(node, exp.IntDiv) else type(node)
+            return arithmetic_type(operator, a, b)
+        if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select):
+            projections = node.this.expressions
+            return self.of(projections[0]) if len(projections) == 1 else None
+        return None
+
+    def _sum(self, arg: exp.Expr) -> Numeric | None:
+        """r_SUM.html: BIGINT for the integers, DECIMAL(38, s) for a DECIMAL(p, s),
+        DOUBLE PRECISION for the floats."""
+        if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
+            arg = arg.expressions[0]
+        argument = self.of(arg)
+        if argument is None:
+            return None
+        if argument.is_integer:
+            return Numeric("int8")
+        if argument.is_float:
+            return Numeric("float8")
+        return decimal(MAX_PRECISION, argument.scale)
+
+    # -- columns
+
+    def _column(self, column: exp.Column) -> Numeric | None:
+        name = column.name.lower()
+        qualifier = column.table.lower()
+        select = column.find_ancestor(exp.Select)
+        while select is not None:
+            found, typed = self._in_select(select, name, qualifier)
+            if found:
+                return typed
+            select = select.find_ancestor(exp.Select)  # a correlated reference
+        return None
+
+    def _in_select(self, select: exp.Select, name: str, qualifier: str
+                   ) -> tuple[bool, Numeric | None]:
+        """(whether `select`'s FROM names the column, its type); unknown sources make an
+        unqualified name unknown rather than guessed."""
+        sources = self._sources(select)
+        if qualifier:
+            if qualifier not in sources:
+                return False, None
+            return True, self._source_column(sources[qualifier], name)
+        types = [self._source_column(s, name) for s in sources.values()]
+        known = [t for t in types if t is not None]
+        if len(known) == 1 and len(types) == len(known) + sum(
+                1 for s in sources.values() if self._has_no(s, name)):
+            return True, known[0]
+        return bool(sources), None
+
+    def _sources(self, select: exp.Select) -> dict[str, exp.Expr]:
+        sources: dict[str, exp.Expr] = {}
+        from_ = select.args.get("from_")
+        items = [from_.this] if from_ is not None else []
+        items += [join.this for join in select.args.get("joins") or []]
+        for item in items:
+            alias = item.alias_or_name.lower() if isinstance(item, (exp.Table, exp.Subquery)) \
+                else ""
+            sources[alias or f"\0{len(sources)}"] = item
+        return sources
+
+    def _has_no(self, source: exp.Expr, name: str) -> bool:
+        """Whether `source` certainly has no numeric column `name` of a known type."""
+        if isinstance(source, exp.Table) and self._cte(source) is None:
+            columns = self.catalog.columns(source)
+            return columns is not None and name not in columns
+        return False
+
+    def _source_column(self, source: exp.Expr, name: str) -> Numeric | None:
+        query: exp.Expr | None = None
+        if isinstance(source, exp.Table):
+            query = self._cte(source)
+            if query is None:
+                columns = self.catalog.columns(source)
+                return columns.get(name) if columns is not None else None
+        elif isinstance(source, exp.Subquery):
+            query = source.this
+        if not isinstance(query, exp.Select):
+            return None
+        for projection in query.expressions:
+            if isinstance(projection, exp.Star):
+                _, typed = self._in_select(query, name, "")
+                return typed
+            if projection.alias_or_name.lower() == name:
+                return self.of(projection)
+        return None
+
+    def _cte(self, table: exp.Table) -> exp.Expr | None:
+        """The query of the CTE `table` names (the nearest WITH that defines it)."""
+        if table.db:
+            return None
+        node: exp.Expr | None = table
+        while node is not None:
+            with_ = node.args.get("with_") or node.args.get("with")
+            if isinstance(with_, exp.With):
+                for cte in with_.expressions:
+                    if cte.alias.lower() == table.name.lower():
+                        return cte.this
+            node = node.parent
+        return None
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+_UNKNOWN_DIVISION = (
+    "CASE WHEN regexp_full_match(typeof(__a__) || ' ' || typeof(__b__), "
+    "'(DECIMAL.*|U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)) (DECIMAL.*|U?(TINYINT|"
+    "SMALLINT|INTEGER|BIGINT|HUGEINT))') AND (typeof(__a__) LIKE 'DECIMAL%' OR "
+    "typeof(__b__) LIKE 'DECIMAL%') THEN error('unsupported on the embedded warehouse: "
+    "DECIMAL division of an expression whose precision and scale are not known when the "
+    "query is translated (cast it to DECIMAL(p, s) or FLOAT8)') ELSE __a__ // __b__ END")
+
+
+def _power_of_ten(exponent: int) -> exp.Expr:
+    return exp.cast(exp.Literal.string("1" + "0" * exponent), exp.DType.INT128)
+
+
+# A DECIMAL's digits as an integer (-1.25 is -125): DuckDB writes a DECIMAL(p, s) with
+# exactly s digits after the point.
+_UNSCALED = "CAST(replace(CAST(__x__ AS VARCHAR), '.', '') AS HUGEINT)"
+# The quotient to one more digit than the scale, truncated (`//` on HUGEINT truncates
+# toward zero), then rounded half away from zero on that digit: trunc((trunc(10x) + 5) /
+# 10) is trunc((10x + 5) / 10) for x >= 0. `__q__` is written twice, each operand once.
+_ROUNDED = "(__q__ + CASE WHEN __q__ < 0 THEN -5 ELSE 5 END) // 10"
+
+
+def _exact_quotient(a: exp.Expr, b: exp.Expr, ta: Numeric, tb: Numeric,
+                    result: Numeric) -> exp.Expr:
+    """`a / b` as DuckDB computes it exactly: both operands' digits as HUGEINTs, scaled so
+    the integer quotient has the result's scale (plus the rounding digit), then placed
+    after the point (a DECIMAL(38,0) times 10^-scale) and cast to Redshift's DECIMAL(p, s).
+
+    The rounding (half away from zero) is the assumption docs/redshift-sql.md states; a
+    scaled operand past HUGEINT's 38 digits fails as an overflow, never wrong digits.
+    """
+    (p1, s1), (p2, s2) = ta.as_decimal(), tb.as_decimal()
+    shift = result.scale + s2 - s1 + 1  # quotient digits = A * 10^shift / B
+    digits_a = fill(_UNSCALED, x=exp.cast(a, decimal(p1, s1).sql()))
+    digits_b = fill(_UNSCALED, x=exp.cast(b, decimal(p2, s2).sql()))
+    numerator = exp.Mul(this=digits_a, expression=_power_of_ten(max(shift, 0)))
+    denominator = exp.Mul(this=digits_b, expression=_power_of_ten(max(-shift, 0)))
+    truncated = exp.Paren(this=exp.IntDiv(this=exp.Paren(this=numerator),
+                                          expression=exp.Paren(this=denominator)))
+    rounded = exp.Paren(this=fill(_ROUNDED, q=truncated))
+    unit = exp.cast(exp.Literal.string("0." + "0" * (result.scale - 1) + "1"),
+                    decimal(result.scale, result.scale).sql())
+    placed = exp.Mul(this=exp.cast(rounded, decimal(MAX_PRECISION, 0).sql()), expression=unit)
+    return exp.cast(exp.Paren(this=placed), result.sql())
+
+
+def typed_division(tree: exp.Expr, catalog: Catalog = EMPTY) -> exp.Expr:
+    """`+ - * /` with Redshift's result types (r_numeric_computations201.html).
+
+    - integer / integer: `//`, integer division (7 / 2 is 3);
+    - a float operand: DuckDB's `//`, which divides floats as floats;
+    - DECIMAL (an integer counting as DECIMAL(5,0)/(10,0)/(19,0)) with both types known:
+      `/` exactly, at the page's precision and scale (`7.0 / 4.0` is 1.7500, a
+      numeric(6,4)); `*`, `+`, `-` cast to the page's precision and scale (DuckDB's `*`
+      is one digit narrower); a scale past 37 is refused; a SUM of a DECIMAL(p, s) is
+      DECIMAL(38, s) (r_SUM.html);
+    - a type only DuckDB knows (a function's result, a parameter): `//`, refused at run
+      time when it turns out a DECIMAL quotient.
+
+    Children before parents, so an outer operation sees its operands' Redshift types.
+    """
+    types = Types(catalog)
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if _is_sum(node):
+            typed = types.of(node)
+            if typed is None or typed.kind != "decimal":
+                return node
+            return exp.cast(node.copy(), typed.sql())  # r_SUM.html: DECIMAL(38, s)
+        if not isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div)):
+            return node
+        a, b = node.this, node.expression
+        ta, tb = types.of(a), types.of(b)
+        if isinstance(node, exp.Div):
+            if ta is None or tb is None:
+                if (ta is not None and ta.is_float) or (tb is not None and tb.is_float):
+                    return exp.IntDiv(this=a, expression=b)
+                if _is_integer_literal(a) and _is_integer_literal(b):
+                    return exp.IntDiv(this=a, expression=b)
+                return exp.Paren(this=fill(_UNKNOWN_DIVISION, a=a, b=b))
+            result = arithmetic_type(exp.Div, ta, tb)
+            if result.kind != "decimal":
+                return exp.IntDiv(this=a, expression=b)
+            _refuse_past_max_scale(result, "quotient")
+            return _exact_quotient(a, b, ta, tb, result)
+        if ta is None or tb is None:
+            return node
+        result = arithmetic_type(type(node), ta, tb)
+        if result.kind != "decimal":
+            return node
+        _refuse_past_max_scale(result, "product" if isinstance(node, exp.Mul) else "sum")
+        return exp.cast(exp.Paren(this=node.copy()), result.sql())
+
+    return post_order(tree, rule)
+
+
+def _is_sum(node: exp.Expr) -> bool:
+    """A SUM, or the window over one (the cast goes around the window, not inside)."""
+    if isinstance(node, exp.Window):
+        return isinstance(node.this, exp.Sum)
+    return isinstance(node, exp.Sum) and not isinstance(node.parent, exp.Window)
+
+
+def _refuse_past_max_scale(result: Numeric, what: str) -> None:
+    if result.scale > MAX_SCALE:
+        raise UnsupportedSqlError(
+            f"a DECIMAL {what} of scale {result.scale} (r_numeric_computations201.html: the "
+            f"maximum scale is {MAX_SCALE}; Redshift overflows)")
+
+
+def _is_integer_literal(node: exp.Expr) -> bool:
+    inner = node.this if isinstance(node, exp.Neg) else node
+    return isinstance(inner, exp.Literal) and inner.is_int
