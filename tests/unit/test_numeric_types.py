@@ -108,3 +108,44 @@ def test_a_scale_past_37_is_refused_before_duckdb_runs():
 def test_a_function_of_unknown_type_divided_is_refused_by_name(session: Session):
     with pytest.raises(StatementFailed, match="DECIMAL division of an expression whose"):
         session.run("SELECT ROUND(pricepaid, 1) / 2 FROM sales")
+
+
+@pytest.mark.parametrize(("sql", "text", "precision", "scale"), [
+    # A CASE of integers is an integer; its SUM a BIGINT (r_SUM.html); * 1.0 / COUNT(*)
+    # is (22,1) / (19,0): precision 38, scale 17 (r_numeric_computations201.html).
+    ("SELECT SUM(CASE WHEN qtysold > 0 THEN 1 ELSE 0 END) * 1.0 / COUNT(*) FROM sales",
+     "1.00000000000000000", 38, 17),
+    # COALESCE(DECIMAL(8,2), INT4): scale 2, precision min(max(6,10)+2, 19) = 12 (the
+    # page's COALESCE/DECODE rule); its SUM is (38,2); / BIGINT: scale max(38+22-58, 4).
+    ("SELECT SUM(COALESCE(pricepaid, 0)) / COUNT(*) FROM sales", "2500.0000", 38, 4),
+    # A scalar subquery's column: INT4 / MAX(DECIMAL(8,2)): scale max(4, 0+8-2+1) = 7,
+    # precision 10+2+7 = 19.
+    ("SELECT 1 / (SELECT MAX(commission) FROM sales)", "0.0026667", 19, 7),
+])
+def test_case_coalesce_and_subqueries_carry_their_types(session, sql, text, precision, scale):
+    result = session.run(sql).result
+    assert result is not None
+    assert result.records[0][0]["stringValue"] == text
+    assert (result.columns[0]["precision"], result.columns[0]["scale"]) == (precision, scale)
+
+
+@pytest.mark.parametrize(("sql", "text"), [
+    # r_Numeric_types201.html: "results of explicit casts of values selected from tables
+    # are not rounded": 2500.00 / 375.00 is 6.666666667 (DECIMAL(17,9)); cast to two
+    # places from the table's column it keeps 6.66.
+    ("SELECT (pricepaid / commission)::DECIMAL(10,2) FROM sales", "6.66"),
+    ("SELECT CAST(-commission / 7 AS DECIMAL(10,1)) FROM sales", "-53.5"),
+    # A literal's cast rounds, as the corpus's CAST cases from r_CAST_function.html show.
+    ("SELECT 1.239::DECIMAL(5,2)", "1.24"),
+])
+def test_explicit_casts_of_table_values_are_not_rounded(session, sql, text):
+    result = session.run(sql).result
+    assert result is not None
+    assert result.records[0][0]["stringValue"] == text
+
+
+def test_a_value_past_a_casts_precision_is_redshifts_overflow(session):
+    """r_numeric_computations201.html: `select pricepaid::decimal(7,3) from sales` fails
+    with "Numeric data overflow (result precision)" where a value does not fit."""
+    with pytest.raises(StatementFailed, match=r"Numeric data overflow \(result precision\)"):
+        session.run("SELECT pricepaid::DECIMAL(5,3) FROM sales")

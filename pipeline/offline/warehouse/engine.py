@@ -351,6 +351,10 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
      lambda m: f'invalid input syntax for type date: "{m.group(1)}"'),
     (re.compile(r"Malformed JSON|Could not convert string '.*' to JSON|Invalid JSON"),
      lambda m: "JSON parsing error"),
+    # r_numeric_computations201.html: a value that does not fit an explicit cast's
+    # DECIMAL(p, s) ("select pricepaid::decimal(7,3) from sales").
+    (re.compile(r"Casting value .* to type DECIMAL\(\d+,\s*\d+\) failed: value is out of range"),
+     lambda m: "Numeric data overflow (result precision)"),
     (re.compile(r"Overflow in|out of range for the destination type|Overflow"),
      lambda m: "numeric value out of range"),
     (re.compile(r"read-only mode|attempting to execute an unsuccessful or closed"),

@@ -206,10 +206,31 @@ class Types:
                 return None
             operator = exp.Div if isinstance(node, exp.IntDiv) else type(node)
             return arithmetic_type(operator, a, b)
+        if isinstance(node, (exp.Nullif, exp.Abs)):
+            return self.of(node.this)
+        if isinstance(node, (exp.Case, exp.Coalesce)):
+            return self._common(_branches(node))
         if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select):
             projections = node.this.expressions
             return self.of(projections[0]) if len(projections) == 1 else None
         return None
+
+    def _common(self, branches: list[exp.Expr]) -> Numeric | None:
+        """The type of CASE / COALESCE over `branches` (NULLs aside), when all are known:
+        r_numeric_computations201.html's rule for COALESCE and DECODE, scale max(s1,s2)
+        and precision min(max(p1-s1,p2-s2)+scale, 19), for DECIMALs; the widest integer
+        for integers; FLOAT8 with a float."""
+        types = [self.of(b) for b in branches if not isinstance(b, exp.Null)]
+        if not types or any(t is None for t in types):
+            return None
+        known = [t for t in types if t is not None]
+        if any(t.is_float for t in known):
+            return Numeric("float4" if all(t.kind == "float4" for t in known) else "float8")
+        if all(t.is_integer for t in known):
+            return Numeric(max((t.kind for t in known), key=_INTEGER_RANK.index))
+        digits = [t.as_decimal() for t in known]
+        scale = max(s for _, s in digits)
+        return decimal(min(max(p - s for p, s in digits) + scale, 19), scale)
 
     def _sum(self, arg: exp.Expr) -> Numeric | None:
         """r_SUM.html: BIGINT for the integers, DECIMAL(38, s) for a DECIMAL(p, s),
@@ -306,6 +327,14 @@ class Types:
         return None
 
 
+def _branches(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.Coalesce):
+        return [node.this, *node.expressions]
+    results = [case.args["true"] for case in node.args.get("ifs") or []]
+    default = node.args.get("default")
+    return [*results, default] if default is not None else results
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -366,13 +395,17 @@ def typed_division(tree: exp.Expr, catalog: Catalog = EMPTY) -> exp.Expr:
       is one digit narrower); a scale past 37 is refused; a SUM of a DECIMAL(p, s) is
       DECIMAL(38, s) (r_SUM.html);
     - a type only DuckDB knows (a function's result, a parameter): `//`, refused at run
-      time when it turns out a DECIMAL quotient.
+      time when it turns out a DECIMAL quotient;
+    - an explicit cast of a table's DECIMAL to a smaller scale truncates
+      (`_cast_not_rounded`).
 
     Children before parents, so an outer operation sees its operands' Redshift types.
     """
     types = Types(catalog)
 
     def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Cast):
+            return _cast_not_rounded(node, types)
         if _is_sum(node):
             typed = types.of(node)
             if typed is None or typed.kind != "decimal":
@@ -403,6 +436,22 @@ def typed_division(tree: exp.Expr, catalog: Catalog = EMPTY) -> exp.Expr:
         return exp.cast(exp.Paren(this=node.copy()), result.sql())
 
     return post_order(tree, rule)
+
+
+def _cast_not_rounded(cast: exp.Cast, types: Types) -> exp.Expr:
+    """An explicit cast of a table's DECIMAL value to a smaller scale drops the extra
+    digits: r_Numeric_types201.html, "results of explicit casts of values selected from
+    tables are not rounded" (a value loaded into a column is rounded; DuckDB's cast
+    always rounds). A literal's cast keeps DuckDB's rounding (`CAST(1.239 AS
+    DECIMAL(5,2))` is 1.24, as the cast-function page shows)."""
+    target, source = cast_type(cast.to), types.of(cast.this)
+    if (target is None or target.kind != "decimal" or source is None
+            or source.kind != "decimal" or source.scale <= target.scale
+            or cast.this.find(exp.Column) is None):
+        return cast
+    truncated = exp.Anonymous(this="trunc", expressions=[
+        cast.this.copy(), exp.Literal.number(target.scale)])
+    return exp.cast(truncated, cast.to.copy())
 
 
 def _is_sum(node: exp.Expr) -> bool:
