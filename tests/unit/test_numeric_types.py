@@ -149,3 +149,20 @@ def test_a_value_past_a_casts_precision_is_redshifts_overflow(session):
     with "Numeric data overflow (result precision)" where a value does not fit."""
     with pytest.raises(StatementFailed, match=r"Numeric data overflow \(result precision\)"):
         session.run("SELECT pricepaid::DECIMAL(5,3) FROM sales")
+
+
+@pytest.mark.parametrize(("sql", "shown", "column_type"), [
+    # r_DATEDIFF_function.html: BIGINT; (19,0) / (5,1): scale max(4, 0+5-1+1) = 5,
+    # precision 19+1+5 = 25 (r_numeric_computations201.html).
+    ("SELECT DATEDIFF(millisecond, TIMESTAMP '2020-01-01 00:00:00', "
+     "TIMESTAMP '2020-01-01 00:00:01.5') / 1000.0", "1.50000", ("numeric", 25, 5)),
+    # r_DATE_PART_function.html: DOUBLE, so a quotient of it is a float (DuckDB's
+    # date_part is a BIGINT, which `//` would divide as an integer).
+    ("SELECT DATE_PART(hour, TIMESTAMP '2020-01-01 07:00:00') / 2", 3.5, ("float8", 0, 0)),
+    # r_LEN.html: an integer; INT4 (10,0) / (2,1): scale 4, precision 15.
+    ("SELECT LEN('abc') / 2.0", "1.5000", ("numeric", 15, 4)),
+    # r_WF_ROW_NUMBER.html: BIGINT, divided by an integer as integers.
+    ("SELECT ROW_NUMBER() OVER (ORDER BY salesid) / 2 FROM sales", 0, ("int8", 0, 0)),
+])
+def test_functions_with_documented_integer_or_double_results(session, sql, shown, column_type):
+    check(session, (sql, shown, column_type))

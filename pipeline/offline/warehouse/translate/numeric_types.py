@@ -177,6 +177,14 @@ def arithmetic_type(operator: type[exp.Expr], a: Numeric, b: Numeric) -> Numeric
 
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv)
+# Functions whose pages give an integer result type: COUNT (r_COUNT.html), DATEDIFF
+# (r_DATEDIFF_function.html), ROW_NUMBER and NTILE (r_WF_ROW_NUMBER.html,
+# r_WF_NTILE.html) are BIGINT; RANK and DENSE_RANK (r_WF_RANK.html,
+# r_WF_DENSE_RANK.html), LEN/LENGTH, CHARINDEX, STRPOS and POSITION (r_LEN.html, ...)
+# an integer.
+_BIGINT_FUNCTIONS = (exp.Count, exp.DateDiff, exp.TsOrDsDiff, exp.DatetimeDiff,
+                     exp.TimestampDiff, exp.RowNumber, exp.Ntile)
+_INTEGER_FUNCTIONS = (exp.Rank, exp.DenseRank, exp.Length, exp.StrPosition)
 
 
 class Types:
@@ -196,8 +204,12 @@ class Types:
             return cast_type(node.to)
         if isinstance(node, exp.Column):
             return self._column(node)
-        if isinstance(node, exp.Count):
-            return Numeric("int8")  # r_COUNT.html
+        if isinstance(node, _BIGINT_FUNCTIONS):
+            return Numeric("int8")
+        if isinstance(node, _INTEGER_FUNCTIONS):
+            return Numeric("int4")
+        if isinstance(node, exp.Extract) and node.meta.get("written") == "DATE_PART":
+            return Numeric("float8")  # r_DATE_PART_function.html: DOUBLE
         if isinstance(node, exp.Sum):
             return self._sum(node.this)
         if isinstance(node, _ARITHMETIC):
@@ -390,7 +402,8 @@ def typed_division(tree: exp.Expr, catalog: Catalog = EMPTY) -> exp.Expr:
     """`+ - * /` with Redshift's result types (r_numeric_computations201.html).
 
     - integer / integer: `//`, integer division (7 / 2 is 3);
-    - a float operand: DuckDB's `//`, which divides floats as floats;
+    - a float operand: DuckDB's `/`, which divides as floats (DATE_PART is a DOUBLE on
+      Redshift, a BIGINT in DuckDB: `DATE_PART(hour, ts) / 2` is 3.5 for 7 o'clock);
     - DECIMAL (an integer counting as DECIMAL(5,0)/(10,0)/(19,0)) with both types known:
       `/` exactly, at the page's precision and scale (`7.0 / 4.0` is 1.7500, a
       numeric(6,4)); `*`, `+`, `-` cast to the page's precision and scale (DuckDB's `*`
@@ -420,12 +433,14 @@ def typed_division(tree: exp.Expr, catalog: Catalog = EMPTY) -> exp.Expr:
         if isinstance(node, exp.Div):
             if ta is None or tb is None:
                 if (ta is not None and ta.is_float) or (tb is not None and tb.is_float):
-                    return exp.IntDiv(this=a, expression=b)
+                    return node  # a float quotient: DuckDB's `/` divides as floats
                 if _is_integer_literal(a) and _is_integer_literal(b):
                     return exp.IntDiv(this=a, expression=b)
                 return exp.Paren(this=fill(_UNKNOWN_DIVISION, a=a, b=b))
             result = arithmetic_type(exp.Div, ta, tb)
-            if result.kind != "decimal":
+            if result.is_float:
+                return node
+            if result.is_integer:
                 return exp.IntDiv(this=a, expression=b)
             _refuse_past_max_scale(result, "quotient")
             return _exact_quotient(a, b, ta, tb, result)
