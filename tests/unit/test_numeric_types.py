@@ -166,3 +166,21 @@ def test_a_value_past_a_casts_precision_is_redshifts_overflow(session):
 ])
 def test_functions_with_documented_integer_or_double_results(session, sql, shown, column_type):
     check(session, (sql, shown, column_type))
+
+
+@pytest.mark.parametrize(("sql", "texts", "precision", "scale"), [
+    # r_numeric_computations201.html: DECIMAL(7,2) UNION DECIMAL(15,3) is NUMERIC(15,3)
+    # (the page's DEC3 example); / INT4: scale max(4, 3+10+1) = 14, precision 26.
+    ("SELECT c / 2 FROM (SELECT 1.25::DECIMAL(7,2) AS c UNION ALL "
+     "SELECT 2.125::DECIMAL(15,3)) u ORDER BY 1", ["0.62500000000000", "1.06250000000000"],
+     26, 14),
+    # A CTE's column list renames by position: b is the DECIMAL(4,2), whatever the
+    # projections are called; / INT4: scale max(4, 2+10+1) = 13, precision 15.
+    ("WITH c(b, a) AS (SELECT 2.25::DECIMAL(4,2) AS a, 1.5::DECIMAL(3,1) AS b) "
+     "SELECT b / 1 FROM c", ["2.2500000000000"], 15, 13),
+])
+def test_union_and_renamed_columns_carry_their_types(session, sql, texts, precision, scale):
+    result = session.run(sql).result
+    assert result is not None
+    assert [r[0]["stringValue"] for r in result.records] == texts
+    assert (result.columns[0]["precision"], result.columns[0]["scale"]) == (precision, scale)

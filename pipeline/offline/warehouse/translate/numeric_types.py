@@ -192,6 +192,7 @@ class Types:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        self._resolving: set[tuple[int, str]] = set()
 
     def of(self, node: exp.Expr | None) -> Numeric | None:
         if node is None:
@@ -228,10 +229,11 @@ class Types:
         return None
 
     def _common(self, branches: list[exp.Expr]) -> Numeric | None:
-        """The type of CASE / COALESCE over `branches` (NULLs aside), when all are known:
-        r_numeric_computations201.html's rule for COALESCE and DECODE, scale max(s1,s2)
-        and precision min(max(p1-s1,p2-s2)+scale, 19), for DECIMALs; the widest integer
-        for integers; FLOAT8 with a float."""
+        """The type of CASE / COALESCE / a UNION column over `branches` (NULLs aside),
+        when all are known: r_numeric_computations201.html's rule for set operators,
+        COALESCE and DECODE, scale max(s1,s2) and precision min(max(p1-s1,p2-s2)+scale,
+        19), for DECIMALs of at most 19 digits (wider ones stay unknown); the widest
+        integer for integers; FLOAT8 with a float."""
         types = [self.of(b) for b in branches if not isinstance(b, exp.Null)]
         if not types or any(t is None for t in types):
             return None
@@ -241,6 +243,8 @@ class Types:
         if all(t.is_integer for t in known):
             return Numeric(max((t.kind for t in known), key=_INTEGER_RANK.index))
         digits = [t.as_decimal() for t in known]
+        if max(p for p, _ in digits) > 19:
+            return None  # the page's cap of 19 would not hold the values: not guessed
         scale = max(s for _, s in digits)
         return decimal(min(max(p - s for p, s in digits) + scale, 19), scale)
 
@@ -306,26 +310,57 @@ class Types:
         return False
 
     def _source_column(self, source: exp.Expr, name: str) -> Numeric | None:
-        query: exp.Expr | None = None
         if isinstance(source, exp.Table):
-            query = self._cte(source)
-            if query is None:
+            cte = self._cte(source)
+            if cte is None:
                 columns = self.catalog.columns(source)
                 return columns.get(name) if columns is not None else None
-        elif isinstance(source, exp.Subquery):
-            query = source.this
-        if not isinstance(query, exp.Select):
-            return None
-        for projection in query.expressions:
-            if isinstance(projection, exp.Star):
-                _, typed = self._in_select(query, name, "")
-                return typed
-            if projection.alias_or_name.lower() == name:
-                return self.of(projection)
+            if (id(cte), name) in self._resolving:  # a recursive CTE's own column
+                return None
+            self._resolving.add((id(cte), name))
+            try:
+                return self._query_column(cte.this, _alias_columns(cte), name)
+            finally:
+                self._resolving.discard((id(cte), name))
+        if isinstance(source, exp.Subquery):
+            return self._query_column(source.this, _alias_columns(source), name)
         return None
 
-    def _cte(self, table: exp.Table) -> exp.Expr | None:
-        """The query of the CTE `table` names (the nearest WITH that defines it)."""
+    def _query_column(self, query: exp.Expr, renamed: list[str], name: str
+                      ) -> Numeric | None:
+        """The type of column `name` of a CTE's or subquery's query; `renamed` is its
+        column list (`WITH c(x, y) AS ...`, `(SELECT ...) AS s(x, y)`), if any."""
+        selects = _selects(query)
+        if not selects:
+            return None
+        if renamed:  # by position: the projections' own names no longer count
+            if name not in renamed or any(isinstance(p, exp.Star) for p in selects[0].expressions):
+                return None
+            index = renamed.index(name)
+        else:
+            index = self._position(selects[0], name)
+        if index is None:
+            return None
+        if index < 0:  # `SELECT *`: the column of the query's own sources
+            return self._in_select(selects[0], name, "")[1] if len(selects) == 1 else None
+        branches = [sel.expressions[index] for sel in selects if index < len(sel.expressions)]
+        if len(branches) != len(selects):
+            return None
+        # A UNION's column: the page's rule for set operators, as for COALESCE.
+        return self.of(branches[0]) if len(branches) == 1 else self._common(branches)
+
+    @staticmethod
+    def _position(select: exp.Select, name: str) -> int | None:
+        """The index of the projection named `name` (-1 for a `*`, None for none)."""
+        for index, projection in enumerate(select.expressions):
+            if isinstance(projection, exp.Star):
+                return -1
+            if projection.alias_or_name.lower() == name:
+                return index
+        return None
+
+    def _cte(self, table: exp.Table) -> exp.CTE | None:
+        """The CTE `table` names (the nearest WITH that defines it)."""
         if table.db:
             return None
         node: exp.Expr | None = table
@@ -334,9 +369,25 @@ class Types:
             if isinstance(with_, exp.With):
                 for cte in with_.expressions:
                     if cte.alias.lower() == table.name.lower():
-                        return cte.this
+                        return cte
             node = node.parent
         return None
+
+
+def _alias_columns(node: exp.Expr) -> list[str]:
+    alias = node.args.get("alias")
+    columns = alias.columns if isinstance(alias, exp.TableAlias) else []
+    return [column.name.lower() for column in columns]
+
+
+def _selects(query: exp.Expr | None) -> list[exp.Select]:
+    """The SELECTs of a query or of every branch of its UNION (empty when another)."""
+    if isinstance(query, exp.Select):
+        return [query]
+    if isinstance(query, exp.Union):
+        left, right = _selects(query.this), _selects(query.expression)
+        return [*left, *right] if left and right else []
+    return []
 
 
 def _branches(node: exp.Expr) -> list[exp.Expr]:
