@@ -333,6 +333,7 @@ class Types:
         selects = _selects(query)
         if not selects:
             return None
+        index: int | None
         if renamed:  # by position: the projections' own names no longer count
             if name not in renamed or any(isinstance(p, exp.Star) for p in selects[0].expressions):
                 return None
