@@ -184,3 +184,22 @@ def test_union_and_renamed_columns_carry_their_types(session, sql, texts, precis
     assert result is not None
     assert [r[0]["stringValue"] for r in result.records] == texts
     assert (result.columns[0]["precision"], result.columns[0]["scale"]) == (precision, scale)
+
+
+def test_update_and_delete_know_their_tables_columns():
+    """UPDATE's and DELETE's target table types its columns as a SELECT's FROM does:
+    DECIMAL(8,2) / INT4 has scale 13 (r_numeric_computations201.html), and the value
+    stored into a DECIMAL(10,4) column is rounded to 4 places (r_Numeric_types201.html)."""
+    warehouse = DuckDbWarehouse.in_memory()
+    session = Session(warehouse, "dml", threading.Event(), autocommit=True)
+    try:
+        session.run("CREATE TABLE t (id INT, a DECIMAL(10,4), b DECIMAL(8,2))")
+        session.run("INSERT INTO t VALUES (1, 0, 7.00), (2, 0, 1.00)")
+        session.run("UPDATE t SET a = b / 3 WHERE id = 1")
+        session.run("DELETE FROM t WHERE b / 3 < 1")
+        result = session.run("SELECT id, a FROM t").result
+        assert result is not None
+        assert result.records == [[{"longValue": 1}, {"stringValue": "2.3333"}]]
+    finally:
+        session.close()
+        warehouse.close()

@@ -177,6 +177,8 @@ def arithmetic_type(operator: type[exp.Expr], a: Numeric, b: Numeric) -> Numeric
 
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv)
+# The statements whose FROM (or target) names the tables a column comes from.
+_SCOPES = (exp.Select, exp.Update, exp.Delete)
 # Functions whose pages give an integer result type: COUNT (r_COUNT.html), DATEDIFF
 # (r_DATEDIFF_function.html), ROW_NUMBER and NTILE (r_WF_ROW_NUMBER.html,
 # r_WF_NTILE.html) are BIGINT; RANK and DENSE_RANK (r_WF_RANK.html,
@@ -267,15 +269,15 @@ class Types:
     def _column(self, column: exp.Column) -> Numeric | None:
         name = column.name.lower()
         qualifier = column.table.lower()
-        select = column.find_ancestor(exp.Select)
-        while select is not None:
-            found, typed = self._in_select(select, name, qualifier)
+        scope = column.find_ancestor(*_SCOPES)
+        while scope is not None:
+            found, typed = self._in_select(scope, name, qualifier)
             if found:
                 return typed
-            select = select.find_ancestor(exp.Select)  # a correlated reference
+            scope = scope.find_ancestor(*_SCOPES)  # a correlated reference
         return None
 
-    def _in_select(self, select: exp.Select, name: str, qualifier: str
+    def _in_select(self, select: exp.Expr, name: str, qualifier: str
                    ) -> tuple[bool, Numeric | None]:
         """(whether `select`'s FROM names the column, its type); unknown sources make an
         unqualified name unknown rather than guessed."""
@@ -291,10 +293,13 @@ class Types:
             return True, known[0]
         return bool(sources), None
 
-    def _sources(self, select: exp.Select) -> dict[str, exp.Expr]:
+    def _sources(self, select: exp.Expr) -> dict[str, exp.Expr]:
         sources: dict[str, exp.Expr] = {}
         from_ = select.args.get("from_")
-        items = [from_.this] if from_ is not None else []
+        # UPDATE t / DELETE FROM t: the target table, then UPDATE's FROM and DELETE's USING.
+        items = [select.this] if isinstance(select, (exp.Update, exp.Delete)) else []
+        items += [from_.this] if from_ is not None else []
+        items += list(select.args.get("using") or []) if isinstance(select, exp.Delete) else []
         items += [join.this for join in select.args.get("joins") or []]
         for item in items:
             alias = item.alias_or_name.lower() if isinstance(item, (exp.Table, exp.Subquery)) \
