@@ -83,12 +83,13 @@ def duckdb_type(text: str) -> Numeric | None:
 
 @dataclass(frozen=True)
 class Catalog:
-    """The numeric columns of the session's tables and views, as the translator sees them.
+    """The columns of the session's tables and views, as the translator sees them.
 
-    `entries` is (schema, table, column, DuckDB type) for every numeric column; a table
-    named without a schema is looked up in the session's search path (its temporary
-    tables, then `main`), as DuckDB resolves it. Hashable, so a translation is cached
-    per statement text and catalog.
+    `entries` is (schema, table, column, DuckDB type) for every column (a non-numeric one
+    only tells that the table has no numeric column of that name); a table named
+    without a schema is looked up in the session's search path (its temporary tables,
+    then `main`), as DuckDB resolves it. Hashable, so a translation is cached per
+    statement text and catalog.
     """
 
     entries: tuple[tuple[str, str, str, str], ...] = ()
