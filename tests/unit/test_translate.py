@@ -415,9 +415,11 @@ def test_a_decimal_quotient_has_the_documented_scale():
     con = duckdb.connect()
     con.execute("CREATE TABLE t (a DECIMAL(8, 2), b DECIMAL(8, 2), i INTEGER, ms BIGINT)")
     con.execute("INSERT INTO t VALUES (7, 3, 7, 12345)")
-    assert con.execute(to_duckdb(
-        "SELECT 7.0 / 3.0, a / b, i / 2, ms / 86400.0, 10.0 / 4 FROM t")).fetchone() == (
-        2.3333, 2.333333333, 3, 0.142882, 2.5)
+    catalog = t.Catalog.of(con.execute("SELECT schema_name, table_name, column_name, "
+                                       "data_type FROM duckdb_columns()").fetchall())
+    assert [str(v) for v in con.execute(to_duckdb(
+        "SELECT 7.0 / 3.0, a / b, i / 2, ms / 86400.0, 10.0 / 4 FROM t", catalog)).fetchone()
+    ] == ["2.3333", "2.333333333", "3", "0.142882", "2.500000000000"]
 
 
 @pytest.mark.parametrize(("redshift", "duckdb_sql"), [

@@ -36,7 +36,9 @@ from typing import Any
 from pipeline.aws.fields import non_finite_text
 from pipeline.offline.warehouse.copy import CopyCancelled, CopyError, LoadErrorDetail, run_copy
 from pipeline.offline.warehouse.translate import (
+    EMPTY,
     SESSION_MACROS,
+    Catalog,
     Copy,
     Lock,
     NoOp,
@@ -349,6 +351,10 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
      lambda m: f'invalid input syntax for type date: "{m.group(1)}"'),
     (re.compile(r"Malformed JSON|Could not convert string '.*' to JSON|Invalid JSON"),
      lambda m: "JSON parsing error"),
+    # r_numeric_computations201.html: a value that does not fit an explicit cast's
+    # DECIMAL(p, s) ("select pricepaid::decimal(7,3) from sales").
+    (re.compile(r"Casting value .* to type DECIMAL\(\d+,\s*\d+\) failed: value is out of range"),
+     lambda m: "Numeric data overflow (result precision)"),
     (re.compile(r"Overflow in|out of range for the destination type|Overflow"),
      lambda m: "numeric value out of range"),
     (re.compile(r"read-only mode|attempting to execute an unsuccessful or closed"),
@@ -652,12 +658,31 @@ class Session:
         DescribeStatement shows (`construct` set for a refusal), or StatementCancelled.
         """
         try:
-            statement = translate(sql)
+            statement = translate(sql, self.catalog())
         except UnsupportedSqlError as exc:
             raise StatementFailed(redshift_error(exc, pid=self.pid), exc.construct) from exc
         except RedshiftSqlError as exc:
             raise StatementFailed(redshift_error(exc, pid=self.pid)) from exc
         return self._execute(statement, parameters or {}, query_id=query_id)
+
+    def catalog(self) -> Catalog:
+        """The columns of the tables and views this session sees (its temporary tables
+        as schema `temp`), from which the translation knows Redshift's numeric result
+        types (translate/numeric_types.py)."""
+        import duckdb
+
+        try:
+            rows = self.cursor.execute(
+                "SELECT CASE WHEN database_name = 'temp' THEN 'temp' ELSE schema_name END, "
+                "table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE database_name IN (current_database(), 'temp')").fetchall()
+        except duckdb.Error as exc:
+            # An aborted transaction answers nothing; the statement then fails with
+            # DuckDB's own error, and meanwhile no column's type is known (a DECIMAL
+            # quotient of columns is refused, never typed by guess).
+            log.debug("catalog unavailable: %s", exc)
+            return EMPTY
+        return Catalog.of(rows)
 
     def _execute(
         self, statement: Statement, parameters: Mapping[str, str], *, query_id: int = 0

@@ -20,6 +20,8 @@ The package, one concern a module:
   it and refuses the rest (`refuse_what_is_not_listed`, the first tree rule);
 - `labels.py`: result column names as Redshift gives them;
 - `literals.py`: date and timestamp literals in Redshift's input formats, as ISO;
+- `numeric_types.py`: Redshift's numeric result types at translation (the session's
+  column types in a `Catalog`), DECIMAL arithmetic rendered exact at those types;
 - `super_rules.py`, `tree_rules.py`, `text_functions.py`, `to_char.py`: the
   `TREE_RULES` rewriting SUPER, functions, operators and TO_CHAR formats into DuckDB
   that answers alike;
@@ -67,6 +69,7 @@ from pipeline.offline.warehouse.translate.labels import (
     redshift_column_labels,
 )
 from pipeline.offline.warehouse.translate.literals import datetime_literals_as_iso
+from pipeline.offline.warehouse.translate.numeric_types import EMPTY, Catalog, typed_division
 from pipeline.offline.warehouse.translate.shapes import (
     ALLOWED_CALLS,
     ALLOWED_FUNCTIONS,
@@ -128,7 +131,6 @@ from pipeline.offline.warehouse.translate.tree_rules import (
     split_part_position_above_zero,
     subsecond_dateparts,
     trunc_of_a_timestamp,
-    typed_division,
     varchar_casts_truncate,
     varchar_without_length,
 )
@@ -136,12 +138,14 @@ from pipeline.offline.warehouse.translate.tree_rules import (
 __all__ = [
     "ALLOWED_CALLS",
     "ALLOWED_FUNCTIONS",
+    "EMPTY",
     "PORTED_SUPER_FUNCTIONS",
     "SESSION_MACROS",
     "STATEMENT_RULES",
     "TEXT_RULES",
     "TREE_RULES",
     "UNPORTED_SUPER_FUNCTIONS",
+    "Catalog",
     "Copy",
     "Lock",
     "NoOp",
@@ -280,14 +284,18 @@ def _target(tree: exp.Expr) -> str | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def translate(sql: str) -> Statement:
+def translate(sql: str, catalog: Catalog = EMPTY) -> Statement:
     """Translate one Redshift statement; cached, since the loader repeats its texts.
+
+    `catalog` holds the session's column types (`numeric_types.Catalog`), from which
+    Redshift's numeric result types are known at translation; without it a DECIMAL
+    quotient of columns is refused at run time rather than typed by guess.
 
     Raises only `SqlSyntaxError` / `RedshiftSqlError` (Redshift would reject the text)
     and `UnsupportedSqlError` (the embedded warehouse refuses it), never anything else.
     """
     try:
-        return _translate(sql)
+        return _translate(sql, catalog)
     except (RedshiftSqlError, UnsupportedSqlError):
         raise
     except (ParseError, TokenError) as err:
@@ -298,7 +306,7 @@ def translate(sql: str) -> Statement:
         ) from err
 
 
-def _translate(sql: str) -> Statement:
+def _translate(sql: str, catalog: Catalog) -> Statement:
     text, tokens = _single_statement(sql)
     for statement_rule in STATEMENT_RULES:
         statement = statement_rule(tokens, text)
@@ -309,7 +317,8 @@ def _translate(sql: str) -> Statement:
     tree = _parse(text, tokens_of(text))
     try:
         for tree_rule in TREE_RULES:
-            tree = tree_rule(tree)
+            # The one rule that reads the session's catalog: the types of its columns.
+            tree = tree_rule(tree, catalog) if tree_rule is typed_division else tree_rule(tree)
         duckdb_sql = tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as err:  # e.g. "Unsupported property externalproperty"
         raise UnsupportedSqlError(re.sub(r"^Unsupported\s+", "", str(err))) from err
@@ -322,14 +331,14 @@ def _translate(sql: str) -> Statement:
     )
 
 
-def to_duckdb(sql: str) -> str:
+def to_duckdb(sql: str, catalog: Catalog = EMPTY) -> str:
     """The DuckDB text for one Redshift statement (queries, DML, DDL).
 
     LOCK, COPY, transaction control and no-op maintenance statements have no
     DuckDB text: the embedded server carries them out (see `translate`), so they
     raise ValueError here.
     """
-    statement = translate(sql)
+    statement = translate(sql, catalog)
     if not isinstance(statement, Query):
         raise ValueError(
             f"{type(statement).__name__} statements are run by the embedded server, "

@@ -95,58 +95,6 @@ def getdate_sysdate_to_utc_timestamp(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rule)
 
 
-# Precision and scale of an exact numeric operand, read from DuckDB's typeof() at run
-# time: r_numeric_computations201.html casts INT2 to DECIMAL(5,0), INT4 to (10,0) and
-# INT8 to (19,0) when the other operand is a DECIMAL.
-_PRECISION = ("CASE typeof({v}) WHEN 'SMALLINT' THEN 5 WHEN 'TINYINT' THEN 5 WHEN 'INTEGER' "
-              "THEN 10 WHEN 'BIGINT' THEN 19 WHEN 'HUGEINT' THEN 38 ELSE CAST(split_part("
-              "split_part(typeof({v}), '(', 2), ',', 1) AS INTEGER) END")
-_SCALE = ("CASE WHEN typeof({v}) LIKE 'DECIMAL%' THEN CAST(rtrim(split_part(typeof({v}), "
-          "',', 2), ')') AS INTEGER) ELSE 0 END")
-_EXACT = ("regexp_full_match(typeof({v}), 'DECIMAL.*|U?(TINYINT|SMALLINT|INTEGER|BIGINT|"
-          "HUGEINT)')")
-# The quotient's scale (r_numeric_computations201.html): max(4, s1 + p2 - s2 + 1), and
-# when the precision p1 - s1 + s2 + scale passes 38, max(38 - (p1 - s1 + s2), 4).
-_QUOTIENT_SCALE = (
-    "CASE WHEN {p1} - {s1} + {s2} + greatest(4, {s1} + {p2} - {s2} + 1) > 38 "
-    "THEN greatest(38 - ({p1} - {s1} + {s2}), 4) "
-    "ELSE greatest(4, {s1} + {p2} - {s2} + 1) END"
-).format(p1=_PRECISION.format(v="__a__"), s1=_SCALE.format(v="__a__"),
-         p2=_PRECISION.format(v="__b__"), s2=_SCALE.format(v="__b__"))
-_DECIMAL_DIVISION = (
-    "cast_to_type(CASE WHEN (typeof(__a__) LIKE 'DECIMAL%' OR typeof(__b__) LIKE 'DECIMAL%') "
-    f"AND {_EXACT.format(v='__a__')} AND {_EXACT.format(v='__b__')} "
-    f"THEN round(__a__ // __b__, {_QUOTIENT_SCALE}) ELSE __a__ // __b__ END, __a__ // __b__)")
-
-
-def typed_division(tree: exp.Expr) -> exp.Expr:
-    """`a / b` -> `a // b`: integer division for integers, as on Redshift (7 / 2 = 3).
-
-    DuckDB's `/` always divides as floating point; its `//` divides integers
-    truncating toward zero and divides any other numbers exactly, which is
-    Redshift's `/`. A DECIMAL quotient has the scale r_numeric_computations201.html
-    gives (`_QUOTIENT_SCALE`; 7.0 / 3.0 is 2.3333, DuckDB's double 2.3333333333333335):
-    the quotient is rounded to that scale, half away from zero as PostgreSQL's numeric
-    division rounds (the page does not say how the last digit goes). The value stays a
-    DOUBLE, so a scale past float8's 15 significant digits keeps the double's digits.
-    """
-
-    def rule(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Div):
-            a, b = node.this, node.expression
-            if _is_integer_literal(a) and _is_integer_literal(b):
-                return exp.IntDiv(this=a, expression=b)
-            return exp.Paren(this=fill(_DECIMAL_DIVISION, a=a, b=b))
-        return node
-
-    return tree.transform(rule)
-
-
-def _is_integer_literal(node: exp.Expr) -> bool:
-    inner = node.this if isinstance(node, exp.Neg) else node
-    return isinstance(inner, exp.Literal) and inner.is_int
-
-
 _TYPE_OF_SUM = "MAX(__x__) + CAST(0 AS BIGINT)"
 
 
@@ -532,7 +480,7 @@ def float_text_as_redshift(tree: exp.Expr) -> exp.Expr:
     """
     for cast in list(tree.find_all(exp.Cast)):
         if cast.to.this in _VARCHAR_TYPES and not cast.to.expressions and not isinstance(
-                cast.this, (exp.Literal, exp.Null)):
+                cast.this, (exp.Literal, exp.Null)) and not _is_decimal_cast(cast.this):
             cast.replace(exp.Paren(this=fill(_CAST_AS_TEXT, x=cast.this.copy())))
     for pipe in list(tree.find_all(exp.DPipe)):
         for side in ("this", "expression"):
@@ -541,6 +489,11 @@ def float_text_as_redshift(tree: exp.Expr) -> exp.Expr:
             if inner is not None and not isinstance(inner, (exp.Literal, exp.Null, exp.DPipe)):
                 pipe.set(side, exp.Paren(this=fill(_OPERAND_AS_TEXT, x=operand.copy())))
     return tree
+
+
+def _is_decimal_cast(node: exp.Expr) -> bool:
+    """A value cast to DECIMAL is no float: its text is DuckDB's plain cast."""
+    return isinstance(node, exp.Cast) and node.to.this == exp.DType.DECIMAL
 
 
 def refuse_fixed_length_char(tree: exp.Expr) -> exp.Expr:
