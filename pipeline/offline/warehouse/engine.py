@@ -38,7 +38,9 @@ from pipeline.offline.warehouse.copy import CopyCancelled, CopyError, LoadErrorD
 from pipeline.offline.warehouse.translate import (
     EMPTY,
     SESSION_MACROS,
+    UNREAD,
     Catalog,
+    CatalogNeeded,
     Copy,
     Lock,
     NoOp,
@@ -658,7 +660,10 @@ class Session:
         DescribeStatement shows (`construct` set for a refusal), or StatementCancelled.
         """
         try:
-            statement = translate(sql, self.catalog())
+            try:
+                statement = translate(sql, UNREAD)
+            except CatalogNeeded:  # the statement's arithmetic needs a column's type
+                statement = translate(sql, self.catalog())
         except UnsupportedSqlError as exc:
             raise StatementFailed(redshift_error(exc, pid=self.pid), exc.construct) from exc
         except RedshiftSqlError as exc:

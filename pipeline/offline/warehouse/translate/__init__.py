@@ -69,7 +69,13 @@ from pipeline.offline.warehouse.translate.labels import (
     redshift_column_labels,
 )
 from pipeline.offline.warehouse.translate.literals import datetime_literals_as_iso
-from pipeline.offline.warehouse.translate.numeric_types import EMPTY, Catalog, typed_division
+from pipeline.offline.warehouse.translate.numeric_types import (
+    EMPTY,
+    UNREAD,
+    Catalog,
+    CatalogNeeded,
+    typed_division,
+)
 from pipeline.offline.warehouse.translate.shapes import (
     ALLOWED_CALLS,
     ALLOWED_FUNCTIONS,
@@ -145,7 +151,9 @@ __all__ = [
     "TEXT_RULES",
     "TREE_RULES",
     "UNPORTED_SUPER_FUNCTIONS",
+    "UNREAD",
     "Catalog",
+    "CatalogNeeded",
     "Copy",
     "Lock",
     "NoOp",
@@ -292,11 +300,12 @@ def translate(sql: str, catalog: Catalog = EMPTY) -> Statement:
     quotient of columns is refused at run time rather than typed by guess.
 
     Raises only `SqlSyntaxError` / `RedshiftSqlError` (Redshift would reject the text)
-    and `UnsupportedSqlError` (the embedded warehouse refuses it), never anything else.
+    and `UnsupportedSqlError` (the embedded warehouse refuses it), never anything else;
+    and `CatalogNeeded` under `UNREAD`, when a column's type is needed after all.
     """
     try:
         return _translate(sql, catalog)
-    except (RedshiftSqlError, UnsupportedSqlError):
+    except (RedshiftSqlError, UnsupportedSqlError, CatalogNeeded):
         raise
     except (ParseError, TokenError) as err:
         raise SqlSyntaxError(message=f"syntax error ({str(err).splitlines()[0][:200]})") from err

@@ -123,6 +123,26 @@ class Catalog:
 EMPTY = Catalog()
 
 
+class CatalogNeeded(Exception):
+    """A translation under `UNREAD` looked a column's type up: translate with the catalog."""
+
+
+@dataclass(frozen=True)
+class _Unread(Catalog):
+    """No catalog read yet: the first column lookup raises `CatalogNeeded`.
+
+    Reading the catalog is a query per statement (~1 ms, on every statement of every
+    load); most statements never look a column up, and a translation that made no
+    lookup is the same under every catalog, so the engine reads it only when asked.
+    """
+
+    def columns(self, table: exp.Table) -> dict[str, Numeric] | None:
+        raise CatalogNeeded(table.name)
+
+
+UNREAD = _Unread()
+
+
 # --------------------------------------------------------------------------- types
 
 
