@@ -43,6 +43,8 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.tokens import Token, TokenType
 
+from pipeline.offline.warehouse.translate.column_lengths import varchar_lengths_checked
+from pipeline.offline.warehouse.translate.date_parts import dateparts_as_redshift
 from pipeline.offline.warehouse.translate.dialect import (
     PORTED_SUPER_FUNCTIONS,
     REDSHIFT_COMMANDS,
@@ -67,6 +69,7 @@ from pipeline.offline.warehouse.translate.labels import (
     redshift_column_labels,
 )
 from pipeline.offline.warehouse.translate.literals import datetime_literals_as_iso
+from pipeline.offline.warehouse.translate.set_operations import with_checks
 from pipeline.offline.warehouse.translate.shapes import (
     ALLOWED_CALLS,
     ALLOWED_FUNCTIONS,
@@ -84,8 +87,10 @@ from pipeline.offline.warehouse.translate.super_rules import (
     super_to_variant,
 )
 from pipeline.offline.warehouse.translate.text_functions import (
+    chr_ascii_only,
     concat_null_is_null,
     json_text_functions,
+    nullif_ignores_trailing_blanks,
     octet_length_of_text,
     regexp_instr_parameters,
     regexp_replace_every_match,
@@ -160,16 +165,19 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     refuse_what_is_not_listed,
     identifiers_fold_to_lower_case,
     redshift_column_labels,
+    dateparts_as_redshift,
     datetime_literals_as_iso,
     refuse_fixed_length_char,
     reject_unpivot,
     reject_positional_parameters,
     super_to_variant,
+    varchar_lengths_checked,
     varchar_casts_truncate,
     varchar_without_length,
     decimal_default_precision,
     getdate_sysdate_to_utc_timestamp,
     partiql_unnest,
+    nullif_ignores_trailing_blanks,
     comparisons_ignore_trailing_blanks,
     super_attribute_names_lower_case,
     super_subscript_zero_based,
@@ -184,6 +192,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     datediff_week_boundaries,
     convert_timezone_names,
     octet_length_of_text,
+    chr_ascii_only,
     concat_null_is_null,
     similar_to_as_regex,
     substring_before_position_one,
@@ -315,7 +324,7 @@ def _translate(sql: str) -> Statement:
         raise UnsupportedSqlError(re.sub(r"^Unsupported\s+", "", str(err))) from err
     parameters = tuple(dict.fromkeys(str(p.this) for p in tree.find_all(exp.Placeholder)))
     return Query(
-        sql=duckdb_sql,
+        sql=with_checks(tree, duckdb_sql),
         returns_rows=isinstance(tree, (exp.Query, exp.Describe)),
         target=_target(tree),
         parameters=parameters,

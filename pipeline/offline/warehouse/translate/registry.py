@@ -188,7 +188,8 @@ FUNCTIONS: tuple[Function, ...] = (
             result="the number's type; DATE for a timestamp", rendering="trunc_of_a_timestamp"),
     # ---- text (String_functions_header.html)
     _scalar("ASCII", "r_ASCII.html", "string", exp.Ascii, result="INTEGER"),
-    _scalar("CHR", "r_CHR.html", "integer", exp.Chr, result="CHAR"),
+    _scalar("CHR", "r_CHR.html", "integer", exp.Chr, result="CHAR; NULL outside ASCII",
+            rendering="chr_ascii_only"),
     _scalar("CONCAT", "r_CONCAT.html", "string string", exp.Concat,
             result="VARCHAR; NULL when either is",
             rendering="concat_null_is_null"),
@@ -254,7 +255,7 @@ FUNCTIONS: tuple[Function, ...] = (
             exp.DecodeCase,
             result="the results' common type"),
     _scalar("NULLIF", "r_NULLIF_function.html", "expression expression", exp.Nullif,
-            result="the first argument's type"),
+            result="the first argument's type", rendering="nullif_ignores_trailing_blanks"),
     _scalar("GREATEST", "r_GREATEST_LEAST.html", "expression ...", exp.Greatest,
             result="the arguments' common type"),
     _scalar("LEAST", "r_GREATEST_LEAST.html", "expression ...", exp.Least,

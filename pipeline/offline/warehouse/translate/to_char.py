@@ -17,7 +17,12 @@ from pipeline.offline.warehouse.translate.trees import call_name, fill, post_ord
 # ('DECEMBER -THU' in the TO_CHAR page's first example); the case of the element is the
 # case of the name. Longest elements first.
 _DATETIME_ELEMENTS: tuple[tuple[str, str], ...] = (
+    ("Y,YYY", "CAST(year(__t__) // 1000 AS VARCHAR) || ',' || "
+              "lpad(CAST(year(__t__) % 1000 AS VARCHAR), 3, '0')"),
     ("HH24", "strftime(__t__, '%H')"), ("HH12", "strftime(__t__, '%I')"),
+    ("IYYY", "lpad(CAST(isoyear(__t__) AS VARCHAR), 4, '0')"),
+    ("IYY", "right(lpad(CAST(isoyear(__t__) AS VARCHAR), 4, '0'), 3)"),
+    ("IY", "right(lpad(CAST(isoyear(__t__) AS VARCHAR), 4, '0'), 2)"),
     ("YYYY", "lpad(CAST(year(__t__) AS VARCHAR), 4, '0')"),
     ("MONTH", "rpad(upper(strftime(__t__, '%B')), 9, ' ')"),
     ("Month", "rpad(strftime(__t__, '%B'), 9, ' ')"),
@@ -55,8 +60,8 @@ _DATETIME_ELEMENTS: tuple[tuple[str, str], ...] = (
 )
 # Elements whose Redshift meaning is not carried: refused by name rather than printed
 # as literal text.
-_DATETIME_REFUSED = ("FM", "fm", "TM", "TH", "th", "SP", "IYYY", "IYY", "IY", "IDDD", "J",
-                     "RM", "rm", "TZ", "tz", "OF", "Y,YYY", "SSSS", "BC", "AD", "B.C.", "A.D.")
+_DATETIME_REFUSED = ("FM", "fm", "TM", "TH", "th", "SP", "IDDD", "J",
+                     "RM", "rm", "TZ", "tz", "OF", "SSSS", "BC", "AD", "B.C.", "A.D.")
 # Elements whose spelling sets the case of the output; the others match in any case.
 _CASED_ELEMENTS = frozenset({"MONTH", "DAY", "MON", "DY", "AM", "PM", "A.M.", "P.M.", "RM"})
 _NUMERIC_FORMAT = re.compile(r"^[90.,DGSLPRMIV$ ]*$|RN|rn|EEEE", re.IGNORECASE)
@@ -153,7 +158,9 @@ def _number_format_sql(fmt: str) -> str:
     text = (f"CAST(CAST(ABS(CAST(__x__ AS DECIMAL(38, 10))) AS DECIMAL(38, {len(fraction)})) "
             "AS VARCHAR)")
     whole = f"split_part({text}, '.', 1)"
-    int_digits = f"(CASE WHEN {whole} = '0' THEN '' ELSE {whole} END)"
+    # A zero integer part prints as a blank only before decimals ('0.5' with 9.9 is ' .5');
+    # 0 with 999 is '   0' (PostgreSQL's IS_PREDEC_SPACE, which Redshift keeps).
+    int_digits = f"(CASE WHEN {whole} = '0' THEN '' ELSE {whole} END)" if fraction else whole
     if zeros:
         int_digits = f"lpad({int_digits}, {zeros}, '0')"
     slots, k = [], 0
