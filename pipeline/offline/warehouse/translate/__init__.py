@@ -44,7 +44,10 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.tokens import Token, TokenType
 
 from pipeline.offline.warehouse.translate.column_lengths import varchar_lengths_checked
-from pipeline.offline.warehouse.translate.date_parts import dateparts_as_redshift
+from pipeline.offline.warehouse.translate.date_parts import (
+    dateparts_as_redshift,
+    months_between_as_the_page_counts,
+)
 from pipeline.offline.warehouse.translate.dialect import (
     PORTED_SUPER_FUNCTIONS,
     REDSHIFT_COMMANDS,
@@ -206,6 +209,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     to_char_datetime_formats,
     to_date_formats,
     add_months_keeps_month_end,
+    months_between_as_the_page_counts,
     subsecond_dateparts,
     bool_aggregates_without_distinct,
     cmp_functions,

@@ -117,3 +117,33 @@ def dateparts_as_redshift(tree: exp.Expr) -> exp.Expr:
         return node
 
     return post_order(tree, rule)
+
+
+def months_between_as_the_page_counts(tree: exp.Expr) -> exp.Expr:
+    """`MONTHS_BETWEEN(date1, date2)` as r_MONTHS_BETWEEN_function.html counts it.
+
+    "The whole number portion of the result is based on the difference between the year
+    and month values of the dates. The fractional portion of the result is calculated from
+    the day and timestamp values of the dates and assumes a 31-day month. If date1 and
+    date2 both contain the same date within a month ... or the last day of the month ...,
+    then the result is a whole number ... regardless of whether the timestamp portion
+    matches." Positive when date1 is later; NULL when either is. DuckDB has no such
+    function. (The page's event example: 2008-12-25 15:00 against 2008-01-21 19:30 is
+    11 + (4 - 4.5/24) / 31 = 11.12.)
+    """
+    whole = "(year(__a__) - year(__b__)) * 12 + month(__a__) - month(__b__)"
+    seconds = ("(epoch(__a__) - epoch(date_trunc('day', __a__)) - epoch(__b__) + "
+               "epoch(date_trunc('day', __b__)))")
+    sql = (f"CAST(CASE WHEN day(__a__) = day(__b__) OR (CAST(__a__ AS DATE) = last_day(__a__) "
+           f"AND CAST(__b__ AS DATE) = last_day(__b__)) THEN {whole} "
+           f"ELSE {whole} + (day(__a__) - day(__b__) + {seconds} / 86400.0) / 31.0 END "
+           "AS DOUBLE)")
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not (isinstance(node, exp.Anonymous) and node.name.upper() == "MONTHS_BETWEEN"):
+            return node
+        first, second = (exp.Cast(this=a, to=exp.DataType.build("TIMESTAMP"))
+                         for a in node.expressions)
+        return exp.Paren(this=fill(sql, a=first, b=second))
+
+    return post_order(tree, rule)

@@ -8,7 +8,7 @@ compute nodes, and which rule renders it for DuckDB. From the registry come:
 
 - the allow-list: a call whose written name and sqlglot class match no entry is
   refused by name (`shapes.check_call`), so a DuckDB spelling (IFNULL, STRING_AGG) or a
-  Redshift function not ported yet (TO_TIMESTAMP) never reaches DuckDB;
+  Redshift function not ported yet (TO_NUMBER) never reaches DuckDB;
 - the shape check: a call outside its entry's synopsis gets Redshift's error before
   DuckDB runs (`shapes.check_call`);
 - the column labels (`labels.py`) and the function table in docs/redshift-sql.md
@@ -219,6 +219,8 @@ FUNCTIONS: tuple[Function, ...] = (
     _scalar("FUNC_SHA1", "FUNC_SHA1.html", "string", result="VARCHAR",
             rendering="redshift_spellings"),
     _scalar("REPEAT", "r_REPEAT.html", "string integer", exp.Repeat, result="VARCHAR"),
+    _scalar("REPLICATE", "r_REPLICATE.html", "string integer", exp.Repeat,
+            result="VARCHAR"),  # "Synonym for REPEAT function" (parsed as REPEAT)
     _scalar("REPLACE", "r_REPLACE.html", "string string string", exp.Replace, result="VARCHAR"),
     _scalar("REVERSE", "r_REVERSE.html", "string", exp.Reverse, result="VARCHAR"),
     _scalar("SPLIT_PART", "SPLIT_PART.html", "string delimiter position", exp.SplitPart,
@@ -246,6 +248,8 @@ FUNCTIONS: tuple[Function, ...] = (
             rendering="to_char_datetime_formats"),
     _scalar("TO_DATE", "r_TO_DATE_function.html", "string format [boolean]", result="DATE",
             rendering="to_date_formats"),
+    _scalar("TO_TIMESTAMP", "r_TO_TIMESTAMP.html", "string format [boolean]",
+            result="TIMESTAMPTZ", rendering="to_date_formats"),
     # ---- conditional expressions (c_conditional_expressions.html)
     _scalar("NVL COALESCE", "r_NVL_function.html", "expression expression ...", exp.Coalesce,
             result="the arguments' common type"),
@@ -299,6 +303,8 @@ FUNCTIONS: tuple[Function, ...] = (
       )),
     _scalar("ADD_MONTHS", "r_ADD_MONTHS.html", "timestamp integer", result="TIMESTAMP",
             rendering="add_months_keeps_month_end"),
+    _scalar("MONTHS_BETWEEN", "r_MONTHS_BETWEEN_function.html", "timestamp timestamp",
+            result="FLOAT8", rendering="months_between_as_the_page_counts"),
     # ---- SUPER and JSON (c_json_functions.html, c_Type_Info_Functions.html)
     *(_scalar(name, page, "super", result=result, rendering="super_functions")
       for name, page, result in (
@@ -361,6 +367,10 @@ FUNCTIONS: tuple[Function, ...] = (
              distinct="allowed", result="the argument's type"),
     Function(("BIT_OR",), "r_BIT_OR.html", "integer", "aggregate", (exp.BitwiseOrAgg,),
              distinct="allowed", result="the argument's type"),
+    # r_ANY_VALUE.html: "ANY_VALUE ( [ DISTINCT | ALL ] expression )", any value of the
+    # group ("The DISTINCT argument has no effect"); no OVER form is documented.
+    Function(("ANY_VALUE",), "r_ANY_VALUE.html", "expression", "aggregate", (exp.AnyValue,),
+             distinct="allowed", result="the argument's type"),
     Function(("BOOL_AND",), "r_BOOL_AND.html", "boolean", "aggregate", (exp.LogicalAnd,),
              distinct="allowed", result="BOOLEAN", rendering="bool_aggregates_without_distinct"),
     Function(("BOOL_OR",), "r_BOOL_OR.html", "boolean", "aggregate", (exp.LogicalOr,),
@@ -404,6 +414,12 @@ FUNCTIONS: tuple[Function, ...] = (
              over="required", frame="with_order", ignore_nulls=True,
              result="the argument's type"),
     Function(("LAST_VALUE",), "r_WF_first_value.html", "expression", "window", (exp.LastValue,),
+             over="required", frame="with_order", ignore_nulls=True,
+             result="the argument's type"),
+    # r_WF_NTH.html: `NTH_VALUE (expr, offset) [ IGNORE NULLS | RESPECT NULLS ] OVER ( ...
+    # [ ORDER BY ... frame_clause ] )`; the offset "must be a positive integer that is
+    # greater than 0" (`shapes.check_call`).
+    Function(("NTH_VALUE",), "r_WF_NTH.html", "expression offset", "window", (exp.NthValue,),
              over="required", frame="with_order", ignore_nulls=True,
              result="the argument's type"),
     Function(("RATIO_TO_REPORT",), "r_WF_RATIO_TO_REPORT.html", "number", "window",

@@ -49,6 +49,8 @@ _ALLOWED_SYNTAX: tuple[type[exp.Expr], ...] = (
     exp.Cast, exp.AtTimeZone,
     # window and ordered-set syntax (frames are checked in `refuse_what_is_not_listed`)
     exp.Window, exp.WindowSpec, exp.WithinGroup, exp.IgnoreNulls, exp.RespectNulls,
+    # `LIKE pattern ESCAPE 'c'` (r_patternmatching_condition_like.html)
+    exp.Escape,
 )
 
 # The function allow-list, read from the registry: the sqlglot classes Redshift's names
@@ -130,6 +132,8 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             continue
         if isinstance(node, exp.Cast):
             _integer_text(node)
+        if isinstance(node, exp.NthValue):
+            _offset_above_zero(node)
         if isinstance(node, exp.Select) and not node.expressions:
             raise SqlSyntaxError()  # a bare SELECT: "syntax error at end of input"
         if isinstance(node, exp.Filter):
@@ -219,6 +223,15 @@ def _integer_text(cast: exp.Cast) -> None:
     if isinstance(value, exp.Literal) and value.is_string and cast.to.this in _INTEGER_TYPES \
             and not _INTEGER_TEXT.fullmatch(value.this):
         raise RedshiftSqlError(f'invalid input syntax for integer: "{value.this}"')
+
+
+def _offset_above_zero(call: exp.NthValue) -> None:
+    """r_WF_NTH.html: the offset "must be a positive integer that is greater than 0";
+    DuckDB answers NULL for 0 or less. A computed offset is DuckDB's to check."""
+    offset = call.args.get("offset")
+    if isinstance(offset, exp.Neg) or (isinstance(offset, exp.Literal) and offset.is_int
+                                       and int(offset.this) < 1):
+        raise RedshiftSqlError(f"NTH_VALUE offset {offset.sql()} is not greater than 0")
 
 
 def _frame_bounded_by_the_current_row(spec: exp.WindowSpec) -> None:

@@ -245,8 +245,9 @@ _TO_DATE_ELEMENTS: tuple[tuple[str, str], ...] = (
 _TO_DATE_ELEMENT = re.compile(r"[A-Za-z]+")
 
 
-def _strptime_format(fmt: str) -> str:
-    """A Redshift TO_DATE format as a strptime format; any other element refused by name."""
+def _strptime_format(fmt: str, function: str = "TO_DATE") -> str:
+    """A Redshift TO_DATE / TO_TIMESTAMP format as a strptime format; any other element
+    refused by name."""
     out: list[str] = []
     i = 0
     while i < len(fmt):
@@ -262,34 +263,39 @@ def _strptime_format(fmt: str) -> str:
         else:
             word = _TO_DATE_ELEMENT.match(fmt, i)
             if word:
-                raise UnsupportedSqlError(f"TO_DATE format element {word.group(0)}")
+                raise UnsupportedSqlError(f"{function} format element {word.group(0)}")
             out.append(fmt[i].replace("%", "%%"))
             i += 1
     return "".join(out)
 
 
 def to_date_formats(tree: exp.Expr) -> exp.Expr:
-    """`TO_DATE(string, 'format' [, is_strict])` through DuckDB's strptime.
+    """`TO_DATE(string, 'format' [, is_strict])` and `TO_TIMESTAMP(...)` through DuckDB's
+    strptime.
 
     Text that matches the format exactly and names a real date answers as Redshift does
     (r_TO_DATE_function.html: '02 Oct 2001', 'DD Mon YYYY' is 2001-10-02; month names in any
-    case). Text that does not is refused at run time: Redshift rolls a day past the end of
-    its month over into the next month unless is_strict is true, and reads loosely what
-    strptime reads exactly, so the twin does not guess. The format must be a literal.
+    case; r_TO_TIMESTAMP.html: '2017', 'YYYY' is 2017-01-01 00:00:00, a TIMESTAMPTZ in the
+    session's zone, UTC). Text that does not is refused at run time: Redshift rolls a day
+    past the end of its month (or an hour past 24) over into the next unless is_strict is
+    true, and reads loosely what strptime reads exactly, so the twin does not guess. The
+    format must be a literal.
     """
+    results = {"TO_DATE": "DATE", "TO_TIMESTAMP": "TIMESTAMPTZ"}
 
     def rule(node: exp.Expr) -> exp.Expr:
-        if call_name(node) != "TO_DATE":
+        name = call_name(node)
+        if name not in results:
             return node
         value, fmt, *_strict = node.expressions
         if not (isinstance(fmt, exp.Literal) and fmt.is_string):
-            raise UnsupportedSqlError("TO_DATE with a computed format")
-        code = exp.Literal.string(_strptime_format(fmt.this))
+            raise UnsupportedSqlError(f"{name} with a computed format")
+        code = exp.Literal.string(_strptime_format(fmt.this, name))
         sql = ("CASE WHEN __s__ IS NULL THEN NULL WHEN try_strptime(trim(__s__), __f__) IS NULL "
-               "THEN error('unsupported on the embedded warehouse: TO_DATE of text that does "
+               f"THEN error('unsupported on the embedded warehouse: {name} of text that does "
                "not match its format exactly or names no real date (Redshift reads it more "
                "loosely and rolls a day past the month end over)') "
-               "ELSE CAST(strptime(trim(__s__), __f__) AS DATE) END")
+               f"ELSE CAST(strptime(trim(__s__), __f__) AS {results[name]}) END")
         return exp.Paren(this=fill(sql, s=exp.cast(value, exp.DType.VARCHAR), f=code))
 
     return post_order(tree, rule)
