@@ -113,6 +113,7 @@ from pipeline.offline.warehouse.translate.text_rules import (
 from pipeline.offline.warehouse.translate.to_char import (
     to_char_datetime_formats,
     to_date_formats,
+    to_number_formats,
 )
 from pipeline.offline.warehouse.translate.tree_rules import (
     SESSION_MACROS,
@@ -208,6 +209,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     trunc_of_a_timestamp,
     to_char_datetime_formats,
     to_date_formats,
+    to_number_formats,
     add_months_keeps_month_end,
     months_between_as_the_page_counts,
     subsecond_dateparts,

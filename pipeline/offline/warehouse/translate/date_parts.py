@@ -19,6 +19,9 @@ calendar where DuckDB's differs:
 - a string literal where DATE_PART / EXTRACT take a timestamp is converted to one
   ("an expression that implicitly converts to a date or timestamp"); DuckDB cannot
   choose between its date and timestamp overloads for it.
+
+`months_between_as_the_page_counts` renders MONTHS_BETWEEN, which counts months by
+the same calendar (whole months from year and month, a fraction over a 31-day month).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def datepart(written: str, function: str) -> str:
 
 def _part_of(node: exp.Expr, key: str) -> exp.Expr | None:
     part = node.args.get(key)
-    return part if isinstance(part, (exp.Var, exp.Literal, exp.Column)) else None
+    return part if isinstance(part, (exp.Var, exp.Literal)) else None
 
 
 def _as_timestamp(value: exp.Expr) -> exp.Expr:

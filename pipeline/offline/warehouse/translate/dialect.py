@@ -67,6 +67,7 @@ class _EmbeddedRedshiftParser(RedshiftParser):
         "TO_CHAR": _call("TO_CHAR"),
         "TO_DATE": _call("TO_DATE"),  # the same, for `to_date_formats`
         "TO_TIMESTAMP": _call("TO_TIMESTAMP"),  # and TO_TIMESTAMP, its TIMESTAMPTZ sibling
+        "TO_NUMBER": _call("TO_NUMBER"),  # for `to_number_formats`
         "MONTHS_BETWEEN": _call("MONTHS_BETWEEN"),
         "REPLICATE": exp.Repeat.from_arg_list,  # r_REPLICATE.html: a synonym of REPEAT
         # sqlglot folds ADD_MONTHS into DATEADD; their month-end rules differ.

@@ -8,7 +8,7 @@ compute nodes, and which rule renders it for DuckDB. From the registry come:
 
 - the allow-list: a call whose written name and sqlglot class match no entry is
   refused by name (`shapes.check_call`), so a DuckDB spelling (IFNULL, STRING_AGG) or a
-  Redshift function not ported yet (TO_NUMBER) never reaches DuckDB;
+  Redshift function not ported yet (DEXP) never reaches DuckDB;
 - the shape check: a call outside its entry's synopsis gets Redshift's error before
   DuckDB runs (`shapes.check_call`);
 - the column labels (`labels.py`) and the function table in docs/redshift-sql.md
@@ -250,6 +250,8 @@ FUNCTIONS: tuple[Function, ...] = (
             rendering="to_date_formats"),
     _scalar("TO_TIMESTAMP", "r_TO_TIMESTAMP.html", "string format [boolean]",
             result="TIMESTAMPTZ", rendering="to_date_formats"),
+    _scalar("TO_NUMBER", "r_TO_NUMBER.html", "string format", result="DECIMAL",
+            rendering="to_number_formats"),
     # ---- conditional expressions (c_conditional_expressions.html)
     _scalar("NVL COALESCE", "r_NVL_function.html", "expression expression ...", exp.Coalesce,
             result="the arguments' common type"),
