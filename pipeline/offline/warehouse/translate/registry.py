@@ -34,7 +34,8 @@ ARGUMENT_KINDS = {
     "expression": "a", "number": "a", "integer": "1", "length": "3", "position": "1",
     "offset": "1", "occurrence": "1", "percentile": "0.5", "boolean": "a > 0",
     "string": "'abc'", "characters": "'a'", "pattern": "'b'", "delimiter": "','",
-    "format": "'YYYY'", "parameters": "'i'", "datepart": "day", "datepart_text": "'day'",
+    "format": "'YYYY'", "number_format": "'99D9'", "parameters": "'i'", "datepart": "day",
+    "datepart_text": "'day'",
     "timestamp": "'2008-02-28 10:00:00'::TIMESTAMP", "date": "'2008-02-28'::DATE",
     "timestamptz": "'2008-02-28 10:00:00+00'::TIMESTAMPTZ",
     "timezone": "'UTC'", "json": "'[1, 2]'", "path_text": "'a'", "null_if_invalid": "true",
@@ -250,7 +251,7 @@ FUNCTIONS: tuple[Function, ...] = (
             rendering="to_date_formats"),
     _scalar("TO_TIMESTAMP", "r_TO_TIMESTAMP.html", "string format [boolean]",
             result="TIMESTAMPTZ", rendering="to_date_formats"),
-    _scalar("TO_NUMBER", "r_TO_NUMBER.html", "string format", result="DECIMAL",
+    _scalar("TO_NUMBER", "r_TO_NUMBER.html", "string number_format", result="DECIMAL",
             rendering="to_number_formats"),
     # ---- conditional expressions (c_conditional_expressions.html)
     _scalar("NVL COALESCE", "r_NVL_function.html", "expression expression ...", exp.Coalesce,
