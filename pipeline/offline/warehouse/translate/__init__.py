@@ -45,6 +45,11 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.tokens import Token, TokenType
 
+from pipeline.offline.warehouse.translate.column_lengths import varchar_lengths_checked
+from pipeline.offline.warehouse.translate.date_parts import (
+    dateparts_as_redshift,
+    months_between_as_the_page_counts,
+)
 from pipeline.offline.warehouse.translate.dialect import (
     PORTED_SUPER_FUNCTIONS,
     REDSHIFT_COMMANDS,
@@ -76,6 +81,7 @@ from pipeline.offline.warehouse.translate.numeric_types import (
     CatalogNeeded,
     typed_division,
 )
+from pipeline.offline.warehouse.translate.set_operations import with_checks
 from pipeline.offline.warehouse.translate.shapes import (
     ALLOWED_CALLS,
     ALLOWED_FUNCTIONS,
@@ -93,8 +99,10 @@ from pipeline.offline.warehouse.translate.super_rules import (
     super_to_variant,
 )
 from pipeline.offline.warehouse.translate.text_functions import (
+    chr_ascii_only,
     concat_null_is_null,
     json_text_functions,
+    nullif_ignores_trailing_blanks,
     octet_length_of_text,
     regexp_instr_parameters,
     regexp_replace_every_match,
@@ -114,6 +122,7 @@ from pipeline.offline.warehouse.translate.text_rules import (
 from pipeline.offline.warehouse.translate.to_char import (
     to_char_datetime_formats,
     to_date_formats,
+    to_number_formats,
 )
 from pipeline.offline.warehouse.translate.tree_rules import (
     SESSION_MACROS,
@@ -172,16 +181,19 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     refuse_what_is_not_listed,
     identifiers_fold_to_lower_case,
     redshift_column_labels,
+    dateparts_as_redshift,
     datetime_literals_as_iso,
     refuse_fixed_length_char,
     reject_unpivot,
     reject_positional_parameters,
     super_to_variant,
+    varchar_lengths_checked,
     varchar_casts_truncate,
     varchar_without_length,
     decimal_default_precision,
     getdate_sysdate_to_utc_timestamp,
     partiql_unnest,
+    nullif_ignores_trailing_blanks,
     comparisons_ignore_trailing_blanks,
     super_attribute_names_lower_case,
     super_subscript_zero_based,
@@ -196,6 +208,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     datediff_week_boundaries,
     convert_timezone_names,
     octet_length_of_text,
+    chr_ascii_only,
     concat_null_is_null,
     similar_to_as_regex,
     substring_before_position_one,
@@ -208,7 +221,9 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     trunc_of_a_timestamp,
     to_char_datetime_formats,
     to_date_formats,
+    to_number_formats,
     add_months_keeps_month_end,
+    months_between_as_the_page_counts,
     subsecond_dateparts,
     bool_aggregates_without_distinct,
     cmp_functions,
@@ -333,7 +348,7 @@ def _translate(sql: str, catalog: Catalog) -> Statement:
         raise UnsupportedSqlError(re.sub(r"^Unsupported\s+", "", str(err))) from err
     parameters = tuple(dict.fromkeys(str(p.this) for p in tree.find_all(exp.Placeholder)))
     return Query(
-        sql=duckdb_sql,
+        sql=with_checks(tree, duckdb_sql),
         returns_rows=isinstance(tree, (exp.Query, exp.Describe)),
         target=_target(tree),
         parameters=parameters,

@@ -65,7 +65,8 @@ class _Tokens:
 
 
 # COPY options that change nothing on the embedded warehouse: statistics, the
-# bucket's region, and TRUNCATECOLUMNS (DuckDB does not enforce VARCHAR lengths).
+# bucket's region, and TRUNCATECOLUMNS (not ported: a value longer than its VARCHAR(n)
+# column fails the column's CHECK, column_lengths.py, where Redshift would cut it).
 _IGNORED_COPY_OPTIONS = {"COMPUPDATE", "STATUPDATE", "REGION", "TRUNCATECOLUMNS"}
 
 

@@ -66,6 +66,10 @@ class _EmbeddedRedshiftParser(RedshiftParser):
         # Redshift's element case and padding rules; `to_char_datetime_formats` needs it.
         "TO_CHAR": _call("TO_CHAR"),
         "TO_DATE": _call("TO_DATE"),  # the same, for `to_date_formats`
+        "TO_TIMESTAMP": _call("TO_TIMESTAMP"),  # and TO_TIMESTAMP, its TIMESTAMPTZ sibling
+        "TO_NUMBER": _call("TO_NUMBER"),  # for `to_number_formats`
+        "MONTHS_BETWEEN": _call("MONTHS_BETWEEN"),
+        "REPLICATE": exp.Repeat.from_arg_list,  # r_REPLICATE.html: a synonym of REPEAT
         # sqlglot folds ADD_MONTHS into DATEADD; their month-end rules differ.
         "ADD_MONTHS": _call("ADD_MONTHS"),
         **{name: _call(name) for name in PORTED_SUPER_FUNCTIONS},

@@ -476,12 +476,23 @@ def _exact_quotient(a: exp.Expr, b: exp.Expr, ta: Numeric, tb: Numeric,
     return exp.cast(exp.Paren(this=placed), result.sql())
 
 
+def _float_quotient(a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """A float8 quotient: the dividend as a DOUBLE, divided by DuckDB's `//`.
+
+    DuckDB's `/` answers Infinity for a division by zero, where Redshift (and PostgreSQL)
+    raise "division by zero"; its `//` raises, and divides a DOUBLE exactly. The cast
+    makes the division a float's where DuckDB holds an integer that Redshift types as a
+    float (DATE_PART is a DOUBLE on Redshift, a BIGINT in DuckDB: `DATE_PART(hour, ts) / 2`
+    is 3.5 for 7 o'clock).
+    """
+    return exp.IntDiv(this=exp.cast(a, "DOUBLE"), expression=b)
+
+
 def typed_division(tree: exp.Expr, catalog: Catalog = EMPTY) -> exp.Expr:
     """`+ - * /` with Redshift's result types (r_numeric_computations201.html).
 
     - integer / integer: `//`, integer division (7 / 2 is 3);
-    - a float operand: DuckDB's `/`, which divides as floats (DATE_PART is a DOUBLE on
-      Redshift, a BIGINT in DuckDB: `DATE_PART(hour, ts) / 2` is 3.5 for 7 o'clock);
+    - a float operand: a float8 quotient (`_float_quotient`), by zero Redshift's error;
     - DECIMAL (an integer counting as DECIMAL(5,0)/(10,0)/(19,0)) with both types known:
       `/` exactly, at the page's precision and scale (`7.0 / 4.0` is 1.7500, a
       numeric(6,4)); `*`, `+`, `-` cast to the page's precision and scale (DuckDB's `*`
@@ -511,13 +522,13 @@ def typed_division(tree: exp.Expr, catalog: Catalog = EMPTY) -> exp.Expr:
         if isinstance(node, exp.Div):
             if ta is None or tb is None:
                 if (ta is not None and ta.is_float) or (tb is not None and tb.is_float):
-                    return node  # a float quotient: DuckDB's `/` divides as floats
+                    return _float_quotient(a, b)
                 if _is_integer_literal(a) and _is_integer_literal(b):
                     return exp.IntDiv(this=a, expression=b)
                 return exp.Paren(this=fill(_UNKNOWN_DIVISION, a=a, b=b))
             result = arithmetic_type(exp.Div, ta, tb)
             if result.is_float:
-                return node
+                return _float_quotient(a, b)
             if result.is_integer:
                 return exp.IntDiv(this=a, expression=b)
             _refuse_past_max_scale(result, "quotient")

@@ -8,7 +8,7 @@ compute nodes, and which rule renders it for DuckDB. From the registry come:
 
 - the allow-list: a call whose written name and sqlglot class match no entry is
   refused by name (`shapes.check_call`), so a DuckDB spelling (IFNULL, STRING_AGG) or a
-  Redshift function not ported yet (TO_TIMESTAMP) never reaches DuckDB;
+  Redshift function not ported yet (DEXP) never reaches DuckDB;
 - the shape check: a call outside its entry's synopsis gets Redshift's error before
   DuckDB runs (`shapes.check_call`);
 - the column labels (`labels.py`) and the function table in docs/redshift-sql.md
@@ -34,7 +34,8 @@ ARGUMENT_KINDS = {
     "expression": "a", "number": "a", "integer": "1", "length": "3", "position": "1",
     "offset": "1", "occurrence": "1", "percentile": "0.5", "boolean": "a > 0",
     "string": "'abc'", "characters": "'a'", "pattern": "'b'", "delimiter": "','",
-    "format": "'YYYY'", "parameters": "'i'", "datepart": "day", "datepart_text": "'day'",
+    "format": "'YYYY'", "number_format": "'99D9'", "parameters": "'i'", "datepart": "day",
+    "datepart_text": "'day'",
     "timestamp": "'2008-02-28 10:00:00'::TIMESTAMP", "date": "'2008-02-28'::DATE",
     "timestamptz": "'2008-02-28 10:00:00+00'::TIMESTAMPTZ",
     "timezone": "'UTC'", "json": "'[1, 2]'", "path_text": "'a'", "null_if_invalid": "true",
@@ -188,7 +189,8 @@ FUNCTIONS: tuple[Function, ...] = (
             result="the number's type; DATE for a timestamp", rendering="trunc_of_a_timestamp"),
     # ---- text (String_functions_header.html)
     _scalar("ASCII", "r_ASCII.html", "string", exp.Ascii, result="INTEGER"),
-    _scalar("CHR", "r_CHR.html", "integer", exp.Chr, result="CHAR"),
+    _scalar("CHR", "r_CHR.html", "integer", exp.Chr, result="CHAR; NULL outside ASCII",
+            rendering="chr_ascii_only"),
     _scalar("CONCAT", "r_CONCAT.html", "string string", exp.Concat,
             result="VARCHAR; NULL when either is",
             rendering="concat_null_is_null"),
@@ -218,6 +220,8 @@ FUNCTIONS: tuple[Function, ...] = (
     _scalar("FUNC_SHA1", "FUNC_SHA1.html", "string", result="VARCHAR",
             rendering="redshift_spellings"),
     _scalar("REPEAT", "r_REPEAT.html", "string integer", exp.Repeat, result="VARCHAR"),
+    _scalar("REPLICATE", "r_REPLICATE.html", "string integer", exp.Repeat,
+            result="VARCHAR"),  # "Synonym for REPEAT function" (parsed as REPEAT)
     _scalar("REPLACE", "r_REPLACE.html", "string string string", exp.Replace, result="VARCHAR"),
     _scalar("REVERSE", "r_REVERSE.html", "string", exp.Reverse, result="VARCHAR"),
     _scalar("SPLIT_PART", "SPLIT_PART.html", "string delimiter position", exp.SplitPart,
@@ -245,6 +249,10 @@ FUNCTIONS: tuple[Function, ...] = (
             rendering="to_char_datetime_formats"),
     _scalar("TO_DATE", "r_TO_DATE_function.html", "string format [boolean]", result="DATE",
             rendering="to_date_formats"),
+    _scalar("TO_TIMESTAMP", "r_TO_TIMESTAMP.html", "string format [boolean]",
+            result="TIMESTAMPTZ", rendering="to_date_formats"),
+    _scalar("TO_NUMBER", "r_TO_NUMBER.html", "string number_format", result="DECIMAL",
+            rendering="to_number_formats"),
     # ---- conditional expressions (c_conditional_expressions.html)
     _scalar("NVL COALESCE", "r_NVL_function.html", "expression expression ...", exp.Coalesce,
             result="the arguments' common type"),
@@ -254,7 +262,7 @@ FUNCTIONS: tuple[Function, ...] = (
             exp.DecodeCase,
             result="the results' common type"),
     _scalar("NULLIF", "r_NULLIF_function.html", "expression expression", exp.Nullif,
-            result="the first argument's type"),
+            result="the first argument's type", rendering="nullif_ignores_trailing_blanks"),
     _scalar("GREATEST", "r_GREATEST_LEAST.html", "expression ...", exp.Greatest,
             result="the arguments' common type"),
     _scalar("LEAST", "r_GREATEST_LEAST.html", "expression ...", exp.Least,
@@ -298,6 +306,8 @@ FUNCTIONS: tuple[Function, ...] = (
       )),
     _scalar("ADD_MONTHS", "r_ADD_MONTHS.html", "timestamp integer", result="TIMESTAMP",
             rendering="add_months_keeps_month_end"),
+    _scalar("MONTHS_BETWEEN", "r_MONTHS_BETWEEN_function.html", "timestamp timestamp",
+            result="FLOAT8", rendering="months_between_as_the_page_counts"),
     # ---- SUPER and JSON (c_json_functions.html, c_Type_Info_Functions.html)
     *(_scalar(name, page, "super", result=result, rendering="super_functions")
       for name, page, result in (
@@ -360,6 +370,10 @@ FUNCTIONS: tuple[Function, ...] = (
              distinct="allowed", result="the argument's type"),
     Function(("BIT_OR",), "r_BIT_OR.html", "integer", "aggregate", (exp.BitwiseOrAgg,),
              distinct="allowed", result="the argument's type"),
+    # r_ANY_VALUE.html: "ANY_VALUE ( [ DISTINCT | ALL ] expression )", any value of the
+    # group ("The DISTINCT argument has no effect"); no OVER form is documented.
+    Function(("ANY_VALUE",), "r_ANY_VALUE.html", "expression", "aggregate", (exp.AnyValue,),
+             distinct="allowed", result="the argument's type"),
     Function(("BOOL_AND",), "r_BOOL_AND.html", "boolean", "aggregate", (exp.LogicalAnd,),
              distinct="allowed", result="BOOLEAN", rendering="bool_aggregates_without_distinct"),
     Function(("BOOL_OR",), "r_BOOL_OR.html", "boolean", "aggregate", (exp.LogicalOr,),
@@ -403,6 +417,12 @@ FUNCTIONS: tuple[Function, ...] = (
              over="required", frame="with_order", ignore_nulls=True,
              result="the argument's type"),
     Function(("LAST_VALUE",), "r_WF_first_value.html", "expression", "window", (exp.LastValue,),
+             over="required", frame="with_order", ignore_nulls=True,
+             result="the argument's type"),
+    # r_WF_NTH.html: `NTH_VALUE (expr, offset) [ IGNORE NULLS | RESPECT NULLS ] OVER ( ...
+    # [ ORDER BY ... frame_clause ] )`; the offset "must be a positive integer that is
+    # greater than 0" (`shapes.check_call`).
+    Function(("NTH_VALUE",), "r_WF_NTH.html", "expression offset", "window", (exp.NthValue,),
              over="required", frame="with_order", ignore_nulls=True,
              result="the argument's type"),
     Function(("RATIO_TO_REPORT",), "r_WF_RATIO_TO_REPORT.html", "number", "window",

@@ -49,6 +49,8 @@ _ALLOWED_SYNTAX: tuple[type[exp.Expr], ...] = (
     exp.Cast, exp.AtTimeZone,
     # window and ordered-set syntax (frames are checked in `refuse_what_is_not_listed`)
     exp.Window, exp.WindowSpec, exp.WithinGroup, exp.IgnoreNulls, exp.RespectNulls,
+    # `LIKE pattern ESCAPE 'c'` (r_patternmatching_condition_like.html)
+    exp.Escape,
 )
 
 # The function allow-list, read from the registry: the sqlglot classes Redshift's names
@@ -124,8 +126,14 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             written = node.meta.get("written", "CONVERT")
             if written != "CONVERT":
                 raise UnsupportedSqlError(f"function {written}")
-            node.replace(exp.Cast(this=node.this, to=node.to))
+            cast = exp.Cast(this=node.this, to=node.to)
+            node.replace(cast)
+            _integer_text(cast)
             continue
+        if isinstance(node, exp.Cast):
+            _integer_text(node)
+        if isinstance(node, exp.NthValue):
+            _offset_above_zero(node)
         if isinstance(node, exp.Select) and not node.expressions:
             raise SqlSyntaxError()  # a bare SELECT: "syntax error at end of input"
         if isinstance(node, exp.Filter):
@@ -134,6 +142,10 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             raise UnsupportedSqlError(
                 f"{node.args.get('kind')} window frame (Redshift frames are ROWS only)"
             )
+        if isinstance(node, exp.WindowSpec):
+            _frame_bounded_by_the_current_row(node)
+        if isinstance(node, exp.Window):
+            _no_string_literal_keys(node)
         if isinstance(node, exp.Paren) and isinstance(node.this, exp.Is) and isinstance(
                 node.parent, (exp.Binary, exp.Not)) and not isinstance(node.parent, exp.Connector):
             # sqlglot binds IS tighter than `<`, `=` ...; Redshift (PostgreSQL) the other
@@ -192,6 +204,64 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             f"{', '.join(registry.compute_node_only)}"
         )
     return tree
+
+
+_INTEGER_TYPES = frozenset({exp.DType.SMALLINT, exp.DType.INT, exp.DType.BIGINT})
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _integer_text(cast: exp.Cast) -> None:
+    """A string literal cast to SMALLINT, INTEGER or BIGINT must spell an integer.
+
+    c_Supported_data_types.html: "A character string that you want to cast to a numeric
+    type must contain a character representation of a number"; Redshift's integer input
+    (PostgreSQL's) reads digits only, so '2.5'::INTEGER is an error, where DuckDB rounds
+    it to 3. A DECIMAL or float target takes '2.5' on both. Text from a column is cast
+    by DuckDB's rule (docs/redshift-sql.md, known differences).
+    """
+    value = cast.this
+    if isinstance(value, exp.Literal) and value.is_string and cast.to.this in _INTEGER_TYPES \
+            and not _INTEGER_TEXT.fullmatch(value.this):
+        raise RedshiftSqlError(f'invalid input syntax for integer: "{value.this}"')
+
+
+def _offset_above_zero(call: exp.NthValue) -> None:
+    """r_WF_NTH.html: the offset "must be a positive integer that is greater than 0";
+    DuckDB answers NULL for 0 or less. A computed offset is DuckDB's to check."""
+    offset = call.args.get("offset")
+    if isinstance(offset, exp.Neg) or (isinstance(offset, exp.Literal) and offset.is_int
+                                       and int(offset.this) < 1):
+        raise RedshiftSqlError(f"NTH_VALUE offset {offset.sql()} is not greater than 0")
+
+
+def _frame_bounded_by_the_current_row(spec: exp.WindowSpec) -> None:
+    """`ROWS 2 FOLLOWING` / `ROWS UNBOUNDED FOLLOWING` as Redshift reads them.
+
+    c_Window_functions.html: "Where BETWEEN is not specified, the frame is implicitly
+    bounded by the current row. For example, ROWS 5 PRECEDING is equal to ROWS BETWEEN 5
+    PRECEDING AND CURRENT ROW. Also, ROWS UNBOUNDED FOLLOWING is equal to ROWS BETWEEN
+    CURRENT ROW AND UNBOUNDED FOLLOWING." DuckDB reads a lone bound as the frame's start,
+    which for a FOLLOWING bound it rejects; the frame is rewritten with BETWEEN.
+    """
+    if spec.args.get("end") is None and str(spec.args.get("start_side") or "").upper() \
+            == "FOLLOWING":
+        spec.set("end", spec.args["start"])
+        spec.set("end_side", "FOLLOWING")
+        spec.set("start", "CURRENT ROW")
+        spec.set("start_side", None)
+
+
+def _no_string_literal_keys(window: exp.Window) -> None:
+    """c_Window_functions.html: "Amazon Redshift doesn't support string literals in
+    PARTITION BY clauses" (nor in ORDER BY clauses); DuckDB would sort by the constant."""
+    order = window.args.get("order")
+    clauses = {"PARTITION BY": list(window.args.get("partition_by") or []),
+               "ORDER BY": [o.this for o in (order.expressions if order is not None else [])]}
+    for clause, keys in clauses.items():
+        for key in keys:
+            if isinstance(key, exp.Literal) and key.is_string:
+                raise RedshiftSqlError(f"string literal {key.sql()} in a window's {clause} "
+                                       "(Redshift supports none there)")
 
 
 def _in_select_list(node: exp.Expr) -> bool:

@@ -107,11 +107,12 @@ def substring_before_position_one(tree: exp.Expr) -> exp.Expr:
     """`SUBSTRING(s, start, n)` with start < 1: the characters from `start` to `start + n - 1`
     that exist, so `SUBSTRING('abcdef', -2, 4)` is 'a'
     (https://docs.aws.amazon.com/redshift/latest/dg/r_SUBSTRING.html); DuckDB counts a
-    negative start from the end of the string ('ef').
+    negative start from the end of the string ('ef'). A negative length is an error
+    wherever the start is ("This number cannot be negative"), checked first.
     """
-    template = ("CASE WHEN __p__ >= 1 THEN SUBSTRING(__s__, __p__, __n__) "
-                "WHEN __n__ < 0 THEN error('invalid input: negative substring length not "
-                "allowed') ELSE SUBSTRING(__s__, 1, GREATEST(__p__ + __n__ - 1, 0)) END")
+    template = ("CASE WHEN __n__ < 0 THEN error('invalid input: negative substring length not "
+                "allowed') WHEN __p__ >= 1 THEN SUBSTRING(__s__, __p__, __n__) "
+                "ELSE SUBSTRING(__s__, 1, GREATEST(__p__ + __n__ - 1, 0)) END")
     two_args = "CASE WHEN __p__ >= 1 THEN SUBSTRING(__s__, __p__) ELSE __s__ END"
 
     def rule(node: exp.Expr) -> exp.Expr:
@@ -125,6 +126,48 @@ def substring_before_position_one(tree: exp.Expr) -> exp.Expr:
         if length is None:
             return exp.Paren(this=fill(two_args, s=node.this, p=start))
         return exp.Paren(this=fill(template, s=node.this, p=start, n=length))
+
+    return post_order(tree, rule)
+
+
+def chr_ascii_only(tree: exp.Expr) -> exp.Expr:
+    """`CHR(n)` is NULL outside the ASCII code points 0-127.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_CHR.html: "If the input number has no
+    ASCII match, the function returns null"; DuckDB's chr answers any Unicode code point
+    (CHR(200) is 'È').
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Chr) or len(node.expressions) != 1:
+            return node
+        return exp.Paren(this=fill("CASE WHEN __n__ BETWEEN 0 AND 127 THEN chr(__n__) END",
+                                   n=node.expressions[0]))
+
+    return post_order(tree, rule)
+
+
+def nullif_ignores_trailing_blanks(tree: exp.Expr) -> exp.Expr:
+    """`NULLIF(x, 'a ')` as `CASE WHEN x = 'a ' THEN NULL ELSE x END`, so that the equality
+    is the one `comparisons_ignore_trailing_blanks` gives every comparison with a string
+    literal.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_NULLIF_function.html: "NULLIF ignores
+    trailing spaces" (NULLIF('a', 'a ') is NULL); DuckDB's NULLIF compares them. Only a
+    call with a string-literal side is rewritten (the rule that follows reads literals);
+    the result keeps the first argument's type, as the page says.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Nullif):
+            return node
+        first, second = node.this, node.expression
+        if not any(isinstance(s, exp.Literal) and s.is_string for s in (first, second)):
+            return node
+        return exp.Paren(this=exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=first.copy(), expression=second.copy()),
+                        true=exp.Null())],
+            default=first.copy()))
 
     return post_order(tree, rule)
 

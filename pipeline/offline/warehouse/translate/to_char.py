@@ -17,7 +17,12 @@ from pipeline.offline.warehouse.translate.trees import call_name, fill, post_ord
 # ('DECEMBER -THU' in the TO_CHAR page's first example); the case of the element is the
 # case of the name. Longest elements first.
 _DATETIME_ELEMENTS: tuple[tuple[str, str], ...] = (
+    ("Y,YYY", "CAST(year(__t__) // 1000 AS VARCHAR) || ',' || "
+              "lpad(CAST(year(__t__) % 1000 AS VARCHAR), 3, '0')"),
     ("HH24", "strftime(__t__, '%H')"), ("HH12", "strftime(__t__, '%I')"),
+    ("IYYY", "lpad(CAST(isoyear(__t__) AS VARCHAR), 4, '0')"),
+    ("IYY", "right(lpad(CAST(isoyear(__t__) AS VARCHAR), 4, '0'), 3)"),
+    ("IY", "right(lpad(CAST(isoyear(__t__) AS VARCHAR), 4, '0'), 2)"),
     ("YYYY", "lpad(CAST(year(__t__) AS VARCHAR), 4, '0')"),
     ("MONTH", "rpad(upper(strftime(__t__, '%B')), 9, ' ')"),
     ("Month", "rpad(strftime(__t__, '%B'), 9, ' ')"),
@@ -55,8 +60,8 @@ _DATETIME_ELEMENTS: tuple[tuple[str, str], ...] = (
 )
 # Elements whose Redshift meaning is not carried: refused by name rather than printed
 # as literal text.
-_DATETIME_REFUSED = ("FM", "fm", "TM", "TH", "th", "SP", "IYYY", "IYY", "IY", "IDDD", "J",
-                     "RM", "rm", "TZ", "tz", "OF", "Y,YYY", "SSSS", "BC", "AD", "B.C.", "A.D.")
+_DATETIME_REFUSED = ("FM", "fm", "TM", "TH", "th", "SP", "IDDD", "J",
+                     "RM", "rm", "TZ", "tz", "OF", "SSSS", "BC", "AD", "B.C.", "A.D.")
 # Elements whose spelling sets the case of the output; the others match in any case.
 _CASED_ELEMENTS = frozenset({"MONTH", "DAY", "MON", "DY", "AM", "PM", "A.M.", "P.M.", "RM"})
 _NUMERIC_FORMAT = re.compile(r"^[90.,DGSLPRMIV$ ]*$|RN|rn|EEEE", re.IGNORECASE)
@@ -153,7 +158,9 @@ def _number_format_sql(fmt: str) -> str:
     text = (f"CAST(CAST(ABS(CAST(__x__ AS DECIMAL(38, 10))) AS DECIMAL(38, {len(fraction)})) "
             "AS VARCHAR)")
     whole = f"split_part({text}, '.', 1)"
-    int_digits = f"(CASE WHEN {whole} = '0' THEN '' ELSE {whole} END)"
+    # A zero integer part prints as a blank only before decimals ('0.5' with 9.9 is ' .5');
+    # 0 with 999 is '   0' (PostgreSQL's IS_PREDEC_SPACE, which Redshift keeps).
+    int_digits = f"(CASE WHEN {whole} = '0' THEN '' ELSE {whole} END)" if fraction else whole
     if zeros:
         int_digits = f"lpad({int_digits}, {zeros}, '0')"
     slots, k = [], 0
@@ -193,6 +200,20 @@ def _number_format_sql(fmt: str) -> str:
                                    literal(suffix) if suffix else "") if p)
 
 
+def _formatted_call(node: exp.Expr, names: tuple[str, ...]) -> tuple[
+        str, exp.Expr, str, list[exp.Expr]] | None:
+    """A call of one of `names` (TO_CHAR, TO_DATE, ...) as its name, value, format text and
+    the arguments after; None for any other node. The format must be a literal, as the
+    pages require, else the call is refused."""
+    name = call_name(node)
+    if name not in names:
+        return None
+    value, fmt, *rest = node.expressions
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise UnsupportedSqlError(f"{name} with a computed format")
+    return name, value, fmt.this, rest
+
+
 def to_char_datetime_formats(tree: exp.Expr) -> exp.Expr:
     """`TO_CHAR(timestamp, 'format')` element by element, as Redshift formats it.
 
@@ -205,21 +226,20 @@ def to_char_datetime_formats(tree: exp.Expr) -> exp.Expr:
     """
 
     def rule(node: exp.Expr) -> exp.Expr:
-        if call_name(node) != "TO_CHAR":
+        call = _formatted_call(node, ("TO_CHAR",))
+        if call is None:
             return node
-        value, fmt = node.expressions
-        if not (isinstance(fmt, exp.Literal) and fmt.is_string):
-            raise UnsupportedSqlError("TO_CHAR with a computed format")
+        _, value, fmt, _ = call
         numeric = isinstance(value, (exp.Literal, exp.Neg)) and not (
             isinstance(value, exp.Literal) and value.is_string)
-        if numeric or (_NUMERIC_FORMAT.search(fmt.this) and re.search(r"[09]|RN|rn", fmt.this)):
-            unported = re.search(r"RN|EEEE|FM|TH|V", fmt.this, re.IGNORECASE)
+        if numeric or (_NUMERIC_FORMAT.search(fmt) and re.search(r"[09]|RN|rn", fmt)):
+            unported = re.search(r"RN|EEEE|FM|TH|V", fmt, re.IGNORECASE)
             if unported:
                 raise UnsupportedSqlError(f"TO_CHAR number format element {unported.group(0)}")
-            if not re.search(r"[09]", fmt.this):
+            if not re.search(r"[09]", fmt):
                 raise UnsupportedSqlError("TO_CHAR of a number with a datetime format")
-            return exp.Paren(this=fill(_number_format_sql(fmt.this), x=value))
-        pieces = _datetime_format_pieces(fmt.this)
+            return exp.Paren(this=fill(_number_format_sql(fmt), x=value))
+        pieces = _datetime_format_pieces(fmt)
         if not pieces:
             return exp.Literal.string("")
         sql = " || ".join(pieces) if len(pieces) > 1 else pieces[0]
@@ -238,8 +258,9 @@ _TO_DATE_ELEMENTS: tuple[tuple[str, str], ...] = (
 _TO_DATE_ELEMENT = re.compile(r"[A-Za-z]+")
 
 
-def _strptime_format(fmt: str) -> str:
-    """A Redshift TO_DATE format as a strptime format; any other element refused by name."""
+def _strptime_format(fmt: str, function: str = "TO_DATE") -> str:
+    """A Redshift TO_DATE / TO_TIMESTAMP format as a strptime format; any other element
+    refused by name."""
     out: list[str] = []
     i = 0
     while i < len(fmt):
@@ -255,34 +276,96 @@ def _strptime_format(fmt: str) -> str:
         else:
             word = _TO_DATE_ELEMENT.match(fmt, i)
             if word:
-                raise UnsupportedSqlError(f"TO_DATE format element {word.group(0)}")
+                raise UnsupportedSqlError(f"{function} format element {word.group(0)}")
             out.append(fmt[i].replace("%", "%%"))
             i += 1
     return "".join(out)
 
 
 def to_date_formats(tree: exp.Expr) -> exp.Expr:
-    """`TO_DATE(string, 'format' [, is_strict])` through DuckDB's strptime.
+    """`TO_DATE(string, 'format' [, is_strict])` and `TO_TIMESTAMP(...)` through DuckDB's
+    strptime.
 
     Text that matches the format exactly and names a real date answers as Redshift does
     (r_TO_DATE_function.html: '02 Oct 2001', 'DD Mon YYYY' is 2001-10-02; month names in any
-    case). Text that does not is refused at run time: Redshift rolls a day past the end of
-    its month over into the next month unless is_strict is true, and reads loosely what
-    strptime reads exactly, so the twin does not guess. The format must be a literal.
+    case; r_TO_TIMESTAMP.html: '2017', 'YYYY' is 2017-01-01 00:00:00, a TIMESTAMPTZ in the
+    session's zone, UTC). Text that does not is refused at run time: Redshift rolls a day
+    past the end of its month (or an hour past 24) over into the next unless is_strict is
+    true, and reads loosely what strptime reads exactly, so the twin does not guess. The
+    format must be a literal.
     """
+    results = {"TO_DATE": "DATE", "TO_TIMESTAMP": "TIMESTAMPTZ"}
 
     def rule(node: exp.Expr) -> exp.Expr:
-        if call_name(node) != "TO_DATE":
+        call = _formatted_call(node, tuple(results))
+        if call is None:
             return node
-        value, fmt, *_strict = node.expressions
-        if not (isinstance(fmt, exp.Literal) and fmt.is_string):
-            raise UnsupportedSqlError("TO_DATE with a computed format")
-        code = exp.Literal.string(_strptime_format(fmt.this))
+        name, value, fmt, _ = call
+        code = exp.Literal.string(_strptime_format(fmt, name))
         sql = ("CASE WHEN __s__ IS NULL THEN NULL WHEN try_strptime(trim(__s__), __f__) IS NULL "
-               "THEN error('unsupported on the embedded warehouse: TO_DATE of text that does "
+               f"THEN error('unsupported on the embedded warehouse: {name} of text that does "
                "not match its format exactly or names no real date (Redshift reads it more "
                "loosely and rolls a day past the month end over)') "
-               "ELSE CAST(strptime(trim(__s__), __f__) AS DATE) END")
+               f"ELSE CAST(strptime(trim(__s__), __f__) AS {results[name]}) END")
         return exp.Paren(this=fill(sql, s=exp.cast(value, exp.DType.VARCHAR), f=code))
+
+    return post_order(tree, rule)
+
+
+def _to_number_sql(fmt: str) -> str:
+    """DuckDB text reading `__s__` with a Redshift number format (r_Numeric_formating.html).
+
+    The format's digit slots (`9`, `0`) before and after its decimal point (`.`, `D`)
+    bound the digits read; group separators (`,`, `G`), the currency symbol (`L`, `$`),
+    blanks and the sign (a leading or trailing `-`, `S`, `MI`, or `PR`'s angle brackets)
+    are read where the format has them. Text that does not fit is refused at run time
+    rather than read the way PostgreSQL's lenient reader might (which the page does not
+    describe).
+    """
+    integer = fraction = 0
+    seen_point = False
+    removable = " "
+    for match in _NUMBER_ELEMENT.finditer(fmt):
+        element = match.group(1).upper()
+        if element in ("9", "0"):
+            fraction, integer = (fraction + 1, integer) if seen_point else (fraction, integer + 1)
+        elif element in (".", "D"):
+            if seen_point:
+                raise UnsupportedSqlError("TO_NUMBER format with two decimal points")
+            seen_point = True
+        elif element in (",", "G"):
+            removable += ","
+        elif element in ("L", "$"):
+            removable += "$"
+        elif element == "PR":
+            removable += "<>"
+        elif element in ("S", "MI"):
+            removable += "+"
+        elif element != " ":
+            raise UnsupportedSqlError(f"TO_NUMBER format element {match.group(1)}")
+    digits = f"[0-9]{{0,{integer}}}" + (rf"(\.[0-9]{{0,{fraction}}})?" if seen_point else "")
+    strip = "[" + re.escape(removable) + "]"
+    cleaned = f"regexp_replace(trim(__s__, ' '), '{strip}', '', 'g')"
+    unsigned = f"regexp_replace({cleaned}, '^-|-$', '')"
+    negative = (f"(starts_with({cleaned}, '-') OR ends_with({cleaned}, '-') OR "
+                "starts_with(trim(__s__, ' '), '<'))")
+    return (f"CASE WHEN __s__ IS NULL THEN NULL WHEN NOT regexp_full_match({unsigned}, "
+            f"'{digits}') OR NOT regexp_matches({unsigned}, '[0-9]') THEN error('unsupported on "
+            "the embedded warehouse: TO_NUMBER of text that does not fit its format exactly') "
+            f"ELSE CAST({unsigned} AS DECIMAL(38, {fraction})) * CASE WHEN {negative} THEN -1 "
+            "ELSE 1 END END")
+
+
+def to_number_formats(tree: exp.Expr) -> exp.Expr:
+    """`TO_NUMBER(string, 'format')` (r_TO_NUMBER.html) as `_to_number_sql` reads it: a
+    DECIMAL with the format's decimals ('12,454.8-' with '99G999D9S' is -12454.8). The
+    format must be a literal ("The format must be a literal value")."""
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        call = _formatted_call(node, ("TO_NUMBER",))
+        if call is None:
+            return node
+        _, value, fmt, _ = call
+        return exp.Paren(this=fill(_to_number_sql(fmt), s=exp.cast(value, exp.DType.VARCHAR)))
 
     return post_order(tree, rule)

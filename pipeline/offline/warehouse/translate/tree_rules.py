@@ -19,8 +19,8 @@ _VARCHAR_TYPES = frozenset({exp.DType.VARCHAR, exp.DType.NVARCHAR, exp.DType.TEX
 def varchar_without_length(tree: exp.Expr) -> exp.Expr:
     """`VARCHAR(n)`, `CHARACTER VARYING(n)`, `NVARCHAR(n)`, `TEXT` -> `VARCHAR`.
 
-    DuckDB ignores a length; Redshift's 65,535-byte limit is enforced by the
-    loader's long-text policy before staging, not by the warehouse.
+    DuckDB ignores a length; `column_lengths.py` checks a table column's declared
+    length on write, and the loader's long-text policy cuts text before staging.
     """
 
     def rule(node: exp.Expr) -> exp.Expr:
