@@ -1291,3 +1291,16 @@ def test_a_reserved_word_cannot_name_a_column_being_defined_or_listed():
             translate(statement)
     translate('CREATE TABLE t (id INT, "raw" SUPER)')
     translate('INSERT INTO t (id, "raw") VALUES (1, NULL)')
+
+
+def test_quote_ident_quotes_only_where_needed_and_quote_literal_always():
+    """r_QUOTE_IDENT.html: quotes only for non-identifier characters, upper case (which would
+    fold) or a reserved word, embedded quotes doubled; r_QUOTE_LITERAL.html: single quotes,
+    embedded single quotes and backslashes doubled, a number as its text."""
+    assert _run("SELECT QUOTE_IDENT('venue'), QUOTE_IDENT('MLB'), QUOTE_IDENT('my col'), "
+                "QUOTE_IDENT('a\"b'), QUOTE_IDENT('group'), QUOTE_IDENT('1a'), "
+                "QUOTE_IDENT(NULL)") == \
+        [("venue", '"MLB"', '"my col"', '"a""b"', '"group"', '"1a"', None)]
+    assert _run("SELECT QUOTE_LITERAL('O''Reilly'), QUOTE_LITERAL(12), "
+                "QUOTE_LITERAL('a' || CHR(92) || 'b'), QUOTE_LITERAL(NULL)") == \
+        [("'O''Reilly'", "'12'", "'a\\\\b'", None)]
