@@ -10,9 +10,9 @@ every wrong case. A case is
   traceback.
 
 tests/integration/test_conformance.py holds every file to no wrong case once it has been
-run, once: the test half (heldout_test.txt) and the fresh sets of rounds 2, 3 and 4
-(heldout_r2.txt, heldout_r3.txt, heldout_r4.txt) were each run a single time before any
-fix, and those figures are in docs/redshift-sql.md.
+run, once: the test half (heldout_test.txt) and the fresh sets of rounds 2 to 5
+(heldout_r2.txt ... heldout_r5.txt) were each run a single time before any fix, and
+those figures are in docs/redshift-sql.md.
 """
 
 from __future__ import annotations

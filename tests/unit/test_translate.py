@@ -1244,3 +1244,63 @@ def test_set_operations_of_one_category_or_untyped_literals_still_run():
     # a correlated set operation is not described alone (it would not bind), and still runs
     assert _run("SELECT catid FROM s_cat o WHERE catid IN (SELECT o.catid UNION SELECT big FROM "
                 "s_cat)", setup) == [(1,)]
+
+
+# ------------------------------------------------- classes the fifth held-out set found
+
+
+def test_in_between_simple_case_and_decode_compare_strings_as_equality_does():
+    """r_Character_types.html: trailing blanks are insignificant in every comparison, not
+    only `=`: IN lists, BETWEEN, a simple CASE and DECODE compare as `=`/`>=`/`<=` do, with
+    their own NULL logic (r_in_condition.html, r_DECODE_expression.html)."""
+    table = "(SELECT 'gamma ' AS s, NULL::VARCHAR AS n, 3 AS i) q"
+    assert _run(f"SELECT s IN ('gamma', 'x'), s NOT IN ('gamma'), s IN ('x', NULL), "
+                f"s BETWEEN 'gamma' AND 'gamma', s NOT BETWEEN 'gamma' AND 'gamma' "
+                f"FROM {table}") == [(True, False, None, True, False)]
+    assert _run(f"SELECT CASE s WHEN 'x' THEN 0 WHEN 'gamma' THEN 1 ELSE 2 END, "
+                f"CASE n WHEN 'gamma' THEN 1 ELSE 2 END FROM {table}") == [(1, 2)]
+    # DECODE: a NULL search value matches a NULL expression; a default when nothing does
+    assert _run(f"SELECT DECODE(s, 'gamma', 1, 0), DECODE(n, 'gamma', 1, NULL, 2, 0), "
+                f"DECODE(s, 'x', 1), DECODE(s, n, 1, 'gamma  ', 2) FROM {table}") == \
+        [(1, 2, None, 2)]
+    # an integer meets a string as text (c_Supported_data_types.html), in a list too
+    assert _run(f"SELECT i IN ('3', '4'), i BETWEEN '10' AND '4' FROM {table}") == \
+        [(True, True)]
+
+
+def test_select_distinct_orders_only_by_what_it_selects():
+    """PostgreSQL's rule, Redshift's too: "for SELECT DISTINCT, ORDER BY expressions must
+    appear in select list"; positions, names, aliases and selected expressions pass."""
+    with pytest.raises(RedshiftSqlError, match="must appear in select list"):
+        translate("SELECT DISTINCT a FROM t ORDER BY b")
+    with pytest.raises(RedshiftSqlError, match="must appear in select list"):
+        translate("SELECT DISTINCT a FROM t ORDER BY a + 1")
+    for ok in ("SELECT DISTINCT a FROM t ORDER BY 1", "SELECT DISTINCT a AS x FROM t ORDER BY x",
+               "SELECT DISTINCT t.a FROM t ORDER BY a DESC", "SELECT DISTINCT * FROM t ORDER BY b",
+               "SELECT DISTINCT UPPER(a) FROM t ORDER BY upper(a)",
+               "SELECT a FROM t ORDER BY b"):
+        translate(ok)
+
+
+def test_a_reserved_word_cannot_name_a_column_being_defined_or_listed():
+    """r_pg_keywords.html: RAW is reserved, so CREATE TABLE, ADD COLUMN and an INSERT's
+    column list must write "raw"."""
+    for statement in ("CREATE TABLE t (id INT, raw SUPER)", "ALTER TABLE t ADD COLUMN raw SUPER",
+                      "INSERT INTO t (id, raw) VALUES (1, NULL)"):
+        with pytest.raises(SqlSyntaxError, match='"raw"'):
+            translate(statement)
+    translate('CREATE TABLE t (id INT, "raw" SUPER)')
+    translate('INSERT INTO t (id, "raw") VALUES (1, NULL)')
+
+
+def test_quote_ident_quotes_only_where_needed_and_quote_literal_always():
+    """r_QUOTE_IDENT.html: quotes only for non-identifier characters, upper case (which would
+    fold) or a reserved word, embedded quotes doubled; r_QUOTE_LITERAL.html: single quotes,
+    embedded single quotes and backslashes doubled, a number as its text."""
+    assert _run("SELECT QUOTE_IDENT('venue'), QUOTE_IDENT('MLB'), QUOTE_IDENT('my col'), "
+                "QUOTE_IDENT('a\"b'), QUOTE_IDENT('group'), QUOTE_IDENT('1a'), "
+                "QUOTE_IDENT(NULL)") == \
+        [("venue", '"MLB"', '"my col"', '"a""b"', '"group"', '"1a"', None)]
+    assert _run("SELECT QUOTE_LITERAL('O''Reilly'), QUOTE_LITERAL(12), "
+                "QUOTE_LITERAL('a' || CHR(92) || 'b'), QUOTE_LITERAL(NULL)") == \
+        [("'O''Reilly'", "'12'", "'a\\\\b'", None)]

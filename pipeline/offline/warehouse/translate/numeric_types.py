@@ -236,6 +236,8 @@ class Types:
             return Numeric("float8")  # r_DATE_PART_function.html: DOUBLE
         if isinstance(node, exp.Sum):
             return self._sum(node.this)
+        if isinstance(node, exp.Avg):
+            return self._sum(node.this)  # r_AVG.html: BIGINT, DOUBLE, or DECIMAL(38, s)
         if isinstance(node, _ARITHMETIC):
             a, b = self.of(node.this), self.of(node.expression)
             if a is None or b is None:
@@ -510,6 +512,11 @@ def typed_division(tree: exp.Expr, catalog: Catalog = EMPTY) -> exp.Expr:
     def rule(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Cast):
             return _cast_not_rounded(node, types)
+        if _is_avg(node):
+            typed = types.of(node)
+            if typed is None or typed.kind != "decimal":
+                return node
+            return _decimal_average(node, typed)
         if _is_sum(node):
             typed = types.of(node)
             if typed is None or typed.kind != "decimal":
@@ -558,6 +565,51 @@ def _cast_not_rounded(cast: exp.Cast, types: Types) -> exp.Expr:
     truncated = exp.Anonymous(this="trunc", expressions=[
         cast.this.copy(), exp.Literal.number(target.scale)])
     return exp.cast(truncated, cast.to.copy())
+
+
+def _is_avg(node: exp.Expr) -> bool:
+    """An AVG, or the window over one."""
+    if isinstance(node, exp.Window):
+        return isinstance(node.this, exp.Avg)
+    return isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Window)
+
+
+# r_AVG.html: an AVG of a DECIMAL(p, s) is a DECIMAL(38, s), but the page does not say how
+# the digits past s go (rounded or truncated). The mean is answered when it has no such
+# digits (the digits of the sum divide by the count), and refused at run time otherwise.
+_DECIMAL_AVERAGE = (
+    "CASE WHEN __n__ = 0 THEN NULL WHEN __u__ % __n__ = 0 THEN __u__ // __n__ ELSE "
+    "error('unsupported on the embedded warehouse: AVG of a DECIMAL whose mean has more "
+    "digits than its scale (r_AVG.html gives the type, not how the extra digits go; cast "
+    "it to FLOAT8)') END")
+
+
+def _decimal_average(node: exp.Expr, result: Numeric) -> exp.Expr:
+    """AVG(x) of a DECIMAL(p, s) (or its window): SUM(x)'s digits over COUNT(x), exactly,
+    as a DECIMAL(38, s) (`_DECIMAL_AVERAGE`)."""
+    window = node if isinstance(node, exp.Window) else None
+    avg = node.this if window is not None else node
+    arg = avg.this
+    distinct = isinstance(arg, exp.Distinct)
+    value = arg.expressions[0] if distinct else arg
+    prefix = "DISTINCT " if distinct else ""
+
+    def over(aggregate: exp.Expr) -> exp.Expr:
+        if window is None:
+            return aggregate
+        copy = window.copy()
+        copy.set("this", aggregate)
+        return copy
+
+    total = exp.cast(over(fill(f"SUM({prefix}__x__)", x=value)), result.sql())
+    count = over(fill(f"COUNT({prefix}__x__)", x=value))
+    digits = fill(_DECIMAL_AVERAGE, n=count, u=fill(_UNSCALED, x=total))
+    placed: exp.Expr = exp.cast(exp.Paren(this=digits), decimal(MAX_PRECISION, 0).sql())
+    if result.scale:
+        unit = exp.cast(exp.Literal.string("0." + "0" * (result.scale - 1) + "1"),
+                        decimal(result.scale, result.scale).sql())
+        placed = exp.Paren(this=exp.Mul(this=placed, expression=unit))
+    return exp.cast(placed, result.sql())
 
 
 def _is_sum(node: exp.Expr) -> bool:

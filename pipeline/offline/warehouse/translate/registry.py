@@ -222,6 +222,10 @@ FUNCTIONS: tuple[Function, ...] = (
     _scalar("REPEAT", "r_REPEAT.html", "string integer", exp.Repeat, result="VARCHAR"),
     _scalar("REPLICATE", "r_REPLICATE.html", "string integer", exp.Repeat,
             result="VARCHAR"),  # "Synonym for REPEAT function" (parsed as REPEAT)
+    _scalar("QUOTE_IDENT", "r_QUOTE_IDENT.html", "string", result="VARCHAR",
+            rendering="quote_functions"),
+    _scalar("QUOTE_LITERAL", "r_QUOTE_LITERAL.html", "string", result="VARCHAR",
+            rendering="quote_functions"),
     _scalar("REPLACE", "r_REPLACE.html", "string string string", exp.Replace, result="VARCHAR"),
     _scalar("REVERSE", "r_REVERSE.html", "string", exp.Reverse, result="VARCHAR"),
     _scalar("SPLIT_PART", "SPLIT_PART.html", "string delimiter position", exp.SplitPart,

@@ -90,6 +90,9 @@ def _names_an_object(identifier: exp.Identifier) -> bool:
     parent = identifier.parent
     if isinstance(parent, exp.Column):
         return identifier is parent.parts[0]
+    if isinstance(parent, exp.ColumnDef) or (isinstance(parent, exp.Schema)
+                                              and identifier in parent.expressions):
+        return True  # a column's name in CREATE TABLE / ADD COLUMN / INSERT's column list
     return isinstance(parent, (exp.Table, exp.TableAlias)) and parent.args.get("db") is not \
         identifier and parent.args.get("catalog") is not identifier
 
@@ -136,6 +139,8 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             _offset_above_zero(node)
         if isinstance(node, exp.Select) and not node.expressions:
             raise SqlSyntaxError()  # a bare SELECT: "syntax error at end of input"
+        if isinstance(node, exp.Select) and isinstance(node.args.get("distinct"), exp.Distinct):
+            _distinct_order_keys_selected(node)
         if isinstance(node, exp.Filter):
             raise UnsupportedSqlError("FILTER (WHERE ...) on an aggregate (Redshift has no FILTER)")
         if isinstance(node, exp.WindowSpec) and str(node.args.get("kind") or "").upper() != "ROWS":
@@ -204,6 +209,42 @@ def refuse_what_is_not_listed(tree: exp.Expr, registry: Registry = REGISTRY) -> 
             f"{', '.join(registry.compute_node_only)}"
         )
     return tree
+
+
+def _distinct_order_keys_selected(select: exp.Select) -> None:
+    """`SELECT DISTINCT a ... ORDER BY b`: Redshift (PostgreSQL's rule) fails with "for
+    SELECT DISTINCT, ORDER BY expressions must appear in select list"; DuckDB sorts by a
+    value the DISTINCT rows do not carry. An ORDER BY key passes when it is a position, an
+    output column's name or alias, or an expression written in the select list; a `*` in
+    the list (its columns are not known here) passes every key. DISTINCT ON is not
+    Redshift's and is refused elsewhere.
+    """
+    order = select.args.get("order")
+    distinct = select.args["distinct"]
+    if order is None or distinct.args.get("on") is not None:
+        return
+    selected: list[exp.Expr] = []
+    names: set[str] = set()
+    for item in select.expressions:
+        if isinstance(item, exp.Star) or (isinstance(item, exp.Column)
+                                          and isinstance(item.this, exp.Star)):
+            return
+        if isinstance(item, exp.Alias):
+            names.add(item.alias.lower())
+            item = item.this
+        selected.append(item)
+        if isinstance(item, exp.Column):
+            names.add(item.name.lower())
+    for ordered in order.expressions:
+        key = ordered.this
+        if isinstance(key, exp.Literal) and not key.is_string:
+            continue
+        if isinstance(key, exp.Column) and key.name.lower() in names:
+            continue
+        if any(key == item for item in selected):
+            continue
+        raise RedshiftSqlError(
+            "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
 
 
 _INTEGER_TYPES = frozenset({exp.DType.SMALLINT, exp.DType.INT, exp.DType.BIGINT})

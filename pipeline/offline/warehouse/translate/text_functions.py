@@ -12,6 +12,7 @@ import re
 
 from sqlglot import exp
 
+from pipeline.aws.settings import RESERVED_WORDS
 from pipeline.offline.warehouse.translate.errors import (
     RedshiftSqlError,
     SqlSyntaxError,
@@ -32,6 +33,41 @@ def octet_length_of_text(tree: exp.Expr) -> exp.Expr:
 
 
 # ---- text functions as Redshift documents them
+
+
+_QUOTE_IDENT = (
+    "CASE WHEN regexp_full_match(__s__, '[a-z_][a-z0-9_]*') AND NOT list_contains([{reserved}], "
+    "__s__) THEN __s__ ELSE '\"' || replace(__s__, '\"', '\"\"') || '\"' END"
+)
+_QUOTE_LITERAL = r"'''' || replace(replace(__s__, '\', '\\'), '''', '''''') || ''''"
+
+
+def quote_functions(tree: exp.Expr) -> exp.Expr:
+    """`QUOTE_IDENT(s)` and `QUOTE_LITERAL(s)` as the pages write them.
+
+    https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_IDENT.html: double quotes "only
+    where necessary to create a valid identifier, when the string contains non-identifier
+    characters or would otherwise be folded to lowercase", embedded double quotes doubled.
+    A name needs none when it is a lower-case letter or underscore followed by lower-case
+    letters, digits and underscores (PostgreSQL's test, which Redshift's descends from) and
+    is not a reserved word (r_pg_keywords.html, `RESERVED_WORDS`): 'venue' stays venue,
+    'MLB' is "MLB", 'my col' is "my col".
+    https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_LITERAL.html: in single quotes,
+    doubling "any embedded single quotation marks and backslashes"; a number is quoted as
+    its text (the argument is text in the registry, so the parser casts it). A NULL
+    argument gives NULL.
+    """
+    quote_ident = _QUOTE_IDENT.format(
+        reserved=", ".join(f"'{word}'" for word in sorted(RESERVED_WORDS)))
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        name = call_name(node)
+        if name not in ("QUOTE_IDENT", "QUOTE_LITERAL") or len(node.expressions) != 1:
+            return node
+        sql = quote_ident if name == "QUOTE_IDENT" else _QUOTE_LITERAL
+        return exp.Paren(this=fill(sql, s=node.expressions[0]))
+
+    return post_order(tree, rule)
 
 
 def concat_null_is_null(tree: exp.Expr) -> exp.Expr:

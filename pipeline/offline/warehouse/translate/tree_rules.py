@@ -408,6 +408,68 @@ _NUMBER_AS_TEXT_TYPEOF = ("regexp_full_match(typeof(__o__), "
                           "'U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE')")
 
 
+def implicit_comparisons_spelled_out(tree: exp.Expr) -> exp.Expr:
+    """`x IN ('a', 'b')`, `x BETWEEN 'a' AND 'b'`, `CASE x WHEN 'a' ...` and `DECODE(x, 'a',
+    ...)` compare `x` with string literals as `=`, `>=` and `<=` do, so each is written as
+    those comparisons, which `comparisons_ignore_trailing_blanks` (the next rule) then
+    gives Redshift's meaning: trailing blanks are insignificant
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html), and an
+    integer meets a string as text (c_Supported_data_types.html). Only a construct with a
+    string-literal operand is rewritten; a SUPER operand keeps its own rules.
+
+    The three-valued logic is the construct's own: `x IN (a, b)` is `x = a OR x = b` (NULL
+    when nothing matches and a side is NULL; r_in_condition.html), `x BETWEEN a AND b` is
+    `x >= a AND x <= b` (r_range_condition.html), a simple CASE compares with `=`
+    (r_CASE_function.html), and DECODE matches a NULL search value to a NULL expression
+    (r_DECODE_expression.html).
+    """
+    scope = Scope.of(tree)
+
+    def literal(node: exp.Expr | None) -> bool:
+        return node is not None and _is_string_literal(node)
+
+    def eq(x: exp.Expr, value: exp.Expr) -> exp.Expr:
+        return exp.EQ(this=x.copy(), expression=value.copy())
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.In) and node.expressions and not node.args.get("query") \
+                and any(literal(v) for v in node.expressions) and not scope.is_super(node.this):
+            return exp.Paren(this=exp.or_(*(eq(node.this, v) for v in node.expressions),
+                                          copy=False))
+        if isinstance(node, exp.Between) and (literal(node.args.get("low")) or literal(
+                node.args.get("high"))) and not scope.is_super(node.this):
+            return exp.Paren(this=exp.and_(
+                exp.GTE(this=node.this.copy(), expression=node.args["low"].copy()),
+                exp.LTE(this=node.this.copy(), expression=node.args["high"].copy()),
+                copy=False))
+        if isinstance(node, exp.Case) and node.this is not None and any(
+                literal(branch.this) for branch in node.args.get("ifs") or []) \
+                and not scope.is_super(node.this):
+            return exp.Case(ifs=[exp.If(this=eq(node.this, branch.this), true=branch.args["true"])
+                                 for branch in node.args["ifs"]],
+                            default=node.args.get("default"))
+        if isinstance(node, exp.DecodeCase) and len(node.expressions) >= 3 and any(
+                literal(v) for v in node.expressions[1::2]) \
+                and not scope.is_super(node.expressions[0]):
+            x, *pairs = node.expressions
+            default = pairs.pop() if len(pairs) % 2 else None
+            ifs = []
+            for search, result in zip(pairs[::2], pairs[1::2], strict=True):
+                if isinstance(search, exp.Null):
+                    test: exp.Expr = exp.Is(this=x.copy(), expression=exp.Null())
+                elif literal(search) or isinstance(search, exp.Literal):
+                    test = eq(x, search)
+                else:
+                    test = exp.or_(eq(x, search), exp.and_(
+                        exp.Is(this=x.copy(), expression=exp.Null()),
+                        exp.Is(this=search.copy(), expression=exp.Null())))
+                ifs.append(exp.If(this=test, true=result.copy()))
+            return exp.Case(ifs=ifs, default=default.copy() if default is not None else None)
+        return node
+
+    return post_order(tree, rule)
+
+
 def comparisons_ignore_trailing_blanks(tree: exp.Expr) -> exp.Expr:
     """`x = 'abc  '`: trailing blanks are insignificant when Redshift compares strings.
 
