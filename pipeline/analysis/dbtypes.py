@@ -244,8 +244,10 @@ def result_frame(result: Result | None) -> pd.DataFrame:
     """A Data API result set (`dataapi.Result`, or None for no rows) as a DataFrame.
 
     Values are typed from the column's Redshift type name: timestamps become UTC
-    datetimes (naive ones are UTC), numerics become numbers, booleans stay
-    booleans; SUPER stays JSON text, as redshift-connector returns it.
+    datetimes (naive ones are UTC), floats become float64, NUMERIC/DECIMAL values
+    Decimals with their scale (a float64 would print 1.7500 as 1.75 and cut a
+    DECIMAL(38, 17) quotient past its 17th digit), booleans stay booleans; SUPER stays
+    JSON text, as redshift-connector returns it.
     """
     import pandas as pd
 
@@ -264,13 +266,24 @@ def result_frame(result: Result | None) -> pd.DataFrame:
         elif kind in ("int2", "int4", "int8", "smallint", "integer", "bigint"):
             frame.isetitem(
                 index, column.astype("Int64") if column.isna().any() else column.astype("int64"))
-        elif kind in ("float4", "float8", "real", "double precision", "numeric", "decimal"):
+        elif kind in ("numeric", "decimal"):
+            frame.isetitem(index, _decimals(column))
+        elif kind in ("float4", "float8", "real", "double precision"):
             frame.isetitem(index, _numbers(column))
         elif kind in ("bool", "boolean"):
             frame.isetitem(
                 index, column.astype("boolean") if column.isna().any() else column.astype(bool))
     return frame
 
+
+
+def _decimals(column: Any) -> Any:
+    """A NUMERIC/DECIMAL column as exact Decimals (an object column, None for NULL), as the
+    DB-API cursor and redshift-connector return them."""
+    import pandas as pd
+
+    values = [None if v is None else Decimal(str(v)) for v in column]
+    return pd.Series(values, index=column.index, dtype=object)
 
 
 def _numbers(column: Any) -> Any:

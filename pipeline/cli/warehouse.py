@@ -31,7 +31,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
         except dbapi.DatabaseError as exc:  # the warehouse refused the statement
             raise SqlError(exc.error) from exc
     if args.format == "json":  # json_records spells NaN and the infinities itself
-        print(json.dumps(json_records(frame), ensure_ascii=False, allow_nan=False))
+        print(dumps_records(json_records(frame)))
         return 0
     frame = spell_non_finite(frame)
     if args.format == "csv":
@@ -91,13 +91,36 @@ def json_records(frame: Any) -> list[dict[str, Any]]:
         if isinstance(v, float):
             return None if math.isnan(v) else v
         if isinstance(v, Decimal):
-            return int(v) if v == v.to_integral_value() else float(v)
+            return ExactNumber(v)
         return v
 
     frame = spell_non_finite(frame)
     columns = [str(c) for c in frame.columns]
     return [dict(zip(columns, map(value, row), strict=True))
             for row in frame.astype(object).itertuples(index=False, name=None)]
+
+
+class ExactNumber(str):
+    """A NUMERIC value's text (1.7500), written by `dumps_records` as a bare JSON number."""
+
+
+def dumps_records(records: list[dict[str, Any]]) -> str:
+    """JSON text of `json_records`, a NUMERIC value as the number the Data API gives
+    (`1.7500`, all 38 digits), not a float's (`1.75`, 17 digits at most).
+
+    The rows are flat, so each one is written key by key: a NUMERIC's text goes in bare,
+    everything else through json.dumps (the format json.dumps itself gives a list of
+    dicts: `[{"k": v, ...}, ...]`).
+    """
+
+    def field(value: Any) -> str:
+        if isinstance(value, ExactNumber):
+            return str(value)
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    rows = ("{" + ", ".join(f"{field(k)}: {field(v)}" for k, v in record.items()) + "}"
+            for record in records)
+    return "[" + ", ".join(rows) + "]"
 
 
 def query_text(args: argparse.Namespace) -> str:
