@@ -298,6 +298,30 @@ def test_super_functions_answer_like_redshift(function, expected):
     assert duckdb.connect().execute(to_duckdb(f"SELECT {function}")).fetchone()[0] == expected
 
 
+@pytest.mark.parametrize(("function", "expected"), [
+    ("SPLIT_TO_ARRAY('12|345|6789', '|')", '["12","345","6789"]'),  # the page's example
+    ("SPLIT_TO_ARRAY('a,b')", '["a","b"]'),  # the delimiter defaults to a comma
+    ("SPLIT_TO_ARRAY('x||y.z', '||')", '["x","y.z"]'),  # a string, not a pattern
+    ("SPLIT_TO_ARRAY('a b', ' ')[1]", '"b"'),  # a SUPER array, subscripts from 0
+    ("SPLIT_TO_ARRAY(NULL, ',')", None),
+])
+def test_split_to_array_answers_a_super_array_of_strings(function, expected):
+    sql = f"SELECT JSON_SERIALIZE({function})"  # the value as the Data API shows a SUPER
+    assert duckdb.connect().execute(to_duckdb(sql)).fetchone()[0] == expected
+
+
+def test_split_to_array_counts_words_with_get_array_length():
+    sql = to_duckdb("SELECT GET_ARRAY_LENGTH(SPLIT_TO_ARRAY('BUY BTC 100', ' '))")
+    assert duckdb.connect().execute(sql).fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("call", ["SPLIT_TO_ARRAY('', ',')", "SPLIT_TO_ARRAY('a,b', '')"])
+def test_split_to_array_refuses_what_its_page_leaves_open(call):
+    with pytest.raises(duckdb.Error, match="unsupported on the embedded warehouse: "
+                                           "SPLIT_TO_ARRAY of an empty string"):
+        duckdb.connect().execute(to_duckdb(f"SELECT {call}")).fetchall()
+
+
 @pytest.mark.parametrize(("redshift", "duckdb_sql"), [
     ("SELECT JSON_EXTRACT_PATH_TEXT(s, 'f4', 'f6') FROM t",
      "SELECT JSON_EXTRACT_STRING(s, '$.\"f4\".\"f6\"') FROM t"),
