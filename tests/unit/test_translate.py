@@ -322,6 +322,31 @@ def test_split_to_array_refuses_what_its_page_leaves_open(call):
         duckdb.connect().execute(to_duckdb(f"SELECT {call}")).fetchall()
 
 
+@pytest.mark.parametrize(("function", "expected"), [
+    # the page's two examples (r_array_concat.html), ARRAY() written as JSON_PARSE
+    ("ARRAY_CONCAT(JSON_PARSE('[10001,10002]'), JSON_PARSE('[10003,10004]'))",
+     "[10001,10002,10003,10004]"),
+    ("ARRAY_CONCAT(JSON_PARSE('[10001,10002]'), JSON_PARSE('[\"ab\",\"cd\"]'))",
+     '[10001,10002,"ab","cd"]'),
+    ("ARRAY_CONCAT(JSON_PARSE('[]'), JSON_PARSE('[[1],{\"a\":null}]'))", '[[1],{"a":null}]'),
+    ("ARRAY_CONCAT(NULL::SUPER, JSON_PARSE('[1]'))", None),
+    # DuckDB's VARIANT stores a JSON null as it stores NULL: both give NULL
+    ("ARRAY_CONCAT(JSON_PARSE('[1]'), JSON_PARSE('null'))", None),
+])
+def test_array_concat_joins_two_super_arrays(function, expected):
+    sql = f"SELECT JSON_SERIALIZE({function})"
+    assert duckdb.connect().execute(to_duckdb(sql)).fetchone()[0] == expected
+
+
+@pytest.mark.parametrize("second", ["JSON_PARSE('{\"a\":1}')", "JSON_PARSE('1')",
+                                    "JSON_PARSE('\"s\"')"])
+def test_array_concat_refuses_a_value_that_is_not_an_array(second):
+    sql = to_duckdb(f"SELECT ARRAY_CONCAT(JSON_PARSE('[1]'), {second})")
+    with pytest.raises(duckdb.Error, match="unsupported on the embedded warehouse: "
+                                           "ARRAY_CONCAT of a value that is not an array"):
+        duckdb.connect().execute(sql).fetchall()
+
+
 @pytest.mark.parametrize(("redshift", "duckdb_sql"), [
     ("SELECT JSON_EXTRACT_PATH_TEXT(s, 'f4', 'f6') FROM t",
      "SELECT JSON_EXTRACT_STRING(s, '$.\"f4\".\"f6\"') FROM t"),

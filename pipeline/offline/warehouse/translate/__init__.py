@@ -89,6 +89,7 @@ from pipeline.offline.warehouse.translate.shapes import (
 )
 from pipeline.offline.warehouse.translate.statements import STATEMENT_RULES
 from pipeline.offline.warehouse.translate.super_rules import (
+    array_concat_of_variants,
     json_extract_path_text,
     json_parse_to_variant,
     partiql_unnest,
@@ -204,6 +205,7 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     json_parse_to_variant,
     super_dynamic_typing,
     split_to_array_as_variant,
+    array_concat_of_variants,
     super_functions,
     json_extract_path_text,
     typed_division,

@@ -335,6 +335,8 @@ FUNCTIONS: tuple[Function, ...] = (
             rendering="json_parse_to_variant"),
     _scalar("SPLIT_TO_ARRAY", "split_to_array.html", "string [delimiter]", result="SUPER",
             rendering="split_to_array_as_variant"),
+    _scalar("ARRAY_CONCAT", "r_array_concat.html", "super super", result="SUPER",
+            rendering="array_concat_of_variants"),
     _scalar("JSON_EXTRACT_PATH_TEXT", "JSON_EXTRACT_PATH_TEXT.html",
             "json path_text ... [null_if_invalid]",
             result="VARCHAR", rendering="json_extract_path_text"),

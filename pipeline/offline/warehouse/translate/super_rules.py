@@ -561,6 +561,36 @@ def split_to_array_as_variant(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rule)
 
 
+# r_array_concat.html: "The two arguments must be valid arrays"; what Redshift does with
+# anything else is not documented, so a non-array value is refused when a row meets it
+# (a SQL NULL argument gives NULL, the rule for a function of NULL; DuckDB's VARIANT
+# stores a JSON null as it stores NULL, so a JSON null gives NULL too).
+_ARRAY_CONCAT = (
+    "CASE WHEN __a__ IS NULL OR __b__ IS NULL THEN NULL "
+    f"WHEN {_SUPER_TESTS['array'].format(v='__a__')} "
+    f"AND {_SUPER_TESTS['array'].format(v='__b__')} "
+    "THEN CAST(list_concat(CAST(__a__ AS VARIANT[]), CAST(__b__ AS VARIANT[])) AS VARIANT) "
+    "ELSE error('unsupported on the embedded warehouse: ARRAY_CONCAT of a value that is not "
+    "an array (Redshift''s result is not documented)') END"
+)
+
+
+def array_concat_of_variants(tree: exp.Expr) -> exp.Expr:
+    """`ARRAY_CONCAT(array1, array2)` -> the first array's elements, then the second's.
+
+    r_array_concat.html: a SUPER array; elements of different types mix
+    (`[10001,10002,"ab","cd"]`), as they do in a VARIANT list.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if call_name(node) != "ARRAY_CONCAT":
+            return node
+        first, second = node.expressions  # two: the registry's synopsis has checked
+        return exp.Paren(this=fill(_ARRAY_CONCAT, a=first, b=second))
+
+    return tree.transform(rule)
+
+
 def json_extract_path_text(tree: exp.Expr) -> exp.Expr:
     """`JSON_EXTRACT_PATH_TEXT(json, 'k1', 'k2'[, null_if_invalid])` -> `json_extract_string`.
 
