@@ -10,8 +10,8 @@ every wrong case. A case is
   traceback.
 
 tests/integration/test_conformance.py holds every file to no wrong case once it has been
-run, once: the test half (heldout_test.txt) and the fresh sets of rounds 2 to 5
-(heldout_r2.txt ... heldout_r5.txt) were each run a single time before any fix, and
+run, once: the test half (heldout_test.txt) and the fresh sets of rounds 2 to 6
+(heldout_r2.txt ... heldout_r6.txt) were each run a single time before any fix, and
 those figures are in docs/redshift-sql.md.
 """
 

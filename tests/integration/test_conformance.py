@@ -353,7 +353,8 @@ def test_data_api_results_render_the_same_json(warehouse_file: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("half", ["heldout_dev.txt", "heldout_test.txt", "heldout_r2.txt",
-                                  "heldout_r3.txt", "heldout_r4.txt", "heldout_r5.txt"])
+                                  "heldout_r3.txt", "heldout_r4.txt", "heldout_r5.txt",
+                                  "heldout_r6.txt"])
 def test_heldout_cases_have_no_wrong_answer(half: str) -> None:
     """tests/conformance/heldout_*.txt: cases from guide pages the corpus had not used;
     each is right or refused clearly, never a wrong answer or a traceback. (The test

@@ -298,6 +298,55 @@ def test_super_functions_answer_like_redshift(function, expected):
     assert duckdb.connect().execute(to_duckdb(f"SELECT {function}")).fetchone()[0] == expected
 
 
+@pytest.mark.parametrize(("function", "expected"), [
+    ("SPLIT_TO_ARRAY('12|345|6789', '|')", '["12","345","6789"]'),  # the page's example
+    ("SPLIT_TO_ARRAY('a,b')", '["a","b"]'),  # the delimiter defaults to a comma
+    ("SPLIT_TO_ARRAY('x||y.z', '||')", '["x","y.z"]'),  # a string, not a pattern
+    ("SPLIT_TO_ARRAY('a b', ' ')[1]", '"b"'),  # a SUPER array, subscripts from 0
+    ("SPLIT_TO_ARRAY(NULL, ',')", None),
+])
+def test_split_to_array_answers_a_super_array_of_strings(function, expected):
+    sql = f"SELECT JSON_SERIALIZE({function})"  # the value as the Data API shows a SUPER
+    assert duckdb.connect().execute(to_duckdb(sql)).fetchone()[0] == expected
+
+
+def test_split_to_array_counts_words_with_get_array_length():
+    sql = to_duckdb("SELECT GET_ARRAY_LENGTH(SPLIT_TO_ARRAY('BUY BTC 100', ' '))")
+    assert duckdb.connect().execute(sql).fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("call", ["SPLIT_TO_ARRAY('', ',')", "SPLIT_TO_ARRAY('a,b', '')"])
+def test_split_to_array_refuses_what_its_page_leaves_open(call):
+    with pytest.raises(duckdb.Error, match="unsupported on the embedded warehouse: "
+                                           "SPLIT_TO_ARRAY of an empty string"):
+        duckdb.connect().execute(to_duckdb(f"SELECT {call}")).fetchall()
+
+
+@pytest.mark.parametrize(("function", "expected"), [
+    # the page's two examples (r_array_concat.html), ARRAY() written as JSON_PARSE
+    ("ARRAY_CONCAT(JSON_PARSE('[10001,10002]'), JSON_PARSE('[10003,10004]'))",
+     "[10001,10002,10003,10004]"),
+    ("ARRAY_CONCAT(JSON_PARSE('[10001,10002]'), JSON_PARSE('[\"ab\",\"cd\"]'))",
+     '[10001,10002,"ab","cd"]'),
+    ("ARRAY_CONCAT(JSON_PARSE('[]'), JSON_PARSE('[[1],{\"a\":null}]'))", '[[1],{"a":null}]'),
+    ("ARRAY_CONCAT(NULL::SUPER, JSON_PARSE('[1]'))", None),
+    # DuckDB's VARIANT stores a JSON null as it stores NULL: both give NULL
+    ("ARRAY_CONCAT(JSON_PARSE('[1]'), JSON_PARSE('null'))", None),
+])
+def test_array_concat_joins_two_super_arrays(function, expected):
+    sql = f"SELECT JSON_SERIALIZE({function})"
+    assert duckdb.connect().execute(to_duckdb(sql)).fetchone()[0] == expected
+
+
+@pytest.mark.parametrize("second", ["JSON_PARSE('{\"a\":1}')", "JSON_PARSE('1')",
+                                    "JSON_PARSE('\"s\"')"])
+def test_array_concat_refuses_a_value_that_is_not_an_array(second):
+    sql = to_duckdb(f"SELECT ARRAY_CONCAT(JSON_PARSE('[1]'), {second})")
+    with pytest.raises(duckdb.Error, match="unsupported on the embedded warehouse: "
+                                           "ARRAY_CONCAT of a value that is not an array"):
+        duckdb.connect().execute(sql).fetchall()
+
+
 @pytest.mark.parametrize(("redshift", "duckdb_sql"), [
     ("SELECT JSON_EXTRACT_PATH_TEXT(s, 'f4', 'f6') FROM t",
      "SELECT JSON_EXTRACT_STRING(s, '$.\"f4\".\"f6\"') FROM t"),

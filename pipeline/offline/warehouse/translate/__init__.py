@@ -89,9 +89,11 @@ from pipeline.offline.warehouse.translate.shapes import (
 )
 from pipeline.offline.warehouse.translate.statements import STATEMENT_RULES
 from pipeline.offline.warehouse.translate.super_rules import (
+    array_concat_of_variants,
     json_extract_path_text,
     json_parse_to_variant,
     partiql_unnest,
+    split_to_array_as_variant,
     super_attribute_names_lower_case,
     super_dynamic_typing,
     super_functions,
@@ -202,6 +204,8 @@ TREE_RULES: tuple[Callable[[exp.Expr], exp.Expr], ...] = (
     super_subscript_zero_based,
     json_parse_to_variant,
     super_dynamic_typing,
+    split_to_array_as_variant,
+    array_concat_of_variants,
     super_functions,
     json_extract_path_text,
     typed_division,

@@ -19,9 +19,9 @@ from pipeline.offline.warehouse.translate.registry import REGISTRY, TEXT_KINDS
 # JSON(x), JSON_EXTRACT_PATH_TEXT -> a `->>` path keeping only the first key), which
 # answer wrongly on VARIANT; the parser keeps them as plain calls for the rules instead.
 PORTED_SUPER_FUNCTIONS = frozenset({
-    "CAN_JSON_PARSE", "GET_ARRAY_LENGTH", "IS_ARRAY", "IS_BIGINT", "IS_BOOLEAN", "IS_DECIMAL",
-    "IS_FLOAT", "IS_INTEGER", "IS_OBJECT", "IS_SCALAR", "IS_SMALLINT", "IS_VARCHAR",
-    "JSON_EXTRACT_PATH_TEXT", "JSON_PARSE", "JSON_SERIALIZE", "JSON_TYPEOF",
+    "ARRAY_CONCAT", "CAN_JSON_PARSE", "GET_ARRAY_LENGTH", "IS_ARRAY", "IS_BIGINT", "IS_BOOLEAN",
+    "IS_DECIMAL", "IS_FLOAT", "IS_INTEGER", "IS_OBJECT", "IS_SCALAR", "IS_SMALLINT", "IS_VARCHAR",
+    "JSON_EXTRACT_PATH_TEXT", "JSON_PARSE", "JSON_SERIALIZE", "JSON_TYPEOF", "SPLIT_TO_ARRAY",
 })
 
 

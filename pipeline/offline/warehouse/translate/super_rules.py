@@ -533,6 +533,64 @@ def super_functions(tree: exp.Expr) -> exp.Expr:
     return tree.transform(rule)
 
 
+# SPLIT_TO_ARRAY's page documents one example; an empty input or an empty delimiter is
+# not, so either is refused when the row meets it rather than answered by guess.
+_SPLIT_TO_ARRAY = (
+    "CAST(CASE WHEN __s__ = '' OR __d__ = '' THEN error('unsupported on the embedded "
+    "warehouse: SPLIT_TO_ARRAY of an empty string or with an empty delimiter (Redshift''s "
+    "result is not documented)') ELSE string_split(__s__, __d__) END AS VARIANT)"
+)
+
+
+def split_to_array_as_variant(tree: exp.Expr) -> exp.Expr:
+    """`SPLIT_TO_ARRAY(string[, delimiter])` -> a VARIANT array of the parts, as text.
+
+    split_to_array.html: the delimiter defaults to a comma and the result is a SUPER
+    array of strings (`'12|345|6789', '|'` -> `["12","345","6789"]`); the delimiter is
+    a plain string, not a pattern, as DuckDB's `string_split` takes it. A NULL argument
+    gives NULL (the SQL rule for a function of NULL).
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if call_name(node) != "SPLIT_TO_ARRAY":
+            return node
+        args = node.expressions  # how many: the registry's synopsis has checked
+        delimiter = args[1] if len(args) == 2 else exp.Literal.string(",")
+        return exp.Paren(this=fill(_SPLIT_TO_ARRAY, s=args[0], d=delimiter))
+
+    return tree.transform(rule)
+
+
+# r_array_concat.html: "The two arguments must be valid arrays"; what Redshift does with
+# anything else is not documented, so a non-array value is refused when a row meets it
+# (a SQL NULL argument gives NULL, the rule for a function of NULL; DuckDB's VARIANT
+# stores a JSON null as it stores NULL, so a JSON null gives NULL too).
+_ARRAY_CONCAT = (
+    "CASE WHEN __a__ IS NULL OR __b__ IS NULL THEN NULL "
+    f"WHEN {_SUPER_TESTS['array'].format(v='__a__')} "
+    f"AND {_SUPER_TESTS['array'].format(v='__b__')} "
+    "THEN CAST(list_concat(CAST(__a__ AS VARIANT[]), CAST(__b__ AS VARIANT[])) AS VARIANT) "
+    "ELSE error('unsupported on the embedded warehouse: ARRAY_CONCAT of a value that is not "
+    "an array (Redshift''s result is not documented)') END"
+)
+
+
+def array_concat_of_variants(tree: exp.Expr) -> exp.Expr:
+    """`ARRAY_CONCAT(array1, array2)` -> the first array's elements, then the second's.
+
+    r_array_concat.html: a SUPER array; elements of different types mix
+    (`[10001,10002,"ab","cd"]`), as they do in a VARIANT list.
+    """
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        if call_name(node) != "ARRAY_CONCAT":
+            return node
+        first, second = node.expressions  # two: the registry's synopsis has checked
+        return exp.Paren(this=fill(_ARRAY_CONCAT, a=first, b=second))
+
+    return tree.transform(rule)
+
+
 def json_extract_path_text(tree: exp.Expr) -> exp.Expr:
     """`JSON_EXTRACT_PATH_TEXT(json, 'k1', 'k2'[, null_if_invalid])` -> `json_extract_string`.
 

@@ -38,9 +38,8 @@ def strip_sortkey(sql: str) -> str:
 # Redshift SUPER functions whose DuckDB VARIANT equivalents are not written yet; a
 # rule that ports one moves it to PORTED_SUPER_FUNCTIONS.
 UNPORTED_SUPER_FUNCTIONS = frozenset({
-    "ARRAY", "ARRAY_CONCAT", "ARRAY_FLATTEN", "DECIMAL_PRECISION", "DECIMAL_SCALE", "IS_CHAR",
-    "JSON_SERIALIZE_TO_VARBYTE", "JSON_SIZE", "OBJECT", "OBJECT_TRANSFORM", "SPLIT_TO_ARRAY",
-    "SUBARRAY",
+    "ARRAY", "ARRAY_FLATTEN", "DECIMAL_PRECISION", "DECIMAL_SCALE", "IS_CHAR",
+    "JSON_SERIALIZE_TO_VARBYTE", "JSON_SIZE", "OBJECT", "OBJECT_TRANSFORM", "SUBARRAY",
 })
 
 
