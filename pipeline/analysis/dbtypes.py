@@ -276,13 +276,12 @@ def result_frame(result: Result | None) -> pd.DataFrame:
     return frame
 
 
-
 def _decimals(column: Any) -> Any:
     """A NUMERIC/DECIMAL column as exact Decimals (an object column, None for NULL), as the
-    DB-API cursor and redshift-connector return them."""
+    DB-API cursor (`python_value`) and redshift-connector return them."""
     import pandas as pd
 
-    values = [None if v is None else Decimal(str(v)) for v in column]
+    values = [python_value(v, "numeric") for v in column]
     return pd.Series(values, index=column.index, dtype=object)
 
 
@@ -295,4 +294,3 @@ def _numbers(column: Any) -> Any:
         return pd.to_numeric(column)
     values = [None if v is None else float(NON_FINITE_FLOATS.get(v, v)) for v in column]
     return pd.Series(values, index=column.index, dtype=object)  # map() would infer float64
-

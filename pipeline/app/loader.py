@@ -97,11 +97,9 @@ def archive(store: ObjectStore, keys: staging.StagedKeys) -> None:
         store.move(key, staging.processed_key(key))
 
 
-def load_batch(
-    envelopes: list[Envelope], store: ObjectStore, warehouse: Warehouse, now: datetime
-) -> LoadOutcome:
-    """Stage, load (exactly once per part) and archive one batch of envelopes."""
-    prepared = prepare(envelopes)
+def stage(prepared: Prepared, store: ObjectStore, now: datetime) -> staging.StagedKeys:
+    """Write a prepared batch's objects under incoming/: rejected rows first, then the rows
+    and parts objects and their manifests (the order the guarantee rests on)."""
     keys = staging.keys_for(prepared.name, now)
     if prepared.rejected:
         store.put(keys.rejected, staging.ndjson_gz(r.as_dict() for r in prepared.rejected))
@@ -110,6 +108,15 @@ def load_batch(
     store.put(keys.rows, staging.ndjson_gz(prepared.rows, validated=True))
     store.put(keys.parts, staging.ndjson_gz(prepared.parts, validated=True))
     write_manifests(store, keys)
+    return keys
+
+
+def load_batch(
+    envelopes: list[Envelope], store: ObjectStore, warehouse: Warehouse, now: datetime
+) -> LoadOutcome:
+    """Stage, load (exactly once per part) and archive one batch of envelopes."""
+    prepared = prepare(envelopes)
+    keys = stage(prepared, store, now)
     try:
         statement_id = warehouse.load(
             store.url(keys.rows_manifest), store.url(keys.parts_manifest)

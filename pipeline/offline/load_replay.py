@@ -38,7 +38,7 @@ def replay(loads: int, *, checkpoint_threshold: str | None = None, seed: int = 1
            ) -> dict[str, Any]:
     """CPU seconds per statement kind over `loads` loads, and the rows they loaded."""
     from pipeline.app import loader
-    from pipeline.core import envelope, staging
+    from pipeline.core import envelope
     from pipeline.core.dataset import load_dataset
     from pipeline.offline.emulator import start_emulator
     from pipeline.offline.warehouse.engine import DuckDbWarehouse, Session
@@ -68,13 +68,8 @@ def replay(loads: int, *, checkpoint_threshold: str | None = None, seed: int = 1
                         published_at=envelope.format_time(datetime.now(UTC)), source="replay",
                         max_bytes=local.max_message_bytes)]
                 prepared = loader.prepare(parts)
-                keys = staging.keys_for(prepared.name, datetime.now(UTC))
-                for line in prepared.parts:
-                    line["object_key"] = keys.rows
-                store.put(keys.rows, staging.ndjson_gz(prepared.rows, validated=True))
-                store.put(keys.parts, staging.ndjson_gz(prepared.parts, validated=True))
-                loader.write_manifests(store, keys)
-                staged.append((keys, len(prepared.rows)))
+                staged.append((loader.stage(prepared, store, datetime.now(UTC)),
+                               len(prepared.rows)))
             rows = 0
             for keys, count in staged:
                 session = Session(warehouse, "loader", threading.Event(), autocommit=False)

@@ -483,9 +483,7 @@ class DuckDbWarehouse:
                  ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._setup(path, open_for_writing(path, wait_for_readers_s), s3)
-        self._con.execute("SET GLOBAL TimeZone = 'UTC'")
-        for statement in _BOOTSTRAP:
-            self._con.execute(statement)
+        self._bootstrap()
 
     def _setup(self, path: Path, con: Any, s3: Callable[[], Any]) -> None:
         self.path = path
@@ -495,6 +493,12 @@ class DuckDbWarehouse:
         self._s3: Any = None
         self.locks = TableLocks()
         self.writable = True
+
+    def _bootstrap(self) -> None:
+        """UTC, and the load-error tables a writable database keeps."""
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")
+        for statement in _BOOTSTRAP:
+            self._con.execute(statement)
 
     @classmethod
     def reading(cls, path: Path) -> DuckDbWarehouse:
@@ -516,9 +520,7 @@ class DuckDbWarehouse:
 
         warehouse = cls.__new__(cls)
         warehouse._setup(Path(":memory:"), duckdb.connect(), _no_s3)
-        warehouse._con.execute("SET GLOBAL TimeZone = 'UTC'")
-        for statement in _BOOTSTRAP:
-            warehouse._con.execute(statement)
+        warehouse._bootstrap()
         return warehouse
 
     def cursor(self) -> Any:

@@ -193,7 +193,7 @@ def arithmetic_type(operator: type[exp.Expr], a: Numeric, b: Numeric) -> Numeric
     if scale > 100:  # "The scale limit of 100 is applied after ..."
         precision, scale = precision - (scale - 100), 100
     if precision > MAX_PRECISION:
-        precision, scale = MAX_PRECISION, max(MAX_PRECISION + scale - precision, min(4, 100))
+        precision, scale = MAX_PRECISION, max(MAX_PRECISION + scale - precision, 4)
     return decimal(precision, scale)
 
 
