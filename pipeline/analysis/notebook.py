@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pipeline.core import envelope, sampling
+from pipeline.core.columns import NAMES
 from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES
 
 if TYPE_CHECKING:
@@ -288,13 +289,17 @@ def chi_square_critical(df: int, z: float = 3.090232) -> float:
 
 
 def row_bytes(rows: Iterable[dict[str, Any]]) -> list[int]:
-    """Each row's size inside an envelope: its compact JSON in UTF-8 (as `envelope.dumps`)."""
-    return [len(envelope.dumps(row).encode("utf-8")) for row in rows]
+    """Each row's size inside an envelope, as the publisher sends it: the compact JSON of
+    its values (an array, version 2) when every row is a record of the dataset's columns."""
+    rows = list(rows)
+    columnar = all(map(envelope.is_record, rows))
+    return [len(envelope.row_json(row, columnar).encode("utf-8")) for row in rows]
 
 
 def empty_envelope_bytes(batch_id: str, published_at: str, source: str) -> int:
-    """The size of a one-part envelope with no rows (`"rows":[]`, `"row_count":0`)."""
-    empty = envelope.Envelope(batch_id, 1, 1, published_at, source, 0, [])
+    """The size of a one-part envelope with no rows (`"rows":[]`, `"row_count":0`), the
+    columns named once as the publisher's version 2 does."""
+    empty = envelope.Envelope(batch_id, 1, 1, published_at, source, 0, [], columns=NAMES)
     return len(envelope.encode(empty).encode("utf-8"))
 
 

@@ -109,7 +109,12 @@ def truncate_utf8(text: str, limit: int = MAX_VARCHAR_BYTES) -> tuple[str, int]:
 def stage_row(row: Any, *, batch_id: str, part: int, row_no: int) -> dict[str, Any]:
     """The NDJSON line COPY loads for one valid row; raises RowRejected with the reason."""
     if not isinstance(row, dict):
-        raise RowRejected(f"row must be a JSON object, got {type(row).__name__}")
+        # A version 2 envelope sends each row as an array of its columns' values; one
+        # that got here has the wrong number of them (envelope.decode kept it as sent).
+        got = (f"an array of {len(row)} values" if isinstance(row, list)
+               else type(row).__name__)
+        raise RowRejected(f"row must be a JSON object, or an array of one value per column "
+                          f"of its envelope, got {got}")
     if row.keys() != _COLUMN_SET:
         missing = [c for c in NAMES if c not in row]
         extra = sorted(k for k in row if k not in _COLUMN_SET)

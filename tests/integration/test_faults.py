@@ -245,15 +245,18 @@ class SqsFailingAfterFirstBatch:
 @pytest.mark.parametrize("how", ["connection", "refused"])
 def test_publisher_failing_halfway_loads_the_parts_sent_and_nothing_else(local_stack, dataset,
                                                                          how):
-    settings = dataclasses.replace(local_stack.settings, sample_min=150, sample_max=150,
+    # More than ten parts: the first SendMessageBatch (ten entries) goes, the next fails.
+    settings = dataclasses.replace(local_stack.settings, sample_min=260, sample_max=260,
                                    max_message_bytes=4096)
     client = SqsFailingAfterFirstBatch(sqs(local_stack), how)
     with pytest.raises(PublishError) as raised:
         publish_tick(dataset, SqsQueue(client, settings.queue_url), settings,
                      random.Random(60), datetime.now(UTC))
     sent = [envelope.decode(body) for body in client.sent]
-    assert [p.part for p in sent] == list(range(1, 11)) and sent[0].parts == 13
-    assert "11, 12, 13" in str(raised.value), "the error names the parts not sent"
+    parts = sent[0].parts
+    assert [p.part for p in sent] == list(range(1, 11)) and 10 < parts <= 20
+    not_sent = ", ".join(map(str, range(11, parts + 1)))
+    assert not_sent in str(raised.value), "the error names the parts not sent"
     drain(local_stack)
     assert_all_loaded(local_stack, sent)
     assert count(local_stack, "SELECT COUNT(DISTINCT batch_id) FROM scraped.load_ledger") == 1

@@ -33,6 +33,9 @@ pytestmark = pytest.mark.integration
 BATCH = "5f0c2a52-8d0c-4c4e-9d1e-0f7a0f6b9a11"
 
 
+NOT_A_ROW = "row must be a JSON object, or an array of one value per column of its envelope"
+
+
 def header(**change: Any) -> dict[str, Any]:
     """A valid one-row envelope as a dict, with `change` applied (None drops a field)."""
     body = {
@@ -128,8 +131,8 @@ def edge_rows(base: dict[str, Any]) -> tuple[list[Any], dict[int, str]]:
         (base | {"message_content": "half \ud83d a pair"}, "lone surrogate"),
         ({k: v for k, v in base.items() if k != "trader_id"}, "missing ['trader_id']"),
         (base | {"views": 10}, "unexpected ['views']"),
-        ([1, 2, 3], "row must be a JSON object, got list"),
-        (None, "row must be a JSON object, got NoneType"),
+        ([1, 2, 3], f"{NOT_A_ROW}, got an array of 3 values"),
+        (None, f"{NOT_A_ROW}, got NoneType"),
     ]
     rows = [*good, *(row for row, _ in bad)]
     return rows, {len(good) + i: reason for i, (_, reason) in enumerate(bad)}

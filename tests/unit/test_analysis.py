@@ -179,7 +179,8 @@ def test_chi_square_critical_value_is_within_one_percent_of_the_table(df, exact)
 def test_single_message_bytes_is_the_exact_size_of_the_encoded_envelope(n):
     rows = [record(i, text="é" * (i % 7) + '"quoted", | piped') for i in range(n)]
     empty = analysis.empty_envelope_bytes(BATCH, PUBLISHED, "telegram-scraper")
-    one = envelope.Envelope(BATCH, 1, 1, PUBLISHED, "telegram-scraper", 0, rows)
+    (one,) = envelope.split(rows, batch_id=BATCH, published_at=PUBLISHED,
+                            source="telegram-scraper", max_bytes=1_048_576)
     assert analysis.single_message_bytes(analysis.row_bytes(rows), empty) == len(
         envelope.encode(one).encode("utf-8")
     )
