@@ -101,6 +101,9 @@ def loader_child(report: Path, load_every_ms: int = 0) -> None:
     def notice(_: object) -> None:
         print("invoked", flush=True)
 
+    # A warm container: its clients built and the schema checked before the first
+    # message, as Lambda's init phase would (a cold start is per container, not per row).
+    (drain if load_every_ms else loader).lambda_dependencies()
     runner: Pollers | DrainSchedule
     if load_every_ms:
         runner = DrainSchedule(drain.handler, settings, every_s=load_every_ms / 1000,
@@ -131,6 +134,7 @@ def dataapi_child(report: Path) -> None:
 
     settings = Settings.from_env()
     with EmbeddedDataApi.start(settings.warehouse_path, settings) as api:
+        api.connect_s3()
         report.write_text(json.dumps({"endpoint_url": api.endpoint_url}))
         sys.stdin.read()
     report.with_suffix(".cpu").write_text(str(cpu_s()))
