@@ -31,7 +31,7 @@ from pipeline.core.limits import BIGINT_MAX, BIGINT_MIN, EARLIEST_YEAR, LATEST_Y
 from pipeline.core.limits import REDSHIFT_MAX_VARCHAR_BYTES as MAX_VARCHAR_BYTES
 
 _COLUMN_SET = frozenset(NAMES)
-_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
+_CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z\Z")
 
 
 class RowRejected(ValueError):
@@ -51,7 +51,7 @@ class Rejection:
                 "reason": self.reason, "row": self.row}
 
 
-def _int(row: dict[str, Any], name: str, *, nullable: bool) -> int | None:
+def _int(row: dict[str, Any], name: str, nullable: bool) -> int | None:
     value = row[name]
     if value is None and nullable:
         return None
@@ -63,7 +63,7 @@ def _int(row: dict[str, Any], name: str, *, nullable: bool) -> int | None:
     return value
 
 
-def _time(row: dict[str, Any], name: str, *, nullable: bool) -> str | None:
+def _time(row: dict[str, Any], name: str, nullable: bool) -> str | None:
     value = row[name]
     if value is None and nullable:
         return None
@@ -80,7 +80,7 @@ def _time(row: dict[str, Any], name: str, *, nullable: bool) -> str | None:
     return value if canonical else format_time(moment)
 
 
-def _text(row: dict[str, Any], name: str, *, nullable: bool) -> tuple[str | None, int]:
+def _text(row: dict[str, Any], name: str, nullable: bool) -> tuple[str | None, int]:
     """The text and its UTF-8 size (encoding once also finds lone surrogates)."""
     value = row[name]
     if value is None and nullable:
@@ -106,6 +106,12 @@ def truncate_utf8(text: str, limit: int = MAX_VARCHAR_BYTES) -> tuple[str, int]:
     return data[:limit].decode("utf-8", errors="ignore"), len(data)
 
 
+# Each dataset column's check, read from the column table once: the loader runs these on
+# every row, and a dispatch on the column's kind per value cost more than the checks.
+_CHECK_OF_KIND = {Kind.INT64: _int, Kind.TIMESTAMP: _time, Kind.TEXT: _text}
+_CHECKS = tuple((c.name, _CHECK_OF_KIND[c.kind], c.nullable) for c in DATASET_COLUMNS)
+
+
 def stage_row(row: Any, *, batch_id: str, part: int, row_no: int) -> dict[str, Any]:
     """The NDJSON line COPY loads for one valid row; raises RowRejected with the reason."""
     if not isinstance(row, dict):
@@ -121,16 +127,14 @@ def stage_row(row: Any, *, batch_id: str, part: int, row_no: int) -> dict[str, A
         raise RowRejected(f"fields: missing {missing}, unexpected {extra}")
     staged: dict[str, Any] = {}
     cut: dict[str, int] = {}
-    for column in DATASET_COLUMNS:
-        if column.kind is Kind.INT64:
-            staged[column.name] = _int(row, column.name, nullable=column.nullable)
-        elif column.kind is Kind.TIMESTAMP:
-            staged[column.name] = _time(row, column.name, nullable=column.nullable)
-        else:
-            text, size = _text(row, column.name, nullable=column.nullable)
-            staged[column.name] = text
-            if size > MAX_VARCHAR_BYTES:
-                cut[column.name] = size
+    for name, check, nullable in _CHECKS:
+        if check is not _text:
+            staged[name] = check(row, name, nullable)
+            continue
+        text, size = _text(row, name, nullable)
+        staged[name] = text
+        if size > MAX_VARCHAR_BYTES:
+            cut[name] = size
     # Entities come from the full text, before any cut: a ticker in the tail still counts.
     staged["entities"] = extract_entities(staged["message_content"] or "")
     staged["raw"] = row  # a fresh dict from the decoded body: no copy needed unless cut below
