@@ -40,8 +40,9 @@ LOAD_S = 5.0
 # Lambda durations (GB-seconds per invocation at the profiles' 1 GB): a publisher tick
 # reads and sends a sample; a loader or drain waits on its load.
 PUBLISHER_S = 1.0
-# SQS bills each 64 KB chunk of a request as one request; a ~500-row sample is ~140 KB.
-SQS_CHUNKS_PER_MESSAGE = 3
+# SQS bills each 64 KB chunk of a request as one request; a ~500-row sample is ~85 KB as a
+# version 2 envelope (~170 bytes a row; ~140 KB as version 1, three chunks).
+SQS_CHUNKS_PER_MESSAGE = 2
 # Lambda's SQS pollers long-poll a standard queue around the clock (about five pollers,
 # a 20 s long poll each); a drain asks twice per run (one receive, one empty).
 EVENT_SOURCE_IDLE_POLLS_PER_DAY = 5 * 3 * 60 * 24
