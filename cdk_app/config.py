@@ -33,8 +33,10 @@ from pipeline.aws.settings import (
     LOAD_TRIGGERS,
     LOG_LEVELS,
     MAX_BATCH_SIZE,
+    MAX_BATCH_SIZE_WITHOUT_WINDOW,
     QUEUE_RETENTION_DAYS,
     Settings,
+    batching_refusal,
     validate_identifier,
 )
 from pipeline.core.errors import ConfigError
@@ -440,9 +442,9 @@ class _Reader:
     def _cross_checks(self, v: dict[str, Any]) -> None:
         if v["sample_min"] > v["sample_max"]:
             self._fail("sampleMax", f"must be >= {PREFIX}sampleMin ({v['sample_min']})")
-        if v["batch_size"] > 10 and v["max_batching_window_s"] < 1:
-            # Lambda rejects SQS batches over 10 records without a batching window.
-            self._fail("maxBatchingWindowSeconds", "must be >= 1 when batchSize is over 10")
+        if batching_refusal(v["batch_size"], v["max_batching_window_s"]):
+            self._fail("maxBatchingWindowSeconds", "must be >= 1 when batchSize is over "
+                       f"{MAX_BATCH_SIZE_WITHOUT_WINDOW} (Lambda refuses the event source)")
         if v["warehouse_mode"] == SERVERLESS:
             capacity = v["serverless_base_capacity"]
             if capacity != 4 and capacity % 8:

@@ -255,6 +255,11 @@ class LocalOptions:
         _check_range(ENV_BATCHING_WINDOW_S, self.batching_window_s, 0, 300)
         _check_range(ENV_PROCESSED_EXPIRY_DAYS, self.processed_expiry_days, *EXPIRY_DAYS_RANGE)
         _check_range(ENV_REJECTED_EXPIRY_DAYS, self.rejected_expiry_days, *EXPIRY_DAYS_RANGE)
+        refusal = batching_refusal(self.batch_size, self.batching_window_s)
+        if refusal:
+            raise ConfigError(f"{ENV_BATCH_SIZE}={self.batch_size} with {ENV_BATCHING_WINDOW_S}="
+                              f"{self.batching_window_s}: {refusal}; set the window to 1 or "
+                              f"more, or the batch size to {MAX_BATCH_SIZE_WITHOUT_WINDOW} or less")
         if self.redshift_transport not in REDSHIFT_TRANSPORTS:
             raise ConfigError(
                 f"{ENV_REDSHIFT_TRANSPORT}={self.redshift_transport!r} must be one of "
@@ -345,6 +350,26 @@ def _parse(env_name: str, raw: str, type_name: str) -> Any:
         kind = "an integer" if type_name.startswith("int") else "a number"
         raise ConfigError(f"{env_name}={raw!r} is not {kind}") from None
     return raw
+
+
+# Lambda refuses an SQS event source mapping with more than 10 records a batch and no
+# batching window: "When you set BatchSize to a value greater than 10, you must set
+# MaximumBatchingWindowInSeconds to at least 1."
+# (https://docs.aws.amazon.com/lambda/latest/dg/API_EventSourceMappingConfiguration.html)
+MAX_BATCH_SIZE_WITHOUT_WINDOW = 10
+
+
+def batching_refusal(batch_size: int, batching_window_s: float) -> str | None:
+    """Why Lambda would refuse an SQS event source batching this way; None if it accepts it.
+
+    The one statement of the rule: the settings, the offline event source, `pipeline run`
+    and `pipeline bench` and the CDK app's context all ask it.
+    """
+    if batch_size > MAX_BATCH_SIZE_WITHOUT_WINDOW and batching_window_s < 1:
+        return (f"a batch size over {MAX_BATCH_SIZE_WITHOUT_WINDOW} ({batch_size}) needs a "
+                f"batching window of at least 1 s, not {batching_window_s:g}: Lambda refuses "
+                "the event source otherwise")
+    return None
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from pipeline.aws.settings import (
     DEPLOYED_LOAD_EVERY_MIN,
     DEPLOYED_MAX_CONCURRENCY,
+    ENV_BATCH_SIZE,
     ENV_BATCHING_WINDOW_S,
     ENV_DATASET_PATH,
     ENV_LOG_LEVEL,
@@ -21,7 +22,9 @@ from pipeline.aws.settings import (
     LOAD_SCHEDULE,
     LOAD_TRIGGERS,
     LOG_LEVELS,
+    MAX_BATCH_SIZE_WITHOUT_WINDOW,
     Settings,
+    batching_refusal,
 )
 from pipeline.cli.common import (
     FAILURE,
@@ -145,6 +148,10 @@ def _event_source_window(args: argparse.Namespace, settings: Settings) -> dict[s
         raise UsageError(f"--batching-window {window} must be at least 0 and shorter than "
                          f"the visibility timeout ({args.visibility_timeout} s); raise "
                          "--visibility-timeout or shorten the window")
+    refusal = batching_refusal(settings.batch_size, window)
+    if refusal:
+        raise UsageError(f"--batching-window {window}: {refusal}; give a window of 1 or more, "
+                         f"or set {ENV_BATCH_SIZE}={MAX_BATCH_SIZE_WITHOUT_WINDOW}")
     return {"batching_window_s": window}
 
 
@@ -170,9 +177,17 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         from pipeline.offline.emulator import speed_up_moto
 
         speed_up_moto()  # this process's moto only; refused on releases it was not written for
+    batch_size = args.batch_size
+    if batch_size is None:
+        batch_size = (Settings.batch_size if args.batching_window >= 1
+                      else MAX_BATCH_SIZE_WITHOUT_WINDOW)
+    refusal = batching_refusal(batch_size, args.batching_window)
+    if refusal:
+        raise UsageError(f"--batch-size {batch_size} with --batching-window "
+                         f"{args.batching_window}: {refusal}")
     figures = bench(args.rows, seed=args.seed, scrapers=args.scrapers, interval_s=args.interval,
                     batching_window_s=args.batching_window,
-                    concurrency=args.concurrency, batch_size=args.batch_size,
+                    concurrency=args.concurrency, batch_size=batch_size,
                     **_trigger_arguments(args),
                     progress=(lambda _: None) if args.json else stderr)
     if args.json:
@@ -239,10 +254,11 @@ def add_parsers(sub: Any) -> None:
                        metavar="N",
                        help="loader processes, like the event source's maximum concurrency "
                             f"(default {DEPLOYED_MAX_CONCURRENCY}, the deployed default)")
-    bench.add_argument("--batch-size", type=at_least(1), default=Settings.batch_size,
-                       metavar="N",
+    bench.add_argument("--batch-size", type=at_least(1), metavar="N",
                        help="SQS messages per loader invocation, capped by Lambda's 6 MB "
-                            f"payload (default {Settings.batch_size}, the deployed default)")
+                            f"payload (default {MAX_BATCH_SIZE_WITHOUT_WINDOW} without a "
+                            f"batching window, the most Lambda allows; else "
+                            f"{Settings.batch_size}, the deployed default)")
     bench.add_argument("--fast-moto", action="store_true",
                        help="replace four of moto's private per-request costs (moto "
                             "releases they were written for only; docs/benchmarks.md shows "

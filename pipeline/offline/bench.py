@@ -25,7 +25,13 @@ from typing import Any
 
 from pipeline.aws import boto
 from pipeline.aws.s3 import ObjectStore
-from pipeline.aws.settings import ENV_FIELDS, LOAD_QUEUE, LOAD_SCHEDULE, Settings
+from pipeline.aws.settings import (
+    ENV_FIELDS,
+    LOAD_QUEUE,
+    LOAD_SCHEDULE,
+    MAX_BATCH_SIZE_WITHOUT_WINDOW,
+    Settings,
+)
 from pipeline.aws.sqs import SqsQueue
 from pipeline.core import staging
 from pipeline.core.envelope import parse_time
@@ -233,7 +239,7 @@ def bench(
     interval_s: float = 0.0,
     batching_window_s: int = 0,
     concurrency: int = 2,
-    batch_size: int = 100,
+    batch_size: int = MAX_BATCH_SIZE_WITHOUT_WINDOW,
     trigger: str = LOAD_QUEUE,
     load_every_s: float = 5.0,
     progress: Progress = lambda _: None,

@@ -26,8 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.aws import boto
-from pipeline.aws.settings import Settings
+from pipeline.aws.settings import Settings, batching_refusal
 from pipeline.aws.sqs import SqsQueue
+from pipeline.core.errors import ConfigError
 from pipeline.core.limits import LAMBDA_MAX_INVOKE_PAYLOAD, SQS_MAX_BATCH_ENTRIES
 from pipeline.core.messages import QueueMessage
 from pipeline.offline.emulator import Emulator, start_emulator
@@ -206,6 +207,11 @@ class SqsEventSource:
     batch_size: int = SQS_MAX_BATCH_ENTRIES
     batching_window_s: float = 0.0
     max_payload: int = MAX_INVOKE_PAYLOAD
+
+    def __post_init__(self) -> None:
+        refusal = batching_refusal(self.batch_size, self.batching_window_s)
+        if refusal:
+            raise ConfigError(refusal)
 
     def receive_batch(self) -> list[QueueMessage]:
         """Gather one batch as Lambda's SQS poller does.

@@ -210,7 +210,7 @@ def rehearse(python: Path, synth: Synth, tmp_path: Path) -> Rehearsal:
 
     found = assets(synth)
     settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb", visibility_timeout_s=30,
-                        batching_window_s=0, sample_min=40, sample_max=40, seed=5)
+                        batching_window_s=0, batch_size=10, sample_min=40, sample_max=40, seed=5)
     runs: dict[str, Run] = {}
     ledger: dict[str, tuple[int, int]] = {}
     with start_local(settings) as stack:

@@ -40,7 +40,24 @@ def test_bench_publishes_at_least_the_rows_asked_and_loads_them_all(figures):
     assert figures["rows"] >= 3000
     assert figures["loads"] == figures["staged_files"] >= 1  # each load staged one rows file
     assert figures["loader_invocations"] >= figures["loads"]
-    assert figures["concurrency"] == 2 and figures["batch_size"] == 100
+    # No batching window by default: Lambda's largest batch without one is 10 records.
+    assert figures["concurrency"] == 2 and figures["batch_size"] == 10
+    assert figures["batching_window_s"] == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "batch"),
+    [(["--batching-window", "0", "--batch-size", "100"], 100),
+     (["--batch-size", "11"], 11)],
+)
+def test_a_bench_batch_lambda_would_refuse_is_a_one_line_error(capsys, flags, batch):
+    # https://docs.aws.amazon.com/lambda/latest/dg/API_EventSourceMappingConfiguration.html:
+    # a BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1.
+    assert main(["bench", "--rows", "100", *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert f"--batch-size {batch} with --batching-window 0" in err[0]
+    assert "needs a batching window of at least 1 s" in err[0]
 
 
 def test_bench_figures_agree_with_each_other(figures):

@@ -179,9 +179,22 @@ def test_a_run_that_stops_ticking_drains_now_instead_of_at_the_next_scheduled_dr
     from pipeline.offline.run import run
 
     settings = Settings(warehouse_path=tmp_path / "w.duckdb", visibility_timeout_s=2,
-                        batching_window_s=0, seed=3)
+                        batching_window_s=0, batch_size=10, seed=3)
     summary = run(settings, tick_count=2, interval_s=0, trigger=SCHEDULE, load_every_s=300,
                   drain_timeout_s=60)
     assert summary.drained, "waited for the scheduled drain 300 s away instead of draining"
     assert summary.loaded_rows == summary.published_rows > 0
     assert summary.copies >= 1
+
+
+def test_a_run_without_a_window_for_the_deployed_batch_size_is_a_one_line_error(tmp_path, capsys):
+    # Lambda refuses a batch size over 10 without a window of at least 1 s
+    # (https://docs.aws.amazon.com/lambda/latest/dg/API_EventSourceMappingConfiguration.html);
+    # the deployed batch size is 100.
+    code = main(["run", "--trigger", "queue", "--batching-window", "0", "--ticks", "1",
+                 "--visibility-timeout", "30", "--warehouse", str(tmp_path / "w.duckdb")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "--batching-window 0: a batch size over 10 (100) needs a batching window" in err[0]
+    assert "PIPELINE_BATCH_SIZE=10" in err[0]
+    assert not (tmp_path / "w.duckdb").exists(), "nothing ran"

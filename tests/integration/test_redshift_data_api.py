@@ -36,7 +36,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
     summary = run(Settings(warehouse_path=path, seed=4, visibility_timeout_s=2,
-                           batching_window_s=0), tick_count=3, interval_s=0)
+                           batching_window_s=0, batch_size=10), tick_count=3, interval_s=0)
     assert summary.drained and summary.loaded_rows > 0
     return path
 

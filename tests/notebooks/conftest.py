@@ -16,7 +16,8 @@ def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
     summary = run(
-        Settings(warehouse_path=path, seed=3, visibility_timeout_s=1, batching_window_s=0),
+        Settings(warehouse_path=path, seed=3, visibility_timeout_s=1, batching_window_s=0,
+                 batch_size=10),
         tick_count=3,
         interval_s=0,
         load_every_s=1,

@@ -57,3 +57,42 @@ def test_to_env_round_trips_each_audience() -> None:
     runtime = RuntimeSettings(schema="s2", seed=3)
     assert set(runtime.to_env()) <= env_names(RuntimeSettings)
     assert RuntimeSettings.from_env(runtime.to_env()) == runtime
+
+
+# Lambda: "When you set BatchSize to a value greater than 10, you must set
+# MaximumBatchingWindowInSeconds to at least 1."
+# https://docs.aws.amazon.com/lambda/latest/dg/API_EventSourceMappingConfiguration.html
+@pytest.mark.parametrize(
+    ("batch_size", "window_s", "accepted"),
+    [
+        (1, 0, True),
+        (10, 0, True),  # Lambda's default batch size, no window: accepted
+        (11, 0, False),  # the first size that needs a window
+        (100, 0, False),  # the deployed batch size without its window
+        (11, 1, True),
+        (100, 5, True),  # the deployed defaults
+        (10_000, 1, True),
+    ],
+)
+def test_a_batch_over_ten_without_a_batching_window_is_refused_as_lambda_refuses_it(
+    tmp_path, batch_size, window_s, accepted
+):
+    from pipeline.aws.settings import batching_refusal
+    from pipeline.offline.runtime import SqsEventSource
+
+    def build():
+        return Settings(warehouse_path=tmp_path / "w.duckdb", batch_size=batch_size,
+                        batching_window_s=window_s)
+
+    def source():
+        return SqsEventSource(queue=None, queue_arn="arn", handler=dict, region="us-east-1",
+                              batch_size=batch_size, batching_window_s=window_s)
+
+    assert (batching_refusal(batch_size, window_s) is None) is accepted
+    if accepted:
+        assert build().batch_size == batch_size and source().batch_size == batch_size
+        return
+    with pytest.raises(ConfigError, match=r"PIPELINE_BATCH_SIZE=.* PIPELINE_BATCHING_WINDOW_S"):
+        build()
+    with pytest.raises(ConfigError, match="needs a batching window of at least 1 s"):
+        source()
