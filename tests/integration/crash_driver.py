@@ -31,6 +31,9 @@ def run(target: int, how: str, record: str, argv: list[str]) -> int:
             os.kill(os.getpid(), SIGNALS[how])
 
     faults.install(hook)
+    # Python's own Ctrl-C handling, whatever this process inherited: a shell starts a
+    # background job (`make test &`) with SIGINT ignored, and then `int` stopped nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     return main(argv)
 
 
