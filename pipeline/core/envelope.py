@@ -77,8 +77,7 @@ class Envelope:
         }
         if self.columns is None:
             return {**head, "rows": self.rows}
-        return {**head, "columns": list(self.columns),
-                "rows": [list(row.values()) for row in self.rows]}
+        return {**head, "columns": list(self.columns), "rows": _sent_rows(self.rows, True)}
 
 
 def dumps(value: Any) -> str:
@@ -97,6 +96,11 @@ def encode(envelope: Envelope) -> str:
 def is_record(row: Any) -> bool:
     """Whether `row` goes as an array in version 2: a dict of exactly the columns, in order."""
     return type(row) is dict and tuple(row) == NAMES
+
+
+def _sent_rows(rows: list[Any], columnar: bool) -> list[Any]:
+    """The rows as a body holds them: arrays of their values (version 2), or the objects."""
+    return [list(row.values()) for row in rows] if columnar else rows
 
 
 def row_json(row: Any, columnar: bool) -> str:
@@ -140,7 +144,7 @@ def split(
     budget = max_bytes - header - _HEADER_SLACK
     # Most samples fit one message: encode them in one call, which is what the packing
     # below would produce ("[" + the rows joined by "," + "]"), at half the cost per row.
-    whole = dumps([list(row.values()) for row in rows] if columns else rows)
+    whole = dumps(_sent_rows(rows, columns is not None))
     if _utf8_size(whole) - 1 <= budget:  # the packing counts a comma per row, not "[]"
         single = Envelope(batch_id, 1, 1, published_at, source, 0, rows, whole, columns)
         _check_size(single, max_bytes)
