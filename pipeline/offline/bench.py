@@ -41,6 +41,7 @@ Progress = Callable[[str], None]
 TICK_SAMPLES = 30
 REFERENCE_REPEATS = 3
 LEDGER_POLL_MAX_S = 1.0  # a backstop: an invocation's notice normally comes first
+SAMPLE_EVERY_S = 0.05  # CpuSampler's period
 
 
 def tick_ms(dataset: Any, settings: Settings, seed: int) -> float:
@@ -67,6 +68,60 @@ def cpu_s() -> float:
     """User + system CPU seconds this process has used."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return round(usage.ru_utime + usage.ru_stime, 2)
+
+
+class CpuSampler:
+    """The CPU seconds of the bench's processes, sampled in a thread, read back at any instant.
+
+    The measured span starts inside the publisher process (its first send), so the other
+    processes' CPU at that instant is interpolated between the samples around it: the
+    loaders and the Data API sit idle until the first message, so the error is small, and
+    their whole-life `cpu_s` also counts their warm-up and the Data API's closing checkpoint,
+    which are not work done per row. Reading /proc for a few processes every
+    `SAMPLE_EVERY_S` costs well under 1% of one core (counted in `emulator_and_bench`).
+    """
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        import psutil
+
+        self._processes = {label: [psutil.Process(pid) for pid in group]
+                           for label, group in pids.items()}
+        self._samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+
+    def start(self) -> CpuSampler:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def sample(self) -> dict[str, float]:
+        """Every label's CPU seconds now (user + system, summed over its processes)."""
+        now = time.time()
+        cpu = {label: sum(sum(p.cpu_times()[:2]) for p in group)
+               for label, group in self._processes.items()}
+        self._samples.append((now, cpu))
+        return cpu
+
+    def at(self, epoch: float) -> dict[str, float]:
+        """Every label's CPU seconds at `epoch`, interpolated between the samples around it."""
+        before = max((s for s in self._samples if s[0] <= epoch), default=self._samples[0],
+                     key=lambda s: s[0])
+        after = min((s for s in self._samples if s[0] >= epoch), default=self._samples[-1],
+                    key=lambda s: s[0])
+        if after[0] == before[0]:
+            return dict(before[1])
+        share = (epoch - before[0]) / (after[0] - before[0])
+        return {label: before[1][label] + share * (after[1][label] - before[1][label])
+                for label in before[1]}
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_EVERY_S):
+            self.sample()
 
 
 def start_child(settings: Settings, role: str, report: Path, *args: object,
@@ -173,6 +228,7 @@ def publisher_child(report: Path, rows: int, scrapers: int, seed: int, interval_
     rng = random.Random(seed)
     published = ticks = 0
     first = time.time()
+    cpu_at_first = cpu_s()
     while published < rows:
         for _ in range(scrapers):
             published += publish_tick(dataset, queue, settings, rng, datetime.now(UTC)).rows
@@ -182,7 +238,8 @@ def publisher_child(report: Path, rows: int, scrapers: int, seed: int, interval_
             time.sleep(pause)
     report.write_text(json.dumps({"published": published, "ticks": ticks,
                                   "first_publish_epoch": first,
-                                  "publish_s": time.time() - first, "cpu_s": cpu_s()}))
+                                  "publish_s": time.time() - first, "cpu_s": cpu_s(),
+                                  "cpu_s_at_first_publish": cpu_at_first}))
 
 
 def reference_rows_per_s(store: ObjectStore, workdir: Path) -> tuple[list[float], int]:
@@ -270,11 +327,13 @@ def bench(
             loader_count = 1 if every_ms else concurrency
             reports = [workdir / f"loader-{i}.json" for i in range(loader_count)]
             invoked = threading.Event()
-            # This process also ran the tick measurement (30,000 rows through the emulator)
-            # and the cold load: its CPU over the measured span alone is reported apart.
-            cpu_before_span = cpu_s()
             loaders = [start_child(local, "loader", report, every_ms, notices=invoked)
                        for report in reports]
+            # Each process's CPU over the measured span alone: this one also ran the tick
+            # measurement (30,000 rows through the emulator) and the cold load.
+            sampler = CpuSampler({"emulator_and_bench": [os.getpid()],
+                                  "loaders": [child.pid for child in loaders],
+                                  "data_api": [server.pid]}).start()
             progress(f"publishing {rows:,} rows with {scrapers} scraper(s) per tick ...")
             published_report = workdir / "publisher.json"
             publisher = start_child(local, "publisher", published_report, rows, scrapers, seed,
@@ -298,8 +357,13 @@ def bench(
                 if any(child.poll() is not None for child in loaders):
                     raise RuntimeError("a loader process exited early")
                 invoked.wait(LEDGER_POLL_MAX_S)
+            at_end = sampler.sample()
             elapsed = time.time() - publishing["first_publish_epoch"]
-            emulator_in_span = cpu_s() - cpu_before_span
+            sampler.stop()
+            at_start = sampler.at(publishing["first_publish_epoch"])
+            in_span = {label: round(at_end[label] - at_start[label], 2) for label in at_end}
+            in_span["publisher"] = round(
+                publishing["cpu_s"] - publishing["cpu_s_at_first_publish"], 2)
             for child in loaders:
                 child.communicate("")
             figures = [json.loads(report.read_text()) for report in reports]
@@ -351,7 +415,10 @@ def bench(
         "concurrency": loader_count,
         "elapsed_s": round(elapsed, 2),
         "cpu_s": cpu,
-        "emulator_and_bench_cpu_s_in_span": round(emulator_in_span, 2),
+        "cpu_s_in_span": {name: in_span[name] for name in cpu},
+        "cpu_us_per_row_in_span": {name: round(in_span[name] / published * 1e6, 1)
+                                   for name in cpu} if published else {},
+        "cores_busy_in_span": round(sum(in_span.values()) / elapsed, 2),
         "cpu_us_per_row": {name: round(seconds / published * 1e6, 1)
                            for name, seconds in cpu.items()} if published else {},
         # The figures above are rounded for display; a short run's 0.255 batches/s shown
