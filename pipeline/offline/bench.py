@@ -70,6 +70,11 @@ def cpu_s() -> float:
     return round(usage.ru_utime + usage.ru_stime, 2)
 
 
+def per_row_us(cpu: dict[str, float], rows: int) -> dict[str, float]:
+    """Each process's CPU seconds per row, in microseconds (none for a run of no rows)."""
+    return {name: round(seconds / rows * 1e6, 1) for name, seconds in cpu.items()} if rows else {}
+
+
 class CpuSampler:
     """The CPU seconds of the bench's processes, sampled in a thread, read back at any instant.
 
@@ -357,9 +362,9 @@ def bench(
                 if any(child.poll() is not None for child in loaders):
                     raise RuntimeError("a loader process exited early")
                 invoked.wait(LEDGER_POLL_MAX_S)
+            sampler.stop()  # first, so the last sample is the only one taken at the end
             at_end = sampler.sample()
             elapsed = time.time() - publishing["first_publish_epoch"]
-            sampler.stop()
             at_start = sampler.at(publishing["first_publish_epoch"])
             in_span = {label: round(at_end[label] - at_start[label], 2) for label in at_end}
             in_span["publisher"] = round(
@@ -416,11 +421,9 @@ def bench(
         "elapsed_s": round(elapsed, 2),
         "cpu_s": cpu,
         "cpu_s_in_span": {name: in_span[name] for name in cpu},
-        "cpu_us_per_row_in_span": {name: round(in_span[name] / published * 1e6, 1)
-                                   for name in cpu} if published else {},
+        "cpu_us_per_row_in_span": per_row_us({name: in_span[name] for name in cpu}, published),
         "cores_busy_in_span": round(sum(in_span.values()) / elapsed, 2),
-        "cpu_us_per_row": {name: round(seconds / published * 1e6, 1)
-                           for name, seconds in cpu.items()} if published else {},
+        "cpu_us_per_row": per_row_us(cpu, published),
         # The figures above are rounded for display; a short run's 0.255 batches/s shown
         # as 0.26 is 2% off, so whoever checks one figure against another reads these.
         "unrounded": {"elapsed_s": elapsed, "rows_per_s": rows_per_s,
